@@ -1,0 +1,39 @@
+#!/bin/bash
+# The whole test suite: the unit suite in a normal build, again under
+# ASan+UBSan, and under valgrind. Prints one closing line
+# "N passed, M failed" and exits non-zero when anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+
+# meson test writes a JSON line per test; count them per run.
+count_results() {
+	local log=$1
+	local ok bad
+	ok=$(grep -c '"result": "OK"' "$log" || true)
+	bad=$(grep -vc '"result": "\(OK\|SKIP\|EXPECTEDFAIL\)"' "$log" || true)
+	passed=$((passed + ok))
+	failed=$((failed + bad))
+}
+
+run_suite() {
+	local builddir=$1; shift
+	local setup_args=$1; shift
+	echo "== $builddir: meson test $*"
+	if [ ! -d "$builddir" ]; then
+		# shellcheck disable=SC2086
+		meson setup "$builddir" -Dwerror=true $setup_args >/dev/null || { failed=$((failed + 1)); return; }
+	fi
+	meson compile -C "$builddir" >/dev/null || { echo "build failed in $builddir"; failed=$((failed + 1)); return; }
+	meson test -C "$builddir" --print-errorlogs "$@"
+	count_results "$builddir/meson-logs/testlog$( [ -n "${SETUP:-}" ] && echo "-$SETUP").json"
+}
+
+run_suite build "" --suite unit
+run_suite build-sanitizers "-Db_sanitize=address,undefined -Db_lundef=false" --suite unit
+SETUP=valgrind run_suite build "" --suite unit --setup valgrind
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-variant: choose, bind and reattach the right VFIO driver for a PCI device.
+ *
+ * This is the whole public API. The CLI, the libvirt commands and the hook use
+ * nothing else.
+ *
+ * Error model: functions that can fail take a trailing GError ** and return
+ * NULL or FALSE on failure, with the error set in the VV_ERROR domain. Error
+ * messages are translated, whole sentences that name the input and say what
+ * to do.
+ *
+ * Ownership: objects are reference counted; every type has a g_autoptr()
+ * cleanup function. Strings returned by *_get_* belong to the object.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* ---- errors ---------------------------------------------------------- */
+
+#define VV_ERROR (vv_error_quark())
+GQuark vv_error_quark(void);
+
+typedef enum {
+	VV_ERROR_INVALID_ARGUMENT, /* a device name, option or path is malformed */
+	VV_ERROR_NOT_FOUND,        /* no such device, directory or module */
+	VV_ERROR_IO,               /* reading the host (sysfs, module indexes) failed */
+	VV_ERROR_MODULES,          /* libkmod could not read the module directory */
+} vv_error_code;
+
+/* The XML namespace of the <vfio> element (explain --xml, node-device XML). */
+#define VV_XML_NAMESPACE "urn:x-vfio-variant:nodedev:1"
+
+/* ---- context: owns every root the library reads ------------------------ */
+
+typedef struct vv_ctx_options vv_ctx_options;
+typedef struct vv_ctx vv_ctx;
+
+vv_ctx_options *vv_ctx_options_new(void);
+void vv_ctx_options_free(vv_ctx_options *options);
+
+/* Read the host laid out under DIR: DIR/sys, DIR/proc/sys/kernel/osrelease,
+ * DIR/lib/modules/RELEASE, DIR/{etc,run,usr/local/lib,lib}/modprobe.d and
+ * DIR/usr/share/misc/pci.ids. Default: "/" (the live host). */
+void vv_ctx_options_set_sysroot(vv_ctx_options *options, const char *dir);
+
+/* Use DIR as the module directory instead of DIR/lib/modules/RELEASE. */
+void vv_ctx_options_set_modules_dir(vv_ctx_options *options, const char *dir);
+
+/* Create a context. OPTIONS may be NULL (the live host). Fails when the
+ * sysroot has no sys/bus/pci or the module directory has no binary indexes. */
+vv_ctx *vv_ctx_new(const vv_ctx_options *options, GError **error);
+vv_ctx *vv_ctx_ref(vv_ctx *ctx);
+void vv_ctx_unref(vv_ctx *ctx);
+
+const char *vv_ctx_get_sysroot(const vv_ctx *ctx);
+const char *vv_ctx_get_modules_dir(const vv_ctx *ctx);
+const char *vv_ctx_get_kernel_release(const vv_ctx *ctx);
+
+/* ---- device names ------------------------------------------------------ */
+
+/* Turn "0000:03:00.1", "03:00.1" (domain 0) or "pci_0000_03_00_1" into the
+ * canonical address "0000:03:00.1". Anything else is rejected. */
+char *vv_address_parse(const char *name, GError **error);
+
+/* "0000:03:00.1" -> "pci_0000_03_00_1" (libvirt's node-device name). */
+char *vv_address_to_nodedev_name(const char *address);
+
+/* ---- the device model (read from sysfs) ------------------------------- */
+
+typedef struct vv_device vv_device;
+
+/* Read the PCI device NAME (any form vv_address_parse() accepts). */
+vv_device *vv_device_new(vv_ctx *ctx, const char *name, GError **error);
+
+/* Every PCI device of the host, in address order: a GPtrArray of vv_device
+ * that unrefs its elements. An empty bus gives an empty array. */
+GPtrArray *vv_ctx_list_devices(vv_ctx *ctx, GError **error);
+
+vv_device *vv_device_ref(vv_device *device);
+void vv_device_unref(vv_device *device);
+
+const char *vv_device_get_address(const vv_device *device);
+const char *vv_device_get_nodedev_name(const vv_device *device);
+guint16 vv_device_get_vendor_id(const vv_device *device);
+guint16 vv_device_get_device_id(const vv_device *device);
+guint16 vv_device_get_subsystem_vendor_id(const vv_device *device);
+guint16 vv_device_get_subsystem_device_id(const vv_device *device);
+guint32 vv_device_get_class(const vv_device *device); /* 0xBBSSII */
+const char *vv_device_get_modalias(const vv_device *device);
+
+/* Human names from pci.ids, or NULL when the database does not know them. */
+const char *vv_device_get_vendor_name(vv_device *device);
+const char *vv_device_get_product_name(vv_device *device);
+
+/* The bound driver and its module; NULL when unbound (or, for the module,
+ * when the driver is built in and has no module link). */
+const char *vv_device_get_driver(const vv_device *device);
+const char *vv_device_get_driver_module(const vv_device *device);
+/* The driver_override value, NULL when none is set. */
+const char *vv_device_get_driver_override(const vv_device *device);
+/* TRUE when the bound driver is a VFIO driver (sysfs vfio-dev/ exists). */
+gboolean vv_device_is_vfio_bound(const vv_device *device);
+
+/* The IOMMU group number, -1 when the device has none. */
+int vv_device_get_iommu_group(const vv_device *device);
+/* Addresses of every device in the group, this one included; NULL-terminated. */
+const char *const *vv_device_get_group_members(const vv_device *device);
+
+gboolean vv_device_is_bridge(const vv_device *device);
+/* For a VF, the address of its PF; NULL otherwise. */
+const char *vv_device_get_physfn(const vv_device *device);
+/* For a PF, its enabled VFs' addresses; empty otherwise. NULL-terminated. */
+const char *const *vv_device_get_virtfns(const vv_device *device);
+guint vv_device_get_sriov_numvfs(const vv_device *device);
+guint vv_device_get_sriov_totalvfs(const vv_device *device);
+
+/* ---- selection: which VFIO driver, and why ----------------------------- */
+
+typedef struct vv_selection vv_selection;
+typedef struct vv_candidate vv_candidate;
+
+/* Where a matching `vfio_pci:` alias came from. */
+typedef enum {
+	VV_ALIAS_SOURCE_MODULES_ALIAS, /* modules.alias.bin (loadable modules) */
+	VV_ALIAS_SOURCE_BUILTIN,       /* modules.builtin.alias.bin (built-in drivers) */
+	VV_ALIAS_SOURCE_CONFIG,        /* an `alias` line in modprobe.d */
+} vv_alias_source;
+
+/* Why a device cannot be given to a VFIO driver at all. */
+typedef enum {
+	VV_UNASSIGNABLE_NONE = 0,
+	VV_UNASSIGNABLE_BRIDGE,         /* header type is not "normal" */
+	VV_UNASSIGNABLE_PF_WITH_VFS,    /* an SR-IOV PF with VFs enabled */
+	VV_UNASSIGNABLE_NO_IOMMU_GROUP, /* no IOMMU group (IOMMU off or absent) */
+} vv_unassignable;
+
+/* Why a matching candidate cannot serve. */
+typedef enum {
+	VV_REJECTED_NONE = 0,
+	VV_REJECTED_BLACKLISTED, /* `blacklist MODULE` in modprobe.d */
+} vv_rejected;
+
+/* Look up and rank every VFIO driver for DEVICE. Succeeds (with no selected
+ * candidate) when the device is not assignable or nothing matches. */
+vv_selection *vv_selection_new(vv_ctx *ctx, vv_device *device, GError **error);
+vv_selection *vv_selection_ref(vv_selection *selection);
+void vv_selection_unref(vv_selection *selection);
+
+vv_device *vv_selection_get_device(const vv_selection *selection);
+/* The lookup key: "vfio_" + modalias. */
+const char *vv_selection_get_key(const vv_selection *selection);
+
+vv_unassignable vv_selection_get_unassignable(const vv_selection *selection);
+/* TRUE when every other member of the group is unbound or on a driver that
+ * manages DMA itself (a VFIO driver, pcieport, pci-stub). */
+gboolean vv_selection_is_group_viable(const vv_selection *selection);
+/* Addresses of the members that make the group not viable, NULL-terminated,
+ * and the driver each is bound to (same index). */
+const char *const *vv_selection_get_group_blockers(const vv_selection *selection);
+const char *vv_selection_get_group_blocker_driver(const vv_selection *selection, guint index);
+
+/* The chosen candidate, NULL when nothing was selected. */
+const vv_candidate *vv_selection_get_selected(const vv_selection *selection);
+/* TRUE when the winner's specificity equals the runner-up's (a tie broken
+ * by the stated order: per-field specificity from vendor to interface,
+ * then module name). */
+gboolean vv_selection_is_tie(const vv_selection *selection);
+
+/* Candidates best first: variants by specificity, the generic vfio_pci
+ * last, rejected ones after those that can serve. */
+guint vv_selection_get_n_candidates(const vv_selection *selection);
+const vv_candidate *vv_selection_get_candidate(const vv_selection *selection, guint index);
+
+/* One translated sentence: why the selected candidate won, or why nothing
+ * was selected. */
+const char *vv_selection_get_summary(const vv_selection *selection);
+
+/* The <vfio> element (namespace VV_XML_NAMESPACE), as a standalone document
+ * when STANDALONE, else as a fragment to embed. */
+char *vv_selection_to_xml(const vv_selection *selection, gboolean standalone);
+
+const char *vv_candidate_get_module(const vv_candidate *candidate);
+/* The pci_driver name, NULL while the module is not loaded (unknown). */
+const char *vv_candidate_get_driver(const vv_candidate *candidate);
+const char *vv_candidate_get_alias(const vv_candidate *candidate);
+vv_alias_source vv_candidate_get_source(const vv_candidate *candidate);
+/* 2 per fully given field, 1 per partly globbed field, 0 per `*` (0..14). */
+guint vv_candidate_get_specificity(const vv_candidate *candidate);
+/* Fully given fields among the seven. */
+guint vv_candidate_get_exact_fields(const vv_candidate *candidate);
+gboolean vv_candidate_is_generic(const vv_candidate *candidate);
+vv_rejected vv_candidate_get_rejected(const vv_candidate *candidate);
+/* One translated sentence: why this candidate won, lost or was rejected. */
+const char *vv_candidate_get_verdict(const vv_candidate *candidate);
+
+/* Stable keywords used in XML; translated descriptions for people. */
+const char *vv_alias_source_to_string(vv_alias_source source);
+const char *vv_unassignable_to_string(vv_unassignable reason);
+const char *vv_unassignable_describe(vv_unassignable reason);
+const char *vv_rejected_to_string(vv_rejected reason);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_ctx_options, vv_ctx_options_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_ctx, vv_ctx_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_device, vv_device_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_selection, vv_selection_unref)
+
+G_END_DECLS

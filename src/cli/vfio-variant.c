@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vfio-variant: the command line. Global options, then a command. */
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vv-cli.h"
+
+static const struct {
+	const char *name;
+	int (*run)(const vv_cli_globals *globals, int argc, char **argv);
+	const char *summary;
+} vv_cli_commands[] = {
+	{ "list", vv_cli_list, N_("Show every PCI device and the VFIO driver it would get.") },
+	{ "explain", vv_cli_explain, N_("Show every candidate VFIO driver of a device and why one wins.") },
+};
+
+int
+vv_cli_error(GError *error)
+{
+	g_printerr(_("vfio-variant: error: %s\n"), error->message);
+	g_error_free(error);
+	return VV_CLI_EXIT_USAGE;
+}
+
+int
+vv_cli_usage(const char *format, ...)
+{
+	g_autofree char *message = NULL;
+	va_list args;
+
+	va_start(args, format);
+	message = g_strdup_vprintf(format, args);
+	va_end(args);
+	g_printerr(_("vfio-variant: %s\n"), message);
+	g_printerr(_("Run 'vfio-variant --help' for usage.\n"));
+	return VV_CLI_EXIT_USAGE;
+}
+
+/* Parse a command's options; it must be left with EXPECTED_ARGS operands. */
+gboolean
+vv_cli_parse(GOptionContext *context, int *argc, char ***argv, int expected_args)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!g_option_context_parse(context, argc, argv, &error)) {
+		vv_cli_usage("%s", error->message);
+		return FALSE;
+	}
+	if (*argc - 1 != expected_args) {
+		vv_cli_usage(expected_args ? _("'%s' takes exactly one device.") : _("'%s' takes no arguments."),
+			     (*argv)[0]);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+vv_ctx *
+vv_cli_open(const vv_cli_globals *globals, GError **error)
+{
+	g_autoptr(vv_ctx_options) options = vv_ctx_options_new();
+
+	if (globals->sysroot)
+		vv_ctx_options_set_sysroot(options, globals->sysroot);
+	if (globals->modules_dir)
+		vv_ctx_options_set_modules_dir(options, globals->modules_dir);
+	return vv_ctx_new(options, error);
+}
+
+/* Why a device gets no VFIO driver, in a few words for a table. */
+const char *
+vv_cli_short_reason(const vv_selection *selection)
+{
+	switch (vv_selection_get_unassignable(selection)) {
+	case VV_UNASSIGNABLE_BRIDGE: return _("none: bridge");
+	case VV_UNASSIGNABLE_PF_WITH_VFS: return _("none: PF with VFs");
+	case VV_UNASSIGNABLE_NO_IOMMU_GROUP: return _("none: no IOMMU group");
+	case VV_UNASSIGNABLE_NONE: break;
+	}
+	return vv_selection_get_n_candidates(selection) ? _("none: all rejected") : _("none: no match");
+}
+
+static char *
+vv_cli_describe_commands(void)
+{
+	GString *text = g_string_new(_("Commands:"));
+
+	for (guint i = 0; i < G_N_ELEMENTS(vv_cli_commands); i++)
+		g_string_append_printf(text, "\n  %-10s %s", vv_cli_commands[i].name, _(vv_cli_commands[i].summary));
+	g_string_append(text, "\n\n");
+	g_string_append(text, _("Run 'vfio-variant COMMAND --help' for a command's options."));
+	return g_string_free(text, FALSE);
+}
+
+int
+main(int argc, char **argv)
+{
+	vv_cli_globals globals = { 0 };
+	gboolean version = FALSE;
+	g_autofree char *commands = NULL;
+	g_autoptr(GOptionContext) context = NULL;
+	g_autoptr(GError) error = NULL;
+	GOptionEntry entries[] = {
+		{ "sysroot", 0, 0, G_OPTION_ARG_FILENAME, &globals.sysroot,
+		  N_("Read the host laid out under DIR (DIR/sys, DIR/lib/modules, DIR/etc/modprobe.d)"), N_("DIR") },
+		{ "modules-dir", 0, 0, G_OPTION_ARG_FILENAME, &globals.modules_dir,
+		  N_("Read kernel modules from DIR instead of lib/modules/RELEASE"), N_("DIR") },
+		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Show the version"), NULL },
+		{ NULL },
+	};
+
+	setlocale(LC_ALL, "");
+	bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+	textdomain(GETTEXT_PACKAGE);
+
+	context = g_option_context_new(_("COMMAND [ARGS...]"));
+	g_option_context_set_summary(context, _("Choose the right VFIO driver for a PCI device, and explain why."));
+	commands = vv_cli_describe_commands();
+	g_option_context_set_description(context, commands);
+	g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
+	g_option_context_set_translation_domain(context, GETTEXT_PACKAGE);
+	g_option_context_set_strict_posix(context, TRUE);
+	if (!g_option_context_parse(context, &argc, &argv, &error))
+		return vv_cli_usage("%s", error->message);
+	if (version) {
+		g_print("vfio-variant %s\n", PACKAGE_VERSION);
+		return VV_CLI_EXIT_OK;
+	}
+	if (argc < 2)
+		return vv_cli_usage(_("A command is required."));
+
+	for (guint i = 0; i < G_N_ELEMENTS(vv_cli_commands); i++)
+		if (g_str_equal(argv[1], vv_cli_commands[i].name))
+			return vv_cli_commands[i].run(&globals, argc - 1, argv + 1);
+	return vv_cli_usage(_("'%s' is not a command."), argv[1]);
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What the CLI's commands share. The CLI uses only the public API. */
+#pragma once
+
+#include <glib/gi18n.h>
+#include <vfio-variant/vfio-variant.h>
+
+/* Exit status: a driver was selected / nothing can be selected / bad usage
+ * or input. */
+enum {
+	VV_CLI_EXIT_OK = 0,
+	VV_CLI_EXIT_NONE = 1,
+	VV_CLI_EXIT_USAGE = 2,
+};
+
+typedef struct {
+	const char *sysroot;
+	const char *modules_dir;
+} vv_cli_globals;
+
+int vv_cli_error(GError *error);
+int vv_cli_usage(const char *format, ...) G_GNUC_PRINTF(1, 2);
+gboolean vv_cli_parse(GOptionContext *context, int *argc, char ***argv, int expected_args);
+vv_ctx *vv_cli_open(const vv_cli_globals *globals, GError **error);
+const char *vv_cli_short_reason(const vv_selection *selection);
+
+int vv_cli_list(const vv_cli_globals *globals, int argc, char **argv);
+int vv_cli_explain(const vv_cli_globals *globals, int argc, char **argv);

@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The PCI device model, read from sysfs once when the object is made. */
+#include <string.h>
+
+#include "vv-private.h"
+
+struct vv_device {
+	gint ref;
+	vv_ctx *ctx;
+	char *address;
+	char *nodedev_name;
+	guint16 vendor, device, subsystem_vendor, subsystem_device;
+	guint32 class;
+	char *modalias;
+	char *driver;
+	char *driver_module;
+	char *driver_override;
+	gboolean vfio_bound;
+	int iommu_group;
+	GStrv group_members;
+	gboolean bridge;
+	char *physfn;
+	GStrv virtfns;
+	guint sriov_numvfs, sriov_totalvfs;
+
+	gboolean names_read;
+	char *vendor_name;
+	char *product_name;
+};
+
+static gboolean
+vv_device_read_id(vv_device *device, const char *file, guint32 max, guint32 *value, GError **error)
+{
+	g_autofree char *path = vv_sysfs_device_file(device->ctx, device->address, file);
+
+	if (!vv_sysfs_read_u32(path, value, error))
+		return FALSE;
+	if (*value > max) {
+		g_set_error(error, VV_ERROR, VV_ERROR_IO,
+			    _("%1$s holds 0x%2$x, which is out of range."), path, *value);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* The device's modalias; built from its ids when sysfs lacks the file. */
+static void
+vv_device_read_modalias(vv_device *device)
+{
+	g_autofree char *path = vv_sysfs_device_file(device->ctx, device->address, "modalias");
+
+	device->modalias = vv_sysfs_read_line(path, NULL);
+	if (!device->modalias)
+		device->modalias = g_strdup_printf("pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X",
+						   device->vendor, device->device,
+						   device->subsystem_vendor, device->subsystem_device,
+						   (device->class >> 16) & 0xff, (device->class >> 8) & 0xff,
+						   device->class & 0xff);
+}
+
+static void
+vv_device_read_driver(vv_device *device)
+{
+	g_autofree char *driver_link = vv_sysfs_device_file(device->ctx, device->address, "driver");
+	g_autofree char *override = vv_sysfs_device_file(device->ctx, device->address, "driver_override");
+	g_autofree char *vfio_dev = vv_sysfs_device_file(device->ctx, device->address, "vfio-dev");
+
+	device->driver = vv_sysfs_link_target_name(driver_link);
+	if (device->driver) {
+		g_autofree char *driver_dir = vv_sysfs_driver_dir(device->ctx, device->driver);
+		g_autofree char *module_link = g_build_filename(driver_dir, "module", NULL);
+
+		device->driver_module = vv_sysfs_link_target_name(module_link);
+	}
+
+	/* The kernel shows an unset override as "(null)". */
+	device->driver_override = vv_sysfs_read_line(override, NULL);
+	if (device->driver_override &&
+	    (!*device->driver_override || g_str_equal(device->driver_override, "(null)")))
+		g_clear_pointer(&device->driver_override, g_free);
+
+	device->vfio_bound = device->driver && g_file_test(vfio_dev, G_FILE_TEST_IS_DIR);
+}
+
+static void
+vv_device_read_group(vv_device *device)
+{
+	g_autofree char *link = vv_sysfs_device_file(device->ctx, device->address, "iommu_group");
+	g_autofree char *group = vv_sysfs_link_target_name(link);
+	g_autoptr(GStrvBuilder) members = g_strv_builder_new();
+	guint64 number;
+
+	device->iommu_group = -1;
+	if (group && g_ascii_string_to_unsigned(group, 10, 0, G_MAXINT, &number, NULL)) {
+		g_autofree char *dir = NULL;
+		g_autoptr(GPtrArray) names = NULL;
+
+		device->iommu_group = number;
+		dir = vv_sysfs_group_devices_dir(device->ctx, device->iommu_group);
+		names = vv_sysfs_list_dir(dir);
+		for (guint i = 0; i < names->len; i++)
+			g_strv_builder_add(members, g_ptr_array_index(names, i));
+	}
+	device->group_members = g_strv_builder_end(members);
+}
+
+/* A header type other than "normal" (0) is a bridge or a CardBus bridge;
+ * the first 64 bytes of config space are readable without privileges. */
+static void
+vv_device_read_bridge(vv_device *device)
+{
+	g_autofree char *path = vv_sysfs_device_file(device->ctx, device->address, "config");
+	g_autofree char *config = NULL;
+	gsize length = 0;
+	guint8 base_class = device->class >> 16, sub_class = device->class >> 8;
+
+	if (g_file_get_contents(path, &config, &length, NULL) && length > 0x0e)
+		device->bridge = (config[0x0e] & 0x7f) != 0;
+	else
+		device->bridge = base_class == 0x06 && (sub_class == 0x04 || sub_class == 0x07);
+}
+
+static int
+vv_device_compare_virtfn(gconstpointer a, gconstpointer b)
+{
+	guint64 index_a = g_ascii_strtoull(*(const char *const *)a + strlen("virtfn"), NULL, 10);
+	guint64 index_b = g_ascii_strtoull(*(const char *const *)b + strlen("virtfn"), NULL, 10);
+
+	return index_a < index_b ? -1 : index_a > index_b;
+}
+
+static void
+vv_device_read_sriov(vv_device *device)
+{
+	g_autofree char *dir = vv_sysfs_device_dir(device->ctx, device->address);
+	g_autofree char *physfn = g_build_filename(dir, "physfn", NULL);
+	g_autofree char *numvfs = g_build_filename(dir, "sriov_numvfs", NULL);
+	g_autofree char *totalvfs = g_build_filename(dir, "sriov_totalvfs", NULL);
+	g_autoptr(GPtrArray) entries = vv_sysfs_list_dir(dir);
+	g_autoptr(GPtrArray) links = g_ptr_array_new();
+	g_autoptr(GStrvBuilder) virtfns = g_strv_builder_new();
+
+	device->physfn = vv_sysfs_link_target_name(physfn);
+	device->sriov_numvfs = vv_sysfs_read_decimal(numvfs);
+	device->sriov_totalvfs = vv_sysfs_read_decimal(totalvfs);
+
+	for (guint i = 0; i < entries->len; i++)
+		if (g_str_has_prefix(g_ptr_array_index(entries, i), "virtfn"))
+			g_ptr_array_add(links, g_ptr_array_index(entries, i));
+	g_ptr_array_sort(links, vv_device_compare_virtfn);
+	for (guint i = 0; i < links->len; i++) {
+		g_autofree char *link = g_build_filename(dir, g_ptr_array_index(links, i), NULL);
+		g_autofree char *vf = vv_sysfs_link_target_name(link);
+
+		if (vf)
+			g_strv_builder_add(virtfns, vf);
+	}
+	device->virtfns = g_strv_builder_end(virtfns);
+}
+
+static vv_device *
+vv_device_read(vv_ctx *ctx, char *address, GError **error)
+{
+	g_autoptr(vv_device) device = g_new0(vv_device, 1);
+	g_autofree char *dir = NULL;
+	guint32 value;
+
+	device->ref = 1;
+	device->ctx = vv_ctx_ref(ctx);
+	device->address = address;
+	device->nodedev_name = vv_address_to_nodedev_name(address);
+
+	dir = vv_sysfs_device_dir(ctx, address);
+	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_NOT_FOUND,
+			    _("There is no PCI device %1$s on this host (%2$s is missing); 'vfio-variant list' shows the devices."),
+			    address, dir);
+		return NULL;
+	}
+
+	if (!vv_device_read_id(device, "vendor", G_MAXUINT16, &value, error))
+		return NULL;
+	device->vendor = value;
+	if (!vv_device_read_id(device, "device", G_MAXUINT16, &value, error))
+		return NULL;
+	device->device = value;
+	if (!vv_device_read_id(device, "subsystem_vendor", G_MAXUINT16, &value, error))
+		return NULL;
+	device->subsystem_vendor = value;
+	if (!vv_device_read_id(device, "subsystem_device", G_MAXUINT16, &value, error))
+		return NULL;
+	device->subsystem_device = value;
+	if (!vv_device_read_id(device, "class", 0xffffff, &device->class, error))
+		return NULL;
+
+	vv_device_read_modalias(device);
+	vv_device_read_driver(device);
+	vv_device_read_group(device);
+	vv_device_read_bridge(device);
+	vv_device_read_sriov(device);
+	return g_steal_pointer(&device);
+}
+
+VV_EXPORT vv_device *
+vv_device_new(vv_ctx *ctx, const char *name, GError **error)
+{
+	char *address = vv_address_parse(name, error);
+
+	return address ? vv_device_read(ctx, address, error) : NULL;
+}
+
+VV_EXPORT GPtrArray *
+vv_ctx_list_devices(vv_ctx *ctx, GError **error)
+{
+	g_autofree char *dir = vv_sysfs_devices_dir(ctx);
+	g_autoptr(GPtrArray) names = vv_sysfs_list_dir(dir);
+	g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func((GDestroyNotify)vv_device_unref);
+
+	for (guint i = 0; i < names->len; i++) {
+		g_autoptr(GError) local = NULL;
+		char *address = vv_address_parse(g_ptr_array_index(names, i), &local);
+		vv_device *device;
+
+		if (!address) {
+			g_debug("skipping %s: %s", (char *)g_ptr_array_index(names, i), local->message);
+			continue;
+		}
+		device = vv_device_read(ctx, address, error);
+		if (!device)
+			return NULL;
+		g_ptr_array_add(devices, device);
+	}
+	return g_steal_pointer(&devices);
+}
+
+VV_EXPORT vv_device *
+vv_device_ref(vv_device *device)
+{
+	g_atomic_int_inc(&device->ref);
+	return device;
+}
+
+VV_EXPORT void
+vv_device_unref(vv_device *device)
+{
+	if (!device || !g_atomic_int_dec_and_test(&device->ref))
+		return;
+	vv_ctx_unref(device->ctx);
+	g_free(device->address);
+	g_free(device->nodedev_name);
+	g_free(device->modalias);
+	g_free(device->driver);
+	g_free(device->driver_module);
+	g_free(device->driver_override);
+	g_strfreev(device->group_members);
+	g_free(device->physfn);
+	g_strfreev(device->virtfns);
+	g_free(device->vendor_name);
+	g_free(device->product_name);
+	g_free(device);
+}
+
+vv_ctx *
+vv_device_get_ctx(const vv_device *device)
+{
+	return device->ctx;
+}
+
+VV_EXPORT const char *vv_device_get_address(const vv_device *device) { return device->address; }
+VV_EXPORT const char *vv_device_get_nodedev_name(const vv_device *device) { return device->nodedev_name; }
+VV_EXPORT guint16 vv_device_get_vendor_id(const vv_device *device) { return device->vendor; }
+VV_EXPORT guint16 vv_device_get_device_id(const vv_device *device) { return device->device; }
+VV_EXPORT guint16 vv_device_get_subsystem_vendor_id(const vv_device *device) { return device->subsystem_vendor; }
+VV_EXPORT guint16 vv_device_get_subsystem_device_id(const vv_device *device) { return device->subsystem_device; }
+VV_EXPORT guint32 vv_device_get_class(const vv_device *device) { return device->class; }
+VV_EXPORT const char *vv_device_get_modalias(const vv_device *device) { return device->modalias; }
+VV_EXPORT const char *vv_device_get_driver(const vv_device *device) { return device->driver; }
+VV_EXPORT const char *vv_device_get_driver_module(const vv_device *device) { return device->driver_module; }
+VV_EXPORT const char *vv_device_get_driver_override(const vv_device *device) { return device->driver_override; }
+VV_EXPORT gboolean vv_device_is_vfio_bound(const vv_device *device) { return device->vfio_bound; }
+VV_EXPORT int vv_device_get_iommu_group(const vv_device *device) { return device->iommu_group; }
+VV_EXPORT const char *const *vv_device_get_group_members(const vv_device *device) { return (const char *const *)device->group_members; }
+VV_EXPORT gboolean vv_device_is_bridge(const vv_device *device) { return device->bridge; }
+VV_EXPORT const char *vv_device_get_physfn(const vv_device *device) { return device->physfn; }
+VV_EXPORT const char *const *vv_device_get_virtfns(const vv_device *device) { return (const char *const *)device->virtfns; }
+VV_EXPORT guint vv_device_get_sriov_numvfs(const vv_device *device) { return device->sriov_numvfs; }
+VV_EXPORT guint vv_device_get_sriov_totalvfs(const vv_device *device) { return device->sriov_totalvfs; }
+
+/* Names are looked up on first use: loading pci.ids costs milliseconds and
+ * most callers (selection, binding) never need it. */
+static void
+vv_device_read_names(vv_device *device)
+{
+	if (device->names_read)
+		return;
+	device->names_read = TRUE;
+	device->vendor_name = vv_pciids_vendor_name(device->ctx, device->vendor);
+	device->product_name = vv_pciids_product_name(device->ctx, device->vendor, device->device);
+}
+
+VV_EXPORT const char *
+vv_device_get_vendor_name(vv_device *device)
+{
+	vv_device_read_names(device);
+	return device->vendor_name;
+}
+
+VV_EXPORT const char *
+vv_device_get_product_name(vv_device *device)
+{
+	vv_device_read_names(device);
+	return device->product_name;
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What the library's own sources share. Not installed, not for the tools. */
+#pragma once
+
+#ifndef VV_BUILDING_LIBRARY
+#error "vv-private.h is for the library's own sources; tools use <vfio-variant/vfio-variant.h>"
+#endif
+
+#include <libkmod.h>
+#include <glib/gi18n-lib.h>
+
+#include "vfio-variant/vfio-variant.h"
+
+#define VV_EXPORT __attribute__((visibility("default")))
+
+typedef struct kmod_module vv_kmod_module;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_kmod_module, kmod_module_unref)
+
+/* One `vfio_pci:` alias pattern and the module it names. */
+typedef struct {
+	char *pattern;
+	char *module;
+	vv_alias_source source;
+} vv_alias;
+
+struct vv_ctx {
+	gint ref;
+	char *sysroot;     /* "/" for the live host */
+	char *sys_dir;     /* SYSROOT/sys */
+	char *modules_dir; /* SYSROOT/lib/modules/RELEASE unless overridden */
+	char *release;
+	char *pci_ids;     /* pci.ids path, NULL: libpci's default */
+
+	/* Two libkmod views: the indexes alone (so that a modprobe.d alias
+	 * cannot hide the index's answer, since libkmod stops at the first
+	 * source that answers), and the configured one (modprobe.d). */
+	struct kmod_ctx *kmod_indexes;
+	struct kmod_ctx *kmod_config;
+
+	GPtrArray *builtin_aliases;  /* vv_alias: vfio_pci: entries of modules.builtin.alias.bin */
+	GPtrArray *config_aliases;   /* vv_alias: vfio_pci: alias lines of modprobe.d */
+	GHashTable *blacklist;       /* normalized module names blacklisted in modprobe.d */
+	GHashTable *module_patterns; /* module -> GPtrArray of its own vfio_pci: patterns */
+
+	struct pci_access *pci;      /* names database, opened on first use */
+};
+
+/* vv-ctx.c */
+void vv_alias_free(vv_alias *alias);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_alias, vv_alias_free)
+GPtrArray *vv_ctx_get_module_patterns(vv_ctx *ctx, const char *module);
+gboolean vv_ctx_is_blacklisted(vv_ctx *ctx, const char *module);
+
+/* vv-sysfs.c: every sysfs path the library knows is built here. */
+char *vv_sysfs_device_dir(const vv_ctx *ctx, const char *address);
+char *vv_sysfs_device_file(const vv_ctx *ctx, const char *address, const char *file);
+char *vv_sysfs_devices_dir(const vv_ctx *ctx);
+char *vv_sysfs_driver_dir(const vv_ctx *ctx, const char *driver);
+char *vv_sysfs_drivers_dir(const vv_ctx *ctx);
+char *vv_sysfs_module_drivers_dir(const vv_ctx *ctx, const char *module);
+char *vv_sysfs_group_devices_dir(const vv_ctx *ctx, int group);
+char *vv_sysfs_read_line(const char *path, GError **error);
+gboolean vv_sysfs_read_u32(const char *path, guint32 *value, GError **error);
+guint vv_sysfs_read_decimal(const char *path);
+char *vv_sysfs_link_target_name(const char *path);
+GPtrArray *vv_sysfs_list_dir(const char *path);
+
+/* vv-module.c */
+char *vv_module_normalize(const char *name);
+gboolean vv_names_equal_folded(const char *a, const char *b);
+char *vv_module_driver_name(vv_ctx *ctx, const char *module);
+
+/* vv-pciids.c */
+char *vv_pciids_vendor_name(vv_ctx *ctx, guint16 vendor);
+char *vv_pciids_product_name(vv_ctx *ctx, guint16 vendor, guint16 device);
+void vv_pciids_close(vv_ctx *ctx);
+
+/* vv-alias.c: the seven fields of a PCI alias, and how specific it is. */
+enum { VV_ALIAS_FIELDS = 7 };
+typedef enum {
+	VV_FIELD_WILDCARD = 0, /* "*" or absent */
+	VV_FIELD_GLOB = 1,     /* partly given: "0000101*", "[0-9]" */
+	VV_FIELD_EXACT = 2,    /* fully given */
+} vv_field_kind;
+typedef struct {
+	vv_field_kind field[VV_ALIAS_FIELDS]; /* v d sv sd bc sc i */
+	guint specificity;
+	guint exact_fields;
+} vv_alias_rank;
+gboolean vv_alias_rank_pattern(const char *pattern, vv_alias_rank *rank);
+gboolean vv_alias_matches(const char *pattern, const char *key);
+int vv_alias_rank_compare(const vv_alias_rank *a, const vv_alias_rank *b);
+
+/* vv-lookup.c */
+GPtrArray *vv_lookup_aliases(vv_ctx *ctx, const char *key, GError **error);
+
+/* vv-device.c */
+vv_ctx *vv_device_get_ctx(const vv_device *device);

@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The ranking: which VFIO driver serves a device, and why.
+ *
+ * Order of candidates (one per module, with its most specific matching
+ * pattern):
+ *   1. those that can serve before those rejected (blacklisted);
+ *   2. variants before the generic vfio_pci, whatever their patterns;
+ *   3. higher specificity first (see vv-alias.c);
+ *   4. ties: field by field from vendor to interface, then module name in
+ *      byte order. A tie on specificity between the two best is reported.
+ * Nothing is selected for a device no VFIO driver can take.
+ */
+#include <string.h>
+
+#include "vv-private.h"
+
+#define VV_GENERIC_MODULE "vfio_pci"
+
+struct vv_candidate {
+	char *module;
+	char *driver;
+	char *alias;
+	vv_alias_source source;
+	vv_alias_rank rank;
+	gboolean generic;
+	vv_rejected rejected;
+	char *verdict;
+};
+
+struct vv_selection {
+	gint ref;
+	vv_device *device;
+	char *key;
+	vv_unassignable unassignable;
+	gboolean group_viable;
+	GStrv group_blockers;
+	GStrv group_blocker_drivers;
+	GPtrArray *candidates;
+	const vv_candidate *selected;
+	gboolean tie;
+	char *summary;
+};
+
+static void
+vv_candidate_free(vv_candidate *candidate)
+{
+	g_free(candidate->module);
+	g_free(candidate->driver);
+	g_free(candidate->alias);
+	g_free(candidate->verdict);
+	g_free(candidate);
+}
+
+/* One candidate per module, keeping its most specific matching pattern. */
+static GPtrArray *
+vv_selection_collect(vv_ctx *ctx, GPtrArray *aliases)
+{
+	GPtrArray *candidates = g_ptr_array_new_with_free_func((GDestroyNotify)vv_candidate_free);
+	g_autoptr(GHashTable) by_module = g_hash_table_new(g_str_hash, g_str_equal);
+
+	for (guint i = 0; i < aliases->len; i++) {
+		vv_alias *alias = g_ptr_array_index(aliases, i);
+		vv_candidate *candidate = g_hash_table_lookup(by_module, alias->module);
+		vv_alias_rank rank;
+
+		if (alias->pattern)
+			vv_alias_rank_pattern(alias->pattern, &rank);
+		else
+			memset(&rank, 0, sizeof(rank));
+
+		if (!candidate) {
+			candidate = g_new0(vv_candidate, 1);
+			candidate->module = g_strdup(alias->module);
+			candidate->generic = g_str_equal(alias->module, VV_GENERIC_MODULE);
+			candidate->driver = vv_module_driver_name(ctx, alias->module);
+			if (vv_ctx_is_blacklisted(ctx, alias->module))
+				candidate->rejected = VV_REJECTED_BLACKLISTED;
+			g_hash_table_insert(by_module, candidate->module, candidate);
+			g_ptr_array_add(candidates, candidate);
+		} else if (!alias->pattern || (candidate->alias && vv_alias_rank_compare(&rank, &candidate->rank) >= 0)) {
+			continue;
+		}
+		g_free(candidate->alias);
+		candidate->alias = g_strdup(alias->pattern);
+		candidate->rank = rank;
+		candidate->source = alias->source;
+	}
+	return candidates;
+}
+
+static int
+vv_candidate_compare(gconstpointer pa, gconstpointer pb)
+{
+	const vv_candidate *a = *(const vv_candidate *const *)pa;
+	const vv_candidate *b = *(const vv_candidate *const *)pb;
+	int order;
+
+	if ((a->rejected != VV_REJECTED_NONE) != (b->rejected != VV_REJECTED_NONE))
+		return a->rejected != VV_REJECTED_NONE ? 1 : -1;
+	if (a->generic != b->generic)
+		return a->generic ? 1 : -1;
+	order = vv_alias_rank_compare(&a->rank, &b->rank);
+	return order ? order : strcmp(a->module, b->module);
+}
+
+static vv_unassignable
+vv_selection_assess_device(vv_device *device)
+{
+	if (vv_device_is_bridge(device))
+		return VV_UNASSIGNABLE_BRIDGE;
+	if (vv_device_get_sriov_numvfs(device) > 0)
+		return VV_UNASSIGNABLE_PF_WITH_VFS;
+	if (vv_device_get_iommu_group(device) < 0)
+		return VV_UNASSIGNABLE_NO_IOMMU_GROUP;
+	return VV_UNASSIGNABLE_NONE;
+}
+
+/* VFIO can use a group only when every other member is unbound or on a
+ * driver that manages DMA itself: a VFIO driver (vfio-dev/ exists),
+ * pcieport or pci-stub. */
+static void
+vv_selection_assess_group(vv_selection *selection, vv_ctx *ctx)
+{
+	const char *const *members = vv_device_get_group_members(selection->device);
+	g_autoptr(GStrvBuilder) blockers = g_strv_builder_new();
+	g_autoptr(GStrvBuilder) drivers = g_strv_builder_new();
+
+	for (guint i = 0; members[i]; i++) {
+		g_autofree char *driver_link = NULL;
+		g_autofree char *vfio_dev = NULL;
+		g_autofree char *driver = NULL;
+
+		if (g_str_equal(members[i], vv_device_get_address(selection->device)))
+			continue;
+		driver_link = vv_sysfs_device_file(ctx, members[i], "driver");
+		vfio_dev = vv_sysfs_device_file(ctx, members[i], "vfio-dev");
+		driver = vv_sysfs_link_target_name(driver_link);
+		if (!driver || g_str_equal(driver, "pcieport") || g_str_equal(driver, "pci-stub") ||
+		    g_file_test(vfio_dev, G_FILE_TEST_IS_DIR))
+			continue;
+		g_strv_builder_add(blockers, members[i]);
+		g_strv_builder_add(drivers, driver);
+	}
+	selection->group_blockers = g_strv_builder_end(blockers);
+	selection->group_blocker_drivers = g_strv_builder_end(drivers);
+	selection->group_viable = vv_device_get_iommu_group(selection->device) >= 0 &&
+				  !selection->group_blockers[0];
+}
+
+static char *
+vv_selection_verdict(const vv_selection *selection, const vv_candidate *candidate)
+{
+	const vv_candidate *winner = selection->selected;
+	gboolean any_rejected = FALSE;
+
+	if (candidate->rejected == VV_REJECTED_BLACKLISTED)
+		return g_strdup_printf(_("Rejected: modprobe.d blacklists %s, and vfio-variant honours the blacklist although a load by name would not."),
+				       candidate->module);
+	if (selection->unassignable != VV_UNASSIGNABLE_NONE)
+		return g_strdup(_("Not used: no VFIO driver can take this device."));
+
+	if (candidate == winner) {
+		const vv_candidate *runner_up = NULL;
+
+		for (guint i = 0; i < selection->candidates->len; i++) {
+			const vv_candidate *other = g_ptr_array_index(selection->candidates, i);
+
+			any_rejected |= other->rejected != VV_REJECTED_NONE;
+			if (other != winner && !other->generic && !other->rejected && !runner_up)
+				runner_up = other;
+		}
+		if (winner->generic)
+			return g_strdup(any_rejected ?
+					_("Selected: the generic driver, because every matching variant driver is rejected.") :
+					_("Selected: the generic driver, because no variant driver matches this device."));
+		if (selection->tie && vv_alias_rank_compare(&winner->rank, &runner_up->rank) != 0)
+			return g_strdup_printf(_("Selected: as specific as %1$s (specificity %2$u), and it gives more of the leading fields (vendor, device, subsystem, class)."),
+					       runner_up->module, winner->rank.specificity);
+		if (selection->tie)
+			return g_strdup_printf(_("Selected: it ties with %1$s (specificity %2$u) and its module name sorts first."),
+					       runner_up->module, winner->rank.specificity);
+		return g_strdup_printf(_("Selected: the most specific match, with %1$u of 7 fields fully given (specificity %2$u)."),
+				       winner->rank.exact_fields, winner->rank.specificity);
+	}
+
+	if (!winner)
+		return g_strdup(_("Not selected."));
+	if (candidate->generic)
+		return g_strdup(_("Not selected: the generic driver serves only when no variant driver can."));
+	if (candidate->rank.specificity < winner->rank.specificity)
+		return g_strdup_printf(_("Not selected: less specific than %1$s (specificity %2$u against %3$u)."),
+				       winner->module, candidate->rank.specificity, winner->rank.specificity);
+	if (vv_alias_rank_compare(&winner->rank, &candidate->rank) != 0)
+		return g_strdup_printf(_("Not selected: as specific as %s, which gives more of the leading fields."),
+				       winner->module);
+	return g_strdup_printf(_("Not selected: as specific as %s, whose module name sorts first."), winner->module);
+}
+
+static char *
+vv_selection_summarize(const vv_selection *selection)
+{
+	const vv_candidate *winner = selection->selected;
+
+	if (selection->unassignable != VV_UNASSIGNABLE_NONE)
+		return g_strdup_printf(_("No VFIO driver can take this device: %s."),
+				       vv_unassignable_describe(selection->unassignable));
+	if (selection->candidates->len == 0)
+		return g_strdup(_("No VFIO driver matches this device: no module has a vfio_pci alias for it. Install a kernel with the vfio-pci module."));
+	if (!winner)
+		return g_strdup(_("Every VFIO driver that matches this device is rejected; see the candidates."));
+	if (winner->driver)
+		return g_strdup_printf(_("%1$s is selected (driver %2$s)."), winner->module, winner->driver);
+	return g_strdup_printf(_("%s is selected; its driver name is known once the module is loaded."),
+			       winner->module);
+}
+
+VV_EXPORT vv_selection *
+vv_selection_new(vv_ctx *ctx, vv_device *device, GError **error)
+{
+	g_autoptr(vv_selection) selection = g_new0(vv_selection, 1);
+	g_autoptr(GPtrArray) aliases = NULL;
+	const char *modalias = vv_device_get_modalias(device);
+
+	selection->ref = 1;
+	selection->device = vv_device_ref(device);
+	selection->key = g_strconcat("vfio_", modalias, NULL);
+
+	aliases = vv_lookup_aliases(ctx, selection->key, error);
+	if (!aliases)
+		return NULL;
+	selection->candidates = vv_selection_collect(ctx, aliases);
+	g_ptr_array_sort(selection->candidates, vv_candidate_compare);
+
+	selection->unassignable = vv_selection_assess_device(device);
+	vv_selection_assess_group(selection, ctx);
+
+	if (selection->unassignable == VV_UNASSIGNABLE_NONE && selection->candidates->len > 0) {
+		const vv_candidate *best = g_ptr_array_index(selection->candidates, 0);
+
+		if (!best->rejected)
+			selection->selected = best;
+		if (selection->selected && !best->generic && selection->candidates->len > 1) {
+			const vv_candidate *next = g_ptr_array_index(selection->candidates, 1);
+
+			selection->tie = !next->generic && !next->rejected &&
+					 next->rank.specificity == best->rank.specificity;
+		}
+	}
+
+	for (guint i = 0; i < selection->candidates->len; i++) {
+		vv_candidate *candidate = g_ptr_array_index(selection->candidates, i);
+
+		candidate->verdict = vv_selection_verdict(selection, candidate);
+	}
+	selection->summary = vv_selection_summarize(selection);
+	return g_steal_pointer(&selection);
+}
+
+VV_EXPORT vv_selection *
+vv_selection_ref(vv_selection *selection)
+{
+	g_atomic_int_inc(&selection->ref);
+	return selection;
+}
+
+VV_EXPORT void
+vv_selection_unref(vv_selection *selection)
+{
+	if (!selection || !g_atomic_int_dec_and_test(&selection->ref))
+		return;
+	vv_device_unref(selection->device);
+	g_free(selection->key);
+	g_strfreev(selection->group_blockers);
+	g_strfreev(selection->group_blocker_drivers);
+	if (selection->candidates)
+		g_ptr_array_unref(selection->candidates);
+	g_free(selection->summary);
+	g_free(selection);
+}
+
+VV_EXPORT vv_device *vv_selection_get_device(const vv_selection *selection) { return selection->device; }
+VV_EXPORT const char *vv_selection_get_key(const vv_selection *selection) { return selection->key; }
+VV_EXPORT vv_unassignable vv_selection_get_unassignable(const vv_selection *selection) { return selection->unassignable; }
+VV_EXPORT gboolean vv_selection_is_group_viable(const vv_selection *selection) { return selection->group_viable; }
+VV_EXPORT const char *const *vv_selection_get_group_blockers(const vv_selection *selection) { return (const char *const *)selection->group_blockers; }
+VV_EXPORT const vv_candidate *vv_selection_get_selected(const vv_selection *selection) { return selection->selected; }
+VV_EXPORT gboolean vv_selection_is_tie(const vv_selection *selection) { return selection->tie; }
+VV_EXPORT guint vv_selection_get_n_candidates(const vv_selection *selection) { return selection->candidates->len; }
+VV_EXPORT const char *vv_selection_get_summary(const vv_selection *selection) { return selection->summary; }
+
+VV_EXPORT const char *
+vv_selection_get_group_blocker_driver(const vv_selection *selection, guint index)
+{
+	g_return_val_if_fail(index < g_strv_length(selection->group_blocker_drivers), NULL);
+	return selection->group_blocker_drivers[index];
+}
+
+VV_EXPORT const vv_candidate *
+vv_selection_get_candidate(const vv_selection *selection, guint index)
+{
+	g_return_val_if_fail(index < selection->candidates->len, NULL);
+	return g_ptr_array_index(selection->candidates, index);
+}
+
+VV_EXPORT const char *vv_candidate_get_module(const vv_candidate *candidate) { return candidate->module; }
+VV_EXPORT const char *vv_candidate_get_driver(const vv_candidate *candidate) { return candidate->driver; }
+VV_EXPORT const char *vv_candidate_get_alias(const vv_candidate *candidate) { return candidate->alias; }
+VV_EXPORT vv_alias_source vv_candidate_get_source(const vv_candidate *candidate) { return candidate->source; }
+VV_EXPORT guint vv_candidate_get_specificity(const vv_candidate *candidate) { return candidate->rank.specificity; }
+VV_EXPORT guint vv_candidate_get_exact_fields(const vv_candidate *candidate) { return candidate->rank.exact_fields; }
+VV_EXPORT gboolean vv_candidate_is_generic(const vv_candidate *candidate) { return candidate->generic; }
+VV_EXPORT vv_rejected vv_candidate_get_rejected(const vv_candidate *candidate) { return candidate->rejected; }
+VV_EXPORT const char *vv_candidate_get_verdict(const vv_candidate *candidate) { return candidate->verdict; }
+
+VV_EXPORT const char *
+vv_alias_source_to_string(vv_alias_source source)
+{
+	switch (source) {
+	case VV_ALIAS_SOURCE_MODULES_ALIAS: return "modules.alias";
+	case VV_ALIAS_SOURCE_BUILTIN: return "modules.builtin.alias";
+	case VV_ALIAS_SOURCE_CONFIG: return "modprobe.d";
+	}
+	return "unknown";
+}
+
+VV_EXPORT const char *
+vv_unassignable_to_string(vv_unassignable reason)
+{
+	switch (reason) {
+	case VV_UNASSIGNABLE_NONE: return "none";
+	case VV_UNASSIGNABLE_BRIDGE: return "bridge";
+	case VV_UNASSIGNABLE_PF_WITH_VFS: return "pf-with-vfs";
+	case VV_UNASSIGNABLE_NO_IOMMU_GROUP: return "no-iommu-group";
+	}
+	return "unknown";
+}
+
+VV_EXPORT const char *
+vv_unassignable_describe(vv_unassignable reason)
+{
+	switch (reason) {
+	case VV_UNASSIGNABLE_NONE: return _("it can be assigned");
+	case VV_UNASSIGNABLE_BRIDGE: return _("it is a PCI bridge");
+	case VV_UNASSIGNABLE_PF_WITH_VFS: return _("it is an SR-IOV physical function with VFs enabled (set sriov_numvfs to 0 first, or assign a VF)");
+	case VV_UNASSIGNABLE_NO_IOMMU_GROUP: return _("it has no IOMMU group (enable the IOMMU, e.g. intel_iommu=on or amd_iommu=on)");
+	}
+	return "";
+}
+
+VV_EXPORT const char *
+vv_rejected_to_string(vv_rejected reason)
+{
+	switch (reason) {
+	case VV_REJECTED_NONE: return "none";
+	case VV_REJECTED_BLACKLISTED: return "blacklisted";
+	}
+	return "unknown";
+}

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The sysfs layout, in one place: one helper per path, all below the
+ * context's sys directory, so that a sysroot laid out like the real kernel's
+ * sysfs (relative symlinks included) reads exactly like the live host.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vv-private.h"
+
+char *
+vv_sysfs_devices_dir(const vv_ctx *ctx)
+{
+	return g_build_filename(ctx->sys_dir, "bus/pci/devices", NULL);
+}
+
+char *
+vv_sysfs_device_dir(const vv_ctx *ctx, const char *address)
+{
+	return g_build_filename(ctx->sys_dir, "bus/pci/devices", address, NULL);
+}
+
+char *
+vv_sysfs_device_file(const vv_ctx *ctx, const char *address, const char *file)
+{
+	return g_build_filename(ctx->sys_dir, "bus/pci/devices", address, file, NULL);
+}
+
+char *
+vv_sysfs_drivers_dir(const vv_ctx *ctx)
+{
+	return g_build_filename(ctx->sys_dir, "bus/pci/drivers", NULL);
+}
+
+char *
+vv_sysfs_driver_dir(const vv_ctx *ctx, const char *driver)
+{
+	return g_build_filename(ctx->sys_dir, "bus/pci/drivers", driver, NULL);
+}
+
+char *
+vv_sysfs_module_drivers_dir(const vv_ctx *ctx, const char *module)
+{
+	return g_build_filename(ctx->sys_dir, "module", module, "drivers", NULL);
+}
+
+char *
+vv_sysfs_group_devices_dir(const vv_ctx *ctx, int group)
+{
+	g_autofree char *number = g_strdup_printf("%d", group);
+
+	return g_build_filename(ctx->sys_dir, "kernel/iommu_groups", number, "devices", NULL);
+}
+
+/* The first line of a sysfs attribute, without its newline. */
+char *
+vv_sysfs_read_line(const char *path, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	char *text;
+
+	if (!g_file_get_contents(path, &text, NULL, &local)) {
+		g_set_error(error, VV_ERROR, local->code == G_FILE_ERROR_NOENT ? VV_ERROR_NOT_FOUND : VV_ERROR_IO,
+			    _("Cannot read %1$s: %2$s."), path, local->message);
+		return NULL;
+	}
+	text[strcspn(text, "\n")] = '\0';
+	return text;
+}
+
+/* A hexadecimal attribute such as "0x15b3" or "0x020000". */
+gboolean
+vv_sysfs_read_u32(const char *path, guint32 *value, GError **error)
+{
+	g_autofree char *text = vv_sysfs_read_line(path, error);
+	guint64 parsed;
+
+	if (!text)
+		return FALSE;
+	if (!g_ascii_string_to_unsigned(g_str_has_prefix(text, "0x") ? text + 2 : text,
+					16, 0, G_MAXUINT32, &parsed, NULL)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_IO,
+			    _("%1$s holds '%2$s', which is not a hexadecimal number."), path, text);
+		return FALSE;
+	}
+	*value = parsed;
+	return TRUE;
+}
+
+/* A decimal attribute such as sriov_numvfs; 0 when absent. */
+guint
+vv_sysfs_read_decimal(const char *path)
+{
+	g_autofree char *text = vv_sysfs_read_line(path, NULL);
+	guint64 value = 0;
+
+	if (!text || !g_ascii_string_to_unsigned(text, 10, 0, G_MAXUINT, &value, NULL))
+		return 0;
+	return value;
+}
+
+/* The last component of a symlink's target ("driver" -> ".../drivers/e1000e"
+ * gives "e1000e"); NULL when there is no link. Only the name is used, so a
+ * sysroot's relative links never lead outside it. */
+char *
+vv_sysfs_link_target_name(const char *path)
+{
+	g_autofree char *target = g_file_read_link(path, NULL);
+
+	return target ? g_path_get_basename(target) : NULL;
+}
+
+static int
+vv_sysfs_compare_names(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Entry names of a directory, sorted; empty when it cannot be read. */
+GPtrArray *
+vv_sysfs_list_dir(const char *path)
+{
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+	const char *name;
+
+	while (dir && (name = g_dir_read_name(dir)))
+		g_ptr_array_add(names, g_strdup(name));
+	g_ptr_array_sort(names, vv_sysfs_compare_names);
+	return names;
+}

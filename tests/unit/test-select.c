@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The ranking, one labelled case per rule, on hosts whose module trees are
+ * indexed by the real depmod and read through the real libkmod.
+ */
+#include <string.h>
+
+#include "vv-test-hosts.h"
+
+typedef struct {
+	const char *label;
+	const char *host;
+	const char *address;
+	const char *module;        /* expected winner, NULL: nothing selected */
+	const char *driver;        /* its driver, NULL: unknown until loaded */
+	vv_alias_source source;
+	guint specificity;
+	gboolean tie;
+	vv_unassignable unassignable;
+	const char *rejected;      /* a candidate expected to be rejected */
+	const char *loser;         /* a candidate expected to rank after the winner */
+} vv_select_case;
+
+static const vv_select_case vv_select_cases[] = {
+	{ "interface pattern i00*", "rules", "0000:00:01.0", "iface_variant", NULL, VV_ALIAS_SOURCE_MODULES_ALIAS, 10, FALSE, 0, NULL, "class_exact" },
+	{ "class glob bc03sc*i*", "rules", "0000:00:02.0", "class_glob_variant", NULL, VV_ALIAS_SOURCE_MODULES_ALIAS, 4, FALSE, 0, NULL, "vfio_pci" },
+	{ "built-in variant beside modular vfio_pci", "rules", "0000:00:03.0", "builtin_variant", "builtin_variant", VV_ALIAS_SOURCE_BUILTIN, 4, FALSE, 0, NULL, "vfio_pci" },
+	{ "modular variant beside built-in vfio_pci", "builtin-generic", "0000:00:03.0", "loadable_variant", NULL, VV_ALIAS_SOURCE_MODULES_ALIAS, 4, FALSE, 0, NULL, "vfio_pci" },
+	{ "built-in generic serves alone", "builtin-generic", "0000:00:05.0", "vfio_pci", "vfio-pci", VV_ALIAS_SOURCE_BUILTIN, 0, FALSE, 0, NULL, NULL },
+	{ "modprobe.d alias", "rules", "0000:00:04.0", "config_variant", NULL, VV_ALIAS_SOURCE_CONFIG, 4, FALSE, 0, NULL, "vfio_pci" },
+	{ "blacklisted variant leaves the generic driver", "rules", "0000:00:05.0", "vfio_pci", "vfio-pci", VV_ALIAS_SOURCE_MODULES_ALIAS, 0, FALSE, 0, "blocked_variant", NULL },
+	{ "tie broken by module name", "rules", "0000:00:06.0", "tie_alpha", NULL, VV_ALIAS_SOURCE_MODULES_ALIAS, 4, TRUE, 0, NULL, "tie_beta" },
+	{ "tie broken by field order", "rules", "0000:00:07.0", "dev_exact", NULL, VV_ALIAS_SOURCE_MODULES_ALIAS, 4, TRUE, 0, NULL, "class_exact" },
+	{ "given subsystem beats glob", "rules", "0000:00:08.0", "subsys_variant", NULL, VV_ALIAS_SOURCE_MODULES_ALIAS, 8, FALSE, 0, NULL, "plain_variant" },
+	{ "driver name differs from module", "rules", "0000:00:09.0", "named_vfio_pci", "named-vfio-pci", VV_ALIAS_SOURCE_MODULES_ALIAS, 4, FALSE, 0, NULL, NULL },
+	{ "built-in driver found by folded name", "rules", "0000:00:0a.0", "builtin_named", "builtin-named", VV_ALIAS_SOURCE_BUILTIN, 4, FALSE, 0, NULL, NULL },
+	{ "bridge is not assignable", "rules", "0000:00:1c.0", NULL, NULL, 0, 0, FALSE, VV_UNASSIGNABLE_BRIDGE, NULL, NULL },
+	{ "PF with VFs is not assignable", "rules", "0000:00:10.0", NULL, NULL, 0, 0, FALSE, VV_UNASSIGNABLE_PF_WITH_VFS, NULL, NULL },
+	{ "VF of that PF is", "rules", "0000:00:10.1", "vfio_pci", "vfio-pci", VV_ALIAS_SOURCE_MODULES_ALIAS, 0, FALSE, 0, NULL, NULL },
+	{ "no IOMMU group", "rules", "0000:00:12.0", NULL, NULL, 0, 0, FALSE, VV_UNASSIGNABLE_NO_IOMMU_GROUP, NULL, NULL },
+	{ "nothing matches without vfio_pci", "no-vfio", "0000:00:03.0", NULL, NULL, 0, 0, FALSE, 0, NULL, NULL },
+	{ "demo ConnectX VF", "demo", "0000:01:00.2", "mlx5_vfio_pci", NULL, VV_ALIAS_SOURCE_MODULES_ALIAS, 4, FALSE, 0, NULL, "vfio_pci" },
+	{ "demo Intel GPU (xe-vfio-pci)", "demo", "0000:03:00.0", "xe_vfio_pci", "xe-vfio-pci", VV_ALIAS_SOURCE_MODULES_ALIAS, 4, FALSE, 0, NULL, "vfio_pci" },
+	{ "demo GH200", "demo", "0000:05:00.0", "nvgrace_gpu_vfio_pci", NULL, VV_ALIAS_SOURCE_MODULES_ALIAS, 4, FALSE, 0, NULL, "vfio_pci" },
+	{ "demo virtio-net", "demo", "0000:00:03.0", "virtio_vfio_pci", "virtio_vfio_pci", VV_ALIAS_SOURCE_MODULES_ALIAS, 4, FALSE, 0, NULL, "vfio_pci" },
+	{ "demo QAT VF, variant blacklisted", "demo", "0000:6b:00.1", "vfio_pci", "vfio-pci", VV_ALIAS_SOURCE_MODULES_ALIAS, 0, FALSE, 0, "qat_vfio_pci", NULL },
+	{ "demo I350, generic only", "demo", "0000:02:00.0", "vfio_pci", "vfio-pci", VV_ALIAS_SOURCE_MODULES_ALIAS, 0, FALSE, 0, NULL, NULL },
+};
+
+static const vv_candidate *
+vv_test_find_candidate(const vv_selection *selection, const char *module, guint *index)
+{
+	for (guint i = 0; i < vv_selection_get_n_candidates(selection); i++) {
+		const vv_candidate *candidate = vv_selection_get_candidate(selection, i);
+
+		if (g_str_equal(vv_candidate_get_module(candidate), module)) {
+			*index = i;
+			return candidate;
+		}
+	}
+	return NULL;
+}
+
+static void
+test_select_case(gconstpointer data)
+{
+	const vv_select_case *c = data;
+	g_autoptr(vv_ctx) ctx = vv_test_open_host(c->host);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(vv_device) device = vv_device_new(ctx, c->address, &error);
+	g_autoptr(vv_selection) selection = NULL;
+	const vv_candidate *selected;
+	guint index;
+
+	g_assert_no_error(error);
+	selection = vv_selection_new(ctx, device, &error);
+	g_assert_no_error(error);
+	selected = vv_selection_get_selected(selection);
+
+	g_assert_cmpint(vv_selection_get_unassignable(selection), ==, c->unassignable);
+	g_assert_cmpint(vv_selection_is_tie(selection), ==, c->tie);
+	g_assert_nonnull(vv_selection_get_summary(selection));
+	if (!c->module) {
+		g_assert_null(selected);
+		return;
+	}
+	g_assert_nonnull(selected);
+	g_assert_cmpstr(vv_candidate_get_module(selected), ==, c->module);
+	g_assert_cmpstr(vv_candidate_get_driver(selected), ==, c->driver);
+	g_assert_cmpint(vv_candidate_get_source(selected), ==, c->source);
+	g_assert_cmpuint(vv_candidate_get_specificity(selected), ==, c->specificity);
+	g_assert_true(selected == vv_selection_get_candidate(selection, 0));
+	g_assert_true(g_str_has_prefix(vv_candidate_get_verdict(selected), "Selected"));
+	/* The generic driver is always last among those that can serve. */
+	for (guint i = 0; i + 1 < vv_selection_get_n_candidates(selection); i++) {
+		const vv_candidate *candidate = vv_selection_get_candidate(selection, i);
+
+		if (vv_candidate_is_generic(candidate))
+			g_assert_cmpint(vv_candidate_get_rejected(vv_selection_get_candidate(selection, i + 1)), !=, VV_REJECTED_NONE);
+	}
+	if (c->rejected) {
+		const vv_candidate *rejected = vv_test_find_candidate(selection, c->rejected, &index);
+
+		g_assert_nonnull(rejected);
+		g_assert_cmpint(vv_candidate_get_rejected(rejected), ==, VV_REJECTED_BLACKLISTED);
+		g_assert_true(g_str_has_prefix(vv_candidate_get_verdict(rejected), "Rejected"));
+	}
+	if (c->loser) {
+		const vv_candidate *loser = vv_test_find_candidate(selection, c->loser, &index);
+
+		g_assert_nonnull(loser);
+		g_assert_cmpuint(index, >, 0);
+		g_assert_true(g_str_has_prefix(vv_candidate_get_verdict(loser), "Not selected"));
+	}
+}
+
+/* Not assignable: candidates are still listed, and none is selected. */
+static void
+test_select_unassignable_keeps_candidates(void)
+{
+	g_autoptr(vv_ctx) ctx = vv_test_open_host("rules");
+	g_autoptr(vv_device) device = vv_device_new(ctx, "0000:00:12.0", NULL);
+	g_autoptr(vv_selection) selection = vv_selection_new(ctx, device, NULL);
+
+	g_assert_cmpuint(vv_selection_get_n_candidates(selection), >, 0);
+	g_assert_true(g_str_has_prefix(vv_candidate_get_verdict(vv_selection_get_candidate(selection, 0)), "Not used"));
+	g_assert_nonnull(strstr(vv_selection_get_summary(selection), "IOMMU"));
+}
+
+static void
+test_select_group_blockers(void)
+{
+	g_autoptr(vv_ctx) ctx = vv_test_open_host("rules");
+	g_autoptr(vv_device) blocked = vv_device_new(ctx, "0000:02:00.0", NULL);
+	g_autoptr(vv_device) with_bridge = vv_device_new(ctx, "0000:01:00.0", NULL);
+	g_autoptr(vv_selection) selection = vv_selection_new(ctx, blocked, NULL);
+	g_autoptr(vv_selection) viable = vv_selection_new(ctx, with_bridge, NULL);
+
+	g_assert_false(vv_selection_is_group_viable(selection));
+	g_assert_cmpstr(vv_selection_get_group_blockers(selection)[0], ==, "0000:02:00.1");
+	g_assert_cmpstr(vv_selection_get_group_blocker_driver(selection, 0), ==, "e1000e");
+	g_assert_null(vv_selection_get_group_blockers(selection)[1]);
+	/* A member on pcieport manages DMA itself: the group stays viable. */
+	g_assert_cmpuint(g_strv_length((char **)vv_device_get_group_members(with_bridge)), >, 1);
+	g_assert_true(vv_selection_is_group_viable(viable));
+}
+
+/* The XML carries the decision with stable keywords. */
+static void
+test_select_xml(void)
+{
+	g_autoptr(vv_ctx) ctx = vv_test_open_host("rules");
+	g_autoptr(vv_device) device = vv_device_new(ctx, "0000:00:05.0", NULL);
+	g_autoptr(vv_selection) selection = vv_selection_new(ctx, device, NULL);
+	g_autofree char *xml = vv_selection_to_xml(selection, FALSE);
+
+	g_assert_true(g_str_has_prefix(xml, "<vfio xmlns=\"" VV_XML_NAMESPACE "\""));
+	g_assert_nonnull(strstr(xml, "<selected module=\"vfio_pci\" driver=\"vfio-pci\""));
+	g_assert_nonnull(strstr(xml, "rejected=\"blacklisted\""));
+	g_assert_nonnull(strstr(xml, "<assignable value=\"yes\"/>"));
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	for (guint i = 0; i < G_N_ELEMENTS(vv_select_cases); i++) {
+		g_autofree char *path = g_strdup_printf("/select/%s", vv_select_cases[i].label);
+
+		g_test_add_data_func(path, &vv_select_cases[i], test_select_case);
+	}
+	g_test_add_func("/select/unassignable-keeps-candidates", test_select_unassignable_keeps_candidates);
+	g_test_add_func("/select/group-blockers", test_select_group_blockers);
+	g_test_add_func("/select/xml", test_select_xml);
+	return g_test_run();
+}
