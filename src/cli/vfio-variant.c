@@ -96,14 +96,16 @@ int
 main(int argc, char **argv)
 {
 	vv_cli_globals globals = { 0 };
+	g_autofree char *sysroot = NULL;
+	g_autofree char *modules_dir = NULL;
 	gboolean version = FALSE;
 	g_autofree char *commands = NULL;
 	g_autoptr(GOptionContext) context = NULL;
 	g_autoptr(GError) error = NULL;
 	GOptionEntry entries[] = {
-		{ "sysroot", 0, 0, G_OPTION_ARG_FILENAME, &globals.sysroot,
+		{ "sysroot", 0, 0, G_OPTION_ARG_FILENAME, &sysroot,
 		  N_("Read the host laid out under DIR (DIR/sys, DIR/lib/modules, DIR/etc/modprobe.d)"), N_("DIR") },
-		{ "modules-dir", 0, 0, G_OPTION_ARG_FILENAME, &globals.modules_dir,
+		{ "modules-dir", 0, 0, G_OPTION_ARG_FILENAME, &modules_dir,
 		  N_("Read kernel modules from DIR instead of lib/modules/RELEASE"), N_("DIR") },
 		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Show the version"), NULL },
 		{ NULL },
@@ -129,6 +131,8 @@ main(int argc, char **argv)
 	}
 	if (argc < 2)
 		return vv_cli_usage(_("A command is required."));
+	globals.sysroot = sysroot;
+	globals.modules_dir = modules_dir;
 
 	for (guint i = 0; i < G_N_ELEMENTS(vv_cli_commands); i++)
 		if (g_str_equal(argv[1], vv_cli_commands[i].name))

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The CLI as a user runs it, on the fixture hosts: exit status, stderr, and
 # stdout against golden files. One labelled case per line of the table.
+# VV_CLI_WRAPPER (e.g. valgrind) is put before each run of the CLI.
 # VV_UPDATE_GOLDEN=1 rewrites the golden files instead of comparing.
 # Usage: test-cli.sh VFIO_VARIANT HOSTS_DIR GOLDEN_DIR
 set -u
@@ -39,7 +40,7 @@ for entry in "${cases[@]}"; do
 	n=$((n + 1))
 	out=$(mktemp) err=$(mktemp)
 	# shellcheck disable=SC2086
-	"$cli" $args >"$out" 2>"$err"
+	${VV_CLI_WRAPPER:-} "$cli" $args >"$out" 2>"$err"
 	status=$?
 	problem=""
 	[ "$status" -eq "$want_status" ] || problem="exit status $status, expected $want_status"
