@@ -23,9 +23,16 @@ static const struct {
 	{ "v", 8 }, { "d", 8 }, { "sv", 8 }, { "sd", 8 }, { "bc", 2 }, { "sc", 2 }, { "i", 2 },
 };
 
+/* The literal head of a pattern must equal the key's: checking it first
+ * spares fnmatch() (costly in a UTF-8 locale) for nearly every pattern that
+ * cannot match, and never changes the answer. */
 gboolean
 vv_alias_matches(const char *pattern, const char *key)
 {
+	gsize literal = strcspn(pattern, "*?[\\");
+
+	if (strncmp(pattern, key, literal) != 0)
+		return FALSE;
 	return fnmatch(pattern, key, 0) == 0;
 }
 

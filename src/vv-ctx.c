@@ -236,6 +236,7 @@ vv_ctx_new(const vv_ctx_options *options, GError **error)
 	ctx->blacklist = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	ctx->module_patterns = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 						     (GDestroyNotify)g_ptr_array_unref);
+	ctx->module_drivers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 
 	ctx->sysroot = g_canonicalize_filename(options && options->sysroot ? options->sysroot : "/", NULL);
 	ctx->sys_dir = g_build_filename(ctx->sysroot, "sys", NULL);
@@ -292,6 +293,7 @@ vv_ctx_unref(vv_ctx *ctx)
 	g_ptr_array_unref(ctx->config_aliases);
 	g_hash_table_unref(ctx->blacklist);
 	g_hash_table_unref(ctx->module_patterns);
+	g_hash_table_unref(ctx->module_drivers);
 	g_free(ctx->sysroot);
 	g_free(ctx->sys_dir);
 	g_free(ctx->modules_dir);
@@ -345,6 +347,19 @@ vv_ctx_get_module_patterns(vv_ctx *ctx, const char *module)
 	}
 	g_hash_table_insert(ctx->module_patterns, g_strdup(module), patterns);
 	return patterns;
+}
+
+/* Built-in VFIO drivers are those with entries in the built-in alias index. */
+gboolean
+vv_ctx_is_builtin_module(vv_ctx *ctx, const char *module)
+{
+	for (guint i = 0; i < ctx->builtin_aliases->len; i++) {
+		vv_alias *alias = g_ptr_array_index(ctx->builtin_aliases, i);
+
+		if (vv_names_equal_folded(alias->module, module))
+			return TRUE;
+	}
+	return FALSE;
 }
 
 gboolean

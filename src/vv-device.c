@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The PCI device model, read from sysfs once when the object is made. */
+#include <stdio.h>
 #include <string.h>
 
 #include "vv-private.h"
@@ -43,19 +44,52 @@ vv_device_read_id(vv_device *device, const char *file, guint32 max, guint32 *val
 	return TRUE;
 }
 
-/* The device's modalias; built from its ids when sysfs lacks the file. */
-static void
-vv_device_read_modalias(vv_device *device)
+/* The ids, from modalias in one read (one sysfs read costs microseconds,
+ * and a host may have thousands of VFs); from the single-value files only
+ * when modalias is missing or malformed. */
+static gboolean
+vv_device_read_ids(vv_device *device, GError **error)
 {
 	g_autofree char *path = vv_sysfs_device_file(device->ctx, device->address, "modalias");
+	unsigned int vendor, product, subsystem_vendor, subsystem_device, base, sub, interface;
+	guint32 value;
+	int consumed = 0;
 
 	device->modalias = vv_sysfs_read_line(path, NULL);
-	if (!device->modalias)
-		device->modalias = g_strdup_printf("pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X",
-						   device->vendor, device->device,
-						   device->subsystem_vendor, device->subsystem_device,
-						   (device->class >> 16) & 0xff, (device->class >> 8) & 0xff,
-						   device->class & 0xff);
+	if (device->modalias &&
+	    sscanf(device->modalias, "pci:v%8Xd%8Xsv%8Xsd%8Xbc%2Xsc%2Xi%2X%n", &vendor, &product,
+		   &subsystem_vendor, &subsystem_device, &base, &sub, &interface, &consumed) == 7 &&
+	    consumed == (int)strlen(device->modalias) && vendor <= G_MAXUINT16 && product <= G_MAXUINT16 &&
+	    subsystem_vendor <= G_MAXUINT16 && subsystem_device <= G_MAXUINT16) {
+		device->vendor = vendor;
+		device->device = product;
+		device->subsystem_vendor = subsystem_vendor;
+		device->subsystem_device = subsystem_device;
+		device->class = base << 16 | sub << 8 | interface;
+		return TRUE;
+	}
+
+	if (!vv_device_read_id(device, "vendor", G_MAXUINT16, &value, error))
+		return FALSE;
+	device->vendor = value;
+	if (!vv_device_read_id(device, "device", G_MAXUINT16, &value, error))
+		return FALSE;
+	device->device = value;
+	if (!vv_device_read_id(device, "subsystem_vendor", G_MAXUINT16, &value, error))
+		return FALSE;
+	device->subsystem_vendor = value;
+	if (!vv_device_read_id(device, "subsystem_device", G_MAXUINT16, &value, error))
+		return FALSE;
+	device->subsystem_device = value;
+	if (!vv_device_read_id(device, "class", 0xffffff, &device->class, error))
+		return FALSE;
+	g_free(device->modalias);
+	device->modalias = g_strdup_printf("pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X",
+					   device->vendor, device->device,
+					   device->subsystem_vendor, device->subsystem_device,
+					   (device->class >> 16) & 0xff, (device->class >> 8) & 0xff,
+					   device->class & 0xff);
+	return TRUE;
 }
 
 static void
@@ -104,52 +138,47 @@ vv_device_read_group(vv_device *device)
 	device->group_members = g_strv_builder_end(members);
 }
 
-/* A header type other than "normal" (0) is a bridge or a CardBus bridge;
- * the first 64 bytes of config space are readable without privileges. */
+/* A header type other than "normal" (0) is a bridge or a CardBus bridge.
+ * Only that byte is read: config space reads can be slow (each one traps
+ * to the hypervisor in a VM), and a VF is always of the normal type. */
 static void
 vv_device_read_bridge(vv_device *device)
 {
 	g_autofree char *path = vv_sysfs_device_file(device->ctx, device->address, "config");
-	g_autofree char *config = NULL;
-	gsize length = 0;
 	guint8 base_class = device->class >> 16, sub_class = device->class >> 8;
+	guint8 header_type;
 
-	if (g_file_get_contents(path, &config, &length, NULL) && length > 0x0e)
-		device->bridge = (config[0x0e] & 0x7f) != 0;
+	if (device->physfn)
+		return;
+	if (vv_sysfs_read_byte(path, 0x0e, &header_type))
+		device->bridge = (header_type & 0x7f) != 0;
 	else
 		device->bridge = base_class == 0x06 && (sub_class == 0x04 || sub_class == 0x07);
 }
 
-static int
-vv_device_compare_virtfn(gconstpointer a, gconstpointer b)
-{
-	guint64 index_a = g_ascii_strtoull(*(const char *const *)a + strlen("virtfn"), NULL, 10);
-	guint64 index_b = g_ascii_strtoull(*(const char *const *)b + strlen("virtfn"), NULL, 10);
-
-	return index_a < index_b ? -1 : index_a > index_b;
-}
-
+/* Only a VF has physfn and only a PF has sriov_totalvfs; its VFs are the
+ * links virtfn0 .. virtfn(numvfs-1). */
 static void
 vv_device_read_sriov(vv_device *device)
 {
 	g_autofree char *dir = vv_sysfs_device_dir(device->ctx, device->address);
 	g_autofree char *physfn = g_build_filename(dir, "physfn", NULL);
-	g_autofree char *numvfs = g_build_filename(dir, "sriov_numvfs", NULL);
-	g_autofree char *totalvfs = g_build_filename(dir, "sriov_totalvfs", NULL);
-	g_autoptr(GPtrArray) entries = vv_sysfs_list_dir(dir);
-	g_autoptr(GPtrArray) links = g_ptr_array_new();
+	g_autofree char *numvfs = NULL;
+	g_autofree char *totalvfs = NULL;
 	g_autoptr(GStrvBuilder) virtfns = g_strv_builder_new();
 
 	device->physfn = vv_sysfs_link_target_name(physfn);
-	device->sriov_numvfs = vv_sysfs_read_decimal(numvfs);
-	device->sriov_totalvfs = vv_sysfs_read_decimal(totalvfs);
-
-	for (guint i = 0; i < entries->len; i++)
-		if (g_str_has_prefix(g_ptr_array_index(entries, i), "virtfn"))
-			g_ptr_array_add(links, g_ptr_array_index(entries, i));
-	g_ptr_array_sort(links, vv_device_compare_virtfn);
-	for (guint i = 0; i < links->len; i++) {
-		g_autofree char *link = g_build_filename(dir, g_ptr_array_index(links, i), NULL);
+	if (!device->physfn) {
+		totalvfs = g_build_filename(dir, "sriov_totalvfs", NULL);
+		device->sriov_totalvfs = vv_sysfs_read_decimal(totalvfs);
+	}
+	if (device->sriov_totalvfs) {
+		numvfs = g_build_filename(dir, "sriov_numvfs", NULL);
+		device->sriov_numvfs = vv_sysfs_read_decimal(numvfs);
+	}
+	for (guint i = 0; i < device->sriov_numvfs; i++) {
+		g_autofree char *name = g_strdup_printf("virtfn%u", i);
+		g_autofree char *link = g_build_filename(dir, name, NULL);
 		g_autofree char *vf = vv_sysfs_link_target_name(link);
 
 		if (vf)
@@ -163,7 +192,6 @@ vv_device_read(vv_ctx *ctx, char *address, GError **error)
 {
 	g_autoptr(vv_device) device = g_new0(vv_device, 1);
 	g_autofree char *dir = NULL;
-	guint32 value;
 
 	device->ref = 1;
 	device->ctx = vv_ctx_ref(ctx);
@@ -178,26 +206,12 @@ vv_device_read(vv_ctx *ctx, char *address, GError **error)
 		return NULL;
 	}
 
-	if (!vv_device_read_id(device, "vendor", G_MAXUINT16, &value, error))
+	if (!vv_device_read_ids(device, error))
 		return NULL;
-	device->vendor = value;
-	if (!vv_device_read_id(device, "device", G_MAXUINT16, &value, error))
-		return NULL;
-	device->device = value;
-	if (!vv_device_read_id(device, "subsystem_vendor", G_MAXUINT16, &value, error))
-		return NULL;
-	device->subsystem_vendor = value;
-	if (!vv_device_read_id(device, "subsystem_device", G_MAXUINT16, &value, error))
-		return NULL;
-	device->subsystem_device = value;
-	if (!vv_device_read_id(device, "class", 0xffffff, &device->class, error))
-		return NULL;
-
-	vv_device_read_modalias(device);
 	vv_device_read_driver(device);
 	vv_device_read_group(device);
-	vv_device_read_bridge(device);
 	vv_device_read_sriov(device);
+	vv_device_read_bridge(device);
 	return g_steal_pointer(&device);
 }
 

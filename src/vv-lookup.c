@@ -27,18 +27,6 @@ vv_lookup_add(GPtrArray *matches, const char *pattern, const char *module, vv_al
 	g_ptr_array_add(matches, alias);
 }
 
-static gboolean
-vv_lookup_is_builtin(vv_ctx *ctx, const char *module)
-{
-	for (guint i = 0; i < ctx->builtin_aliases->len; i++) {
-		vv_alias *alias = g_ptr_array_index(ctx->builtin_aliases, i);
-
-		if (vv_names_equal_folded(alias->module, module))
-			return TRUE;
-	}
-	return FALSE;
-}
-
 static void
 vv_lookup_match_table(GPtrArray *table, const char *key, GPtrArray *matches)
 {
@@ -75,7 +63,7 @@ vv_lookup_aliases(vv_ctx *ctx, const char *key, GError **error)
 		gboolean found = FALSE;
 
 		/* Built-in modules come from the table below, with their source. */
-		if (!vv_lookup_is_builtin(ctx, module)) {
+		if (!vv_ctx_is_builtin_module(ctx, module)) {
 			patterns = vv_ctx_get_module_patterns(ctx, module);
 			for (guint i = 0; i < patterns->len; i++) {
 				const char *pattern = g_ptr_array_index(patterns, i);

@@ -41,6 +41,7 @@ struct vv_ctx {
 	GPtrArray *config_aliases;   /* vv_alias: vfio_pci: alias lines of modprobe.d */
 	GHashTable *blacklist;       /* normalized module names blacklisted in modprobe.d */
 	GHashTable *module_patterns; /* module -> GPtrArray of its own vfio_pci: patterns */
+	GHashTable *module_drivers;  /* module -> driver name, once known (names never change) */
 
 	struct pci_access *pci;      /* names database, opened on first use */
 };
@@ -50,6 +51,7 @@ void vv_alias_free(vv_alias *alias);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_alias, vv_alias_free)
 GPtrArray *vv_ctx_get_module_patterns(vv_ctx *ctx, const char *module);
 gboolean vv_ctx_is_blacklisted(vv_ctx *ctx, const char *module);
+gboolean vv_ctx_is_builtin_module(vv_ctx *ctx, const char *module);
 
 /* vv-sysfs.c: every sysfs path the library knows is built here. */
 char *vv_sysfs_device_dir(const vv_ctx *ctx, const char *address);
@@ -62,6 +64,7 @@ char *vv_sysfs_group_devices_dir(const vv_ctx *ctx, int group);
 char *vv_sysfs_read_line(const char *path, GError **error);
 gboolean vv_sysfs_read_u32(const char *path, guint32 *value, GError **error);
 guint vv_sysfs_read_decimal(const char *path);
+gboolean vv_sysfs_read_byte(const char *path, goffset offset, guint8 *value);
 char *vv_sysfs_link_target_name(const char *path);
 GPtrArray *vv_sysfs_list_dir(const char *path);
 
@@ -96,3 +99,4 @@ GPtrArray *vv_lookup_aliases(vv_ctx *ctx, const char *key, GError **error);
 
 /* vv-device.c */
 vv_ctx *vv_device_get_ctx(const vv_device *device);
+

@@ -25,7 +25,8 @@ struct vv_candidate {
 	vv_alias_rank rank;
 	gboolean generic;
 	vv_rejected rejected;
-	char *verdict;
+	const vv_selection *selection;
+	char *verdict; /* made on first request: most callers never show it */
 };
 
 struct vv_selection {
@@ -39,7 +40,7 @@ struct vv_selection {
 	GPtrArray *candidates;
 	const vv_candidate *selected;
 	gboolean tie;
-	char *summary;
+	char *summary; /* made on first request */
 };
 
 static void
@@ -248,12 +249,8 @@ vv_selection_new(vv_ctx *ctx, vv_device *device, GError **error)
 		}
 	}
 
-	for (guint i = 0; i < selection->candidates->len; i++) {
-		vv_candidate *candidate = g_ptr_array_index(selection->candidates, i);
-
-		candidate->verdict = vv_selection_verdict(selection, candidate);
-	}
-	selection->summary = vv_selection_summarize(selection);
+	for (guint i = 0; i < selection->candidates->len; i++)
+		((vv_candidate *)g_ptr_array_index(selection->candidates, i))->selection = selection;
 	return g_steal_pointer(&selection);
 }
 
@@ -287,7 +284,13 @@ VV_EXPORT const char *const *vv_selection_get_group_blockers(const vv_selection 
 VV_EXPORT const vv_candidate *vv_selection_get_selected(const vv_selection *selection) { return selection->selected; }
 VV_EXPORT gboolean vv_selection_is_tie(const vv_selection *selection) { return selection->tie; }
 VV_EXPORT guint vv_selection_get_n_candidates(const vv_selection *selection) { return selection->candidates->len; }
-VV_EXPORT const char *vv_selection_get_summary(const vv_selection *selection) { return selection->summary; }
+VV_EXPORT const char *
+vv_selection_get_summary(const vv_selection *selection)
+{
+	if (!selection->summary)
+		((vv_selection *)selection)->summary = vv_selection_summarize(selection);
+	return selection->summary;
+}
 
 VV_EXPORT const char *
 vv_selection_get_group_blocker_driver(const vv_selection *selection, guint index)
@@ -311,7 +314,13 @@ VV_EXPORT guint vv_candidate_get_specificity(const vv_candidate *candidate) { re
 VV_EXPORT guint vv_candidate_get_exact_fields(const vv_candidate *candidate) { return candidate->rank.exact_fields; }
 VV_EXPORT gboolean vv_candidate_is_generic(const vv_candidate *candidate) { return candidate->generic; }
 VV_EXPORT vv_rejected vv_candidate_get_rejected(const vv_candidate *candidate) { return candidate->rejected; }
-VV_EXPORT const char *vv_candidate_get_verdict(const vv_candidate *candidate) { return candidate->verdict; }
+VV_EXPORT const char *
+vv_candidate_get_verdict(const vv_candidate *candidate)
+{
+	if (!candidate->verdict)
+		((vv_candidate *)candidate)->verdict = vv_selection_verdict(candidate->selection, candidate);
+	return candidate->verdict;
+}
 
 VV_EXPORT const char *
 vv_alias_source_to_string(vv_alias_source source)
