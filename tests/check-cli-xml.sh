@@ -8,8 +8,8 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for host in "$@"; do
 	for address in $("$cli" --sysroot "$hosts/$host" list | awk 'NR > 1 { print $1 }'); do
-		"$cli" --sysroot "$hosts/$host" explain --xml "$address" >"$out/$host-$address.xml"
+		${VV_CLI_WRAPPER:-} "$cli" --sysroot "$hosts/$host" explain --xml "$address" >"$out/$host-$address.xml"
 		case $? in 0|1) ;; *) echo "explain --xml $address on $host failed"; exit 1 ;; esac
 	done
 done
-"$test_schema" "$schema" "$out"/*.xml
+${VV_CLI_WRAPPER:-} "$test_schema" "$schema" "$out"/*.xml
