@@ -32,6 +32,7 @@ static const vv_select_case vv_select_cases[] = {
 	{ "tie broken by module name", "rules", "0000:00:06.0", "tie_alpha", NULL, VV_ALIAS_SOURCE_MODULES_ALIAS, 4, TRUE, 0, NULL, "tie_beta" },
 	{ "tie broken by field order", "rules", "0000:00:07.0", "dev_exact", NULL, VV_ALIAS_SOURCE_MODULES_ALIAS, 4, TRUE, 0, NULL, "class_exact" },
 	{ "given subsystem beats glob", "rules", "0000:00:08.0", "subsys_variant", NULL, VV_ALIAS_SOURCE_MODULES_ALIAS, 8, FALSE, 0, NULL, "plain_variant" },
+	{ "generic last even with a more specific alias", "rules", "0000:00:16.0", "vendor_variant", NULL, VV_ALIAS_SOURCE_MODULES_ALIAS, 4, FALSE, 0, NULL, "vfio_pci" },
 	{ "driver name differs from module", "rules", "0000:00:09.0", "named_vfio_pci", "named-vfio-pci", VV_ALIAS_SOURCE_MODULES_ALIAS, 4, FALSE, 0, NULL, NULL },
 	{ "built-in driver found by folded name", "rules", "0000:00:0a.0", "builtin_named", "builtin-named", VV_ALIAS_SOURCE_BUILTIN, 4, FALSE, 0, NULL, NULL },
 	{ "bridge is not assignable", "rules", "0000:00:1c.0", NULL, NULL, 0, 0, FALSE, VV_UNASSIGNABLE_BRIDGE, NULL, NULL },
