@@ -7,6 +7,7 @@ packages="
   build-essential meson ninja-build pkg-config gettext
   libglib2.0-dev libkmod-dev libpci-dev libxml2-dev libxml2-utils libvirt-dev
   kmod binutils python3 pciutils valgrind
+  libvirt-daemon-system libvirt-clients util-linux
 "
 
 run_as_root() {

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The whole test suite: the unit suite in a normal build, again under
-# ASan+UBSan, and under valgrind. Prints one closing line
+# ASan+UBSan, and under valgrind; Debian's libvirtd on this machine,
+# read-only (tests/libvirt). Prints one closing line
 # "N passed, M failed" and exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +35,7 @@ run_suite() {
 run_suite build "" --suite unit
 run_suite build-sanitizers "-Db_sanitize=address,undefined -Db_lundef=false" --suite unit
 SETUP=valgrind run_suite build "" --suite unit --setup valgrind
+run_suite build "" --suite libvirt-host
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -13,6 +13,8 @@ static const struct {
 } vv_cli_commands[] = {
 	{ "list", vv_cli_list, N_("Show every PCI device and the VFIO driver it would get.") },
 	{ "explain", vv_cli_explain, N_("Show every candidate VFIO driver of a device and why one wins.") },
+	{ "nodedev-list", vv_cli_nodedev_list, N_("Show libvirt's PCI node devices and the VFIO driver each would get.") },
+	{ "nodedev-dumpxml", vv_cli_nodedev_dumpxml, N_("Show libvirt's node-device XML with the VFIO driver choice.") },
 };
 
 int

@@ -26,3 +26,6 @@ const char *vv_cli_short_reason(const vv_selection *selection);
 
 int vv_cli_list(const vv_cli_globals *globals, int argc, char **argv);
 int vv_cli_explain(const vv_cli_globals *globals, int argc, char **argv);
+int vv_cli_virt_error(GError *error);
+int vv_cli_nodedev_list(const vv_cli_globals *globals, int argc, char **argv);
+int vv_cli_nodedev_dumpxml(const vv_cli_globals *globals, int argc, char **argv);

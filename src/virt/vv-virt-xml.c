@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Node-device XML extended with the <vfio> element. libvirt's document is
+ * parsed with network access and entity expansion off, our element is
+ * added inside <driver>, and nothing else is touched: the result still
+ * validates against libvirt's nodedev.rng once our elements are stripped.
+ */
+#include <glib/gi18n.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <string.h>
+
+#include "vv-virt.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
+
+#define VV_VIRT_XML_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOBLANKS)
+
+static xmlDoc *
+vv_virt_xml_parse(const char *text, const char *what, GError **error)
+{
+	xmlDoc *doc = xmlReadMemory(text, strlen(text), what, NULL, VV_VIRT_XML_OPTIONS);
+
+	if (!doc || !xmlDocGetRootElement(doc)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
+			    _("The %s is not well-formed XML."), what);
+		xmlFreeDoc(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+static xmlNode *
+vv_virt_xml_child(xmlNode *parent, const char *name)
+{
+	for (xmlNode *child = parent->children; child; child = child->next)
+		if (child->type == XML_ELEMENT_NODE && !child->ns &&
+		    xmlStrEqual(child->name, BAD_CAST name))
+			return child;
+	return NULL;
+}
+
+static gboolean
+vv_virt_xml_is_ours(const xmlNode *node)
+{
+	return node->type == XML_ELEMENT_NODE && node->ns &&
+	       xmlStrEqual(node->ns->href, BAD_CAST VV_XML_NAMESPACE);
+}
+
+static char *
+vv_virt_xml_format(xmlDoc *doc)
+{
+	xmlChar *text = NULL;
+	int size = 0;
+	char *result;
+
+	/* libvirt prints no XML declaration; neither do we. */
+	xmlDocDumpFormatMemoryEnc(doc, &text, &size, "UTF-8", 1);
+	result = g_strdup(g_str_has_prefix((char *)text, "<?xml") ? strchr((char *)text, '\n') + 1 : (char *)text);
+	xmlFree(text);
+	return result;
+}
+
+char *
+vv_virt_xml_merge(const char *nodedev_xml, const char *vfio_xml, GError **error)
+{
+	g_autoptr(xmlDoc) doc = vv_virt_xml_parse(nodedev_xml, _("node-device XML"), error);
+	g_autoptr(xmlDoc) vfio = NULL;
+	xmlNode *root, *driver, *element;
+
+	if (!doc)
+		return NULL;
+	vfio = vv_virt_xml_parse(vfio_xml, _("<vfio> element"), error);
+	if (!vfio)
+		return NULL;
+	root = xmlDocGetRootElement(doc);
+	if (!xmlStrEqual(root->name, BAD_CAST "device")) {
+		g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
+			    _("The node-device XML has <%s> at its root where <device> was expected."),
+			    (const char *)root->name);
+		return NULL;
+	}
+
+	/* libvirt shows <driver> only for a bound device, right after <parent>
+	 * (or <path>, <name>): keep that place for one we add. */
+	driver = vv_virt_xml_child(root, "driver");
+	if (!driver) {
+		xmlNode *after = vv_virt_xml_child(root, "parent");
+
+		after = after ? after : vv_virt_xml_child(root, "path");
+		after = after ? after : vv_virt_xml_child(root, "name");
+		driver = xmlNewDocNode(doc, NULL, BAD_CAST "driver", NULL);
+		if (after)
+			xmlAddNextSibling(after, driver);
+		else
+			xmlAddChild(root, driver);
+	}
+	element = xmlDocCopyNode(xmlDocGetRootElement(vfio), doc, 1);
+	xmlAddChild(driver, element);
+	xmlReconciliateNs(doc, element);
+	return vv_virt_xml_format(doc);
+}
+
+char *
+vv_virt_xml_strip(const char *merged_xml, GError **error)
+{
+	g_autoptr(xmlDoc) doc = vv_virt_xml_parse(merged_xml, _("node-device XML"), error);
+	xmlNode *driver;
+
+	if (!doc)
+		return NULL;
+	driver = vv_virt_xml_child(xmlDocGetRootElement(doc), "driver");
+	if (driver) {
+		xmlNode *child = driver->children;
+
+		while (child) {
+			xmlNode *next = child->next;
+
+			if (vv_virt_xml_is_ours(child)) {
+				xmlUnlinkNode(child);
+				xmlFreeNode(child);
+			}
+			child = next;
+		}
+		/* libvirt's own <driver> always names the driver. */
+		if (!vv_virt_xml_child(driver, "name")) {
+			xmlUnlinkNode(driver);
+			xmlFreeNode(driver);
+		}
+	}
+	return vv_virt_xml_format(doc);
+}

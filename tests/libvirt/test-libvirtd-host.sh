@@ -1,0 +1,73 @@
+#!/bin/bash
+# Debian's real libvirtd on this machine, READ-ONLY: a private config and
+# socket (no systemd, udevd or D-Bus needed), then `vfio-variant
+# nodedev-list` and `nodedev-dumpxml` for every PCI node device, each
+# document validated. Nothing is ever detached here: this machine's PCI
+# devices are its own disk and network.
+# Usage: test-libvirtd-host.sh VFIO_VARIANT TEST_NODEDEV_XML
+# (needs VV_SCHEMA_DIR and VV_LIBVIRT_NODEDEV_RNG in the environment)
+set -u
+cli=$1 validator=$2
+
+missing() {
+	if [ "${CI:-}" = true ]; then echo "Bail out! $1"; exit 1; fi
+	echo "1..0 # SKIP $1"; exit 0
+}
+command -v libvirtd >/dev/null || missing "libvirtd is not installed: apt-get install libvirt-daemon-system"
+command -v virsh >/dev/null || missing "virsh is not installed: apt-get install libvirt-clients"
+[ "$(id -u)" -eq 0 ] || missing "libvirtd's qemu driver needs root to start"
+# The module directory of an installed kernel: the running one may have none.
+modules_dir=$(ls -d /lib/modules/*/modules.alias.bin 2>/dev/null | head -n 1)
+[ -n "$modules_dir" ] || missing "no kernel modules are installed: apt-get install linux-image-amd64"
+modules_dir=$(dirname "$modules_dir")
+
+work=$(mktemp -d)
+cleanup() {
+	[ -f "$work/libvirtd.pid" ] && kill "$(cat "$work/libvirtd.pid")" 2>/dev/null
+	sleep 0.2
+	rm -rf "$work"
+}
+trap cleanup EXIT
+cat >"$work/libvirtd.conf" <<CONF
+unix_sock_dir = "$work"
+auth_unix_rw = "none"
+auth_unix_ro = "none"
+log_outputs = "3:file:$work/libvirtd.log"
+CONF
+# A private mount namespace with empty state directories: the daemon
+# neither clashes with a system libvirtd nor leaves state behind.
+command -v unshare >/dev/null || missing "unshare is not installed: apt-get install util-linux"
+unshare -m --propagation private sh -c '
+	for dir in /run/libvirt /var/lib/libvirt /var/cache/libvirt /var/log/libvirt; do
+		mkdir -p "$dir" && mount -t tmpfs tmpfs "$dir" || exit 1
+	done
+	exec libvirtd --config "$1/libvirtd.conf" --pid-file "$1/libvirtd.pid"' sh "$work" >"$work/stdout" 2>&1 &
+uri="qemu:///system?socket=$work/libvirt-sock"
+for _ in $(seq 100); do
+	[ -S "$work/libvirt-sock" ] && virsh -c "$uri" version >/dev/null 2>&1 && break
+	sleep 0.2
+done
+
+n=0 failed=0
+check() { # label command...
+	local label=$1; shift
+	n=$((n + 1))
+	if "$@" >"$work/out" 2>&1; then
+		echo "ok $n - $label"
+	else
+		echo "not ok $n - $label"; sed 's/^/# /' "$work/out"; failed=$((failed + 1))
+	fi
+}
+
+expected=$(virsh -c "$uri" nodedev-list --cap pci 2>/dev/null | sed '/^$/d' | sort)
+[ -n "$expected" ] || { echo "Bail out! libvirtd did not start or lists no PCI device: $(tail -3 "$work/libvirtd.log" "$work/stdout")"; exit 1; }
+echo "1..$(( $(wc -l <<<"$expected") * 2 + 2 ))"
+
+listed() { "$cli" --modules-dir "$modules_dir" nodedev-list -c "$uri" | awk '{ print $1 }' | sort; }
+check "nodedev-list shows every PCI node device virsh shows" diff <(echo "$expected") <(listed)
+check "LIBVIRT_DEFAULT_URI works as in virsh" env LIBVIRT_DEFAULT_URI="$uri" "$cli" --modules-dir "$modules_dir" nodedev-list
+for name in $expected; do
+	check "nodedev-dumpxml $name" sh -c "\"$cli\" --modules-dir \"$modules_dir\" nodedev-dumpxml -c \"$uri\" $name >\"$work/$name.xml\""
+	check "$name validates (ours and libvirt's grammar)" "$validator" --validate "$work/$name.xml"
+done
+[ "$failed" -eq 0 ]
