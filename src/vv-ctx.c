@@ -15,6 +15,7 @@
 struct vv_ctx_options {
 	char *sysroot;
 	char *modules_dir;
+	char *state_dir;
 };
 
 VV_EXPORT GQuark
@@ -36,6 +37,7 @@ vv_ctx_options_free(vv_ctx_options *options)
 		return;
 	g_free(options->sysroot);
 	g_free(options->modules_dir);
+	g_free(options->state_dir);
 	g_free(options);
 }
 
@@ -51,6 +53,13 @@ vv_ctx_options_set_modules_dir(vv_ctx_options *options, const char *dir)
 {
 	g_free(options->modules_dir);
 	options->modules_dir = g_strdup(dir);
+}
+
+VV_EXPORT void
+vv_ctx_options_set_state_dir(vv_ctx_options *options, const char *dir)
+{
+	g_free(options->state_dir);
+	options->state_dir = g_strdup(dir);
 }
 
 void
@@ -240,6 +249,10 @@ vv_ctx_new(const vv_ctx_options *options, GError **error)
 
 	ctx->sysroot = g_canonicalize_filename(options && options->sysroot ? options->sysroot : "/", NULL);
 	ctx->sys_dir = g_build_filename(ctx->sysroot, "sys", NULL);
+	/* Records live with the host they describe: a sysroot's own run/. */
+	ctx->state_dir = options && options->state_dir ?
+			 g_canonicalize_filename(options->state_dir, NULL) :
+			 g_build_filename(ctx->sysroot, "run/vfio-variant", NULL);
 	pci_bus = g_build_filename(ctx->sys_dir, "bus/pci", NULL);
 	if (!g_file_test(pci_bus, G_FILE_TEST_IS_DIR)) {
 		g_set_error(error, VV_ERROR, VV_ERROR_NOT_FOUND,
@@ -296,6 +309,7 @@ vv_ctx_unref(vv_ctx *ctx)
 	g_hash_table_unref(ctx->module_drivers);
 	g_free(ctx->sysroot);
 	g_free(ctx->sys_dir);
+	g_free(ctx->state_dir);
 	g_free(ctx->modules_dir);
 	g_free(ctx->release);
 	g_free(ctx->pci_ids);
@@ -318,6 +332,12 @@ VV_EXPORT const char *
 vv_ctx_get_kernel_release(const vv_ctx *ctx)
 {
 	return ctx->release;
+}
+
+VV_EXPORT const char *
+vv_ctx_get_state_dir(const vv_ctx *ctx)
+{
+	return ctx->state_dir;
 }
 
 /* A module's own vfio_pci: patterns, from its modinfo (the .ko, or

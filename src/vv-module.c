@@ -4,6 +4,7 @@
  * (xe_vfio_pci registers "xe-vfio-pci"), and driver_override takes the
  * driver name: writing the module name leaves the device driverless.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "vv-private.h"
@@ -74,7 +75,7 @@ vv_module_driver_name(vv_ctx *ctx, const char *module)
 	const char *cached = g_hash_table_lookup(ctx->module_drivers, module);
 	char *driver;
 
-	/* "" caches "not known": a later load through the library forgets it;
+	/* "" caches "not known": a module loaded through vv_module_load()
 	 * forgets it; one loaded behind the context's back is seen by the
 	 * next context. */
 	if (cached)
@@ -82,4 +83,67 @@ vv_module_driver_name(vv_ctx *ctx, const char *module)
 	driver = vv_module_find_driver_name(ctx, module);
 	g_hash_table_insert(ctx->module_drivers, g_strdup(module), g_strdup(driver ? driver : ""));
 	return driver;
+}
+
+/* Loaded as the sysroot sees it (sys/module/M/initstate is "live"), or
+ * built in. The sysroot, not the process's /sys, is the truth: it is the
+ * host whose devices are being bound. */
+gboolean
+vv_module_is_loaded(vv_ctx *ctx, const char *module)
+{
+	g_autofree char *normalized = vv_module_normalize(module);
+	g_autofree char *initstate = g_build_filename(ctx->sys_dir, "module", normalized, "initstate", NULL);
+	g_autofree char *state = vv_sysfs_read_line(initstate, NULL);
+	g_autoptr(vv_kmod_module) mod = NULL;
+
+	if (state && g_str_equal(state, "live"))
+		return TRUE;
+	/* libkmod answers "built in" from the module directory's
+	 * modules.builtin.bin, before it looks at any /sys. */
+	return kmod_module_new_from_name(ctx->kmod_indexes, normalized, &mod) == 0 &&
+	       kmod_module_get_initstate(mod) == KMOD_MODULE_BUILTIN;
+}
+
+/*
+ * Load MODULE by name for the device ADDRESS. modprobe.d's blacklist is
+ * honoured, as the selection honours it (a load by name would ignore it).
+ * A module loaded behind our back since we looked gives EEXIST: success.
+ * A sysroot's install commands are not run: they were written for another
+ * root than this process's.
+ */
+gboolean
+vv_module_load(vv_ctx *ctx, const char *module, const char *address, GError **error)
+{
+	g_autoptr(vv_kmod_module) mod = NULL;
+	unsigned int flags = KMOD_PROBE_APPLY_BLACKLIST;
+	int err;
+
+	if (!vv_sysfs_guard_live_host(ctx, NULL, error))
+		return FALSE;
+	if (vv_ctx_is_blacklisted(ctx, module)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_MODULE_LOAD,
+			    _("Cannot load the module %1$s for %2$s: modprobe.d blacklists it. Remove the blacklist line, or choose another driver with --driver or --generic."),
+			    module, address);
+		return FALSE;
+	}
+	if (!g_str_equal(ctx->sysroot, "/"))
+		flags |= KMOD_PROBE_IGNORE_COMMAND;
+	err = kmod_module_new_from_name(ctx->kmod_config, module, &mod);
+	if (err == 0)
+		err = kmod_module_probe_insert_module(mod, flags, NULL, NULL, NULL, NULL);
+	if (err == -EEXIST || err == 0) {
+		g_hash_table_remove(ctx->module_drivers, module);
+		return TRUE;
+	}
+	if (err > 0) /* KMOD_PROBE_APPLY_BLACKLIST: blacklisted after all */
+		err = -EPERM;
+	if (err == -ENOENT)
+		g_set_error(error, VV_ERROR, VV_ERROR_MODULE_LOAD,
+			    _("Cannot load the module %1$s for %2$s: %3$s has no such module. Install it, or choose another driver."),
+			    module, address, ctx->modules_dir);
+	else
+		g_set_error(error, VV_ERROR, VV_ERROR_MODULE_LOAD,
+			    _("Cannot load the module %1$s for %2$s: %3$s. See the kernel log (dmesg)."),
+			    module, address, g_strerror(-err));
+	return FALSE;
 }

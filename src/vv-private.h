@@ -30,6 +30,7 @@ struct vv_ctx {
 	char *modules_dir; /* SYSROOT/lib/modules/RELEASE unless overridden */
 	char *release;
 	char *pci_ids;     /* pci.ids path, NULL: libpci's default */
+	char *state_dir;   /* records and locks */
 
 	/* Two libkmod views: the indexes alone (so that a modprobe.d alias
 	 * cannot hide the index's answer, since libkmod stops at the first
@@ -67,11 +68,20 @@ guint vv_sysfs_read_decimal(const char *path);
 gboolean vv_sysfs_read_byte(const char *path, goffset offset, guint8 *value);
 char *vv_sysfs_link_target_name(const char *path);
 GPtrArray *vv_sysfs_list_dir(const char *path);
+char *vv_sysfs_drivers_probe_file(const vv_ctx *ctx);
+char *vv_sysfs_unbind_file(const vv_ctx *ctx, const char *driver);
+gboolean vv_sysfs_guard_live_host(const vv_ctx *ctx, const char *path, GError **error);
+gboolean vv_sysfs_write(const vv_ctx *ctx, const char *path, const char *value, GError **error);
+gboolean vv_sysfs_write_driver_override(const vv_ctx *ctx, const char *address, const char *driver, GError **error);
+gboolean vv_sysfs_write_unbind(const vv_ctx *ctx, const char *driver, const char *address, GError **error);
+gboolean vv_sysfs_write_drivers_probe(const vv_ctx *ctx, const char *address, GError **error);
 
 /* vv-module.c */
 char *vv_module_normalize(const char *name);
 gboolean vv_names_equal_folded(const char *a, const char *b);
 char *vv_module_driver_name(vv_ctx *ctx, const char *module);
+gboolean vv_module_is_loaded(vv_ctx *ctx, const char *module);
+gboolean vv_module_load(vv_ctx *ctx, const char *module, const char *address, GError **error);
 
 /* vv-pciids.c */
 char *vv_pciids_vendor_name(vv_ctx *ctx, guint16 vendor);
@@ -100,3 +110,28 @@ GPtrArray *vv_lookup_aliases(vv_ctx *ctx, const char *key, GError **error);
 /* vv-device.c */
 vv_ctx *vv_device_get_ctx(const vv_device *device);
 
+/* vv-record.c: the per-device record in STATE_DIR/devices/BDF.conf. */
+struct vv_record {
+	gint ref;
+	char *address;
+	char *original_driver, *original_module, *original_override;
+	char *driver, *module;
+	gboolean fallback;
+	char *time;
+	vv_requester requester;
+	char *operation; /* "detach" or "reattach" */
+	char *step;
+};
+vv_record *vv_record_new(const char *address);
+void vv_record_set(char **field, const char *value);
+gboolean vv_record_save(vv_ctx *ctx, const vv_record *record, GError **error);
+gboolean vv_record_remove(vv_ctx *ctx, const char *address, GError **error);
+
+/* vv-lock.c: one advisory lock per IOMMU group. */
+typedef struct vv_lock vv_lock;
+vv_lock *vv_lock_acquire(vv_ctx *ctx, int group, const char *holder, guint timeout_ms, GError **error);
+void vv_lock_release(vv_lock *lock);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_lock, vv_lock_release)
+
+/* vv-inuse.c: does the host visibly use a device? */
+GStrv vv_inuse_find(vv_ctx *ctx, const char *address);

@@ -29,6 +29,13 @@ typedef enum {
 	VV_ERROR_NOT_FOUND,        /* no such device, directory or module */
 	VV_ERROR_IO,               /* reading the host (sysfs, module indexes) failed */
 	VV_ERROR_MODULES,          /* libkmod could not read the module directory */
+	/* Since 0.2: the binding engine. */
+	VV_ERROR_NOT_ASSIGNABLE,   /* no VFIO driver can take the device, or its group is not viable */
+	VV_ERROR_IN_USE,           /* the host uses the device (an interface up, a file system mounted) */
+	VV_ERROR_BUSY,             /* another command holds the device's IOMMU group */
+	VV_ERROR_BIND,             /* a bind or reattach did not reach the expected driver */
+	VV_ERROR_MODULE_LOAD,      /* a module could not be loaded */
+	VV_ERROR_LIVE_HOST,        /* the test suite tried to change the live host (VV_TESTSUITE) */
 } vv_error_code;
 
 /* The XML namespace of the <vfio> element (explain --xml, node-device XML). */
@@ -50,6 +57,10 @@ void vv_ctx_options_set_sysroot(vv_ctx_options *options, const char *dir);
 /* Use DIR as the module directory instead of DIR/lib/modules/RELEASE. */
 void vv_ctx_options_set_modules_dir(vv_ctx_options *options, const char *dir);
 
+/* Keep records and locks in DIR. Default: SYSROOT/run/vfio-variant
+ * (/run/vfio-variant on the live host). Since 0.2. */
+void vv_ctx_options_set_state_dir(vv_ctx_options *options, const char *dir);
+
 /* Create a context. OPTIONS may be NULL (the live host). Fails when the
  * sysroot has no sys/bus/pci or the module directory has no binary indexes. */
 vv_ctx *vv_ctx_new(const vv_ctx_options *options, GError **error);
@@ -59,6 +70,8 @@ void vv_ctx_unref(vv_ctx *ctx);
 const char *vv_ctx_get_sysroot(const vv_ctx *ctx);
 const char *vv_ctx_get_modules_dir(const vv_ctx *ctx);
 const char *vv_ctx_get_kernel_release(const vv_ctx *ctx);
+/* Since 0.2. */
+const char *vv_ctx_get_state_dir(const vv_ctx *ctx);
 
 /* ---- device names ------------------------------------------------------ */
 
@@ -203,9 +216,113 @@ const char *vv_unassignable_to_string(vv_unassignable reason);
 const char *vv_unassignable_describe(vv_unassignable reason);
 const char *vv_rejected_to_string(vv_rejected reason);
 
+/* ---- binding: detach to a VFIO driver, reattach the native one (0.2) -- */
+
+/*
+ * Changing the host. Every function below writes sysfs and loads modules
+ * unless VV_BIND_DRY_RUN is given, and needs root on the live host.
+ *
+ * Each operation takes the IOMMU group's lock (STATE_DIR/locks; a dry run
+ * takes none and writes nothing, not even there), keeps a record of the
+ * device (STATE_DIR/devices/BDF.conf) with a journal of its steps, and
+ * first settles an operation on that device that was cut short (see
+ * vv_recover()). A device is never left without a driver by a failed
+ * detach: it is returned to its original driver, or the error says that
+ * this failed too and what to run.
+ *
+ * Errors: VV_ERROR_NOT_ASSIGNABLE (bridge, PF with VFs, no IOMMU group,
+ * group not viable: each blocker named, nothing selected),
+ * VV_ERROR_IN_USE (without VV_BIND_FORCE), VV_ERROR_BUSY (lock timeout),
+ * VV_ERROR_MODULE_LOAD, VV_ERROR_BIND (the driver refused or another bound;
+ * the message says where the device is now), VV_ERROR_IO.
+ */
+
+typedef enum {
+	VV_BIND_FLAGS_NONE = 0,
+	VV_BIND_GENERIC = 1 << 0, /* use vfio_pci, whatever the selection says */
+	VV_BIND_DRY_RUN = 1 << 1, /* plan the actions, make none */
+	VV_BIND_FORCE = 1 << 2,   /* detach a device the host visibly uses */
+} vv_bind_flags;
+
+/* Who asked, kept in the record. */
+typedef enum {
+	VV_REQUESTER_CLI,
+	VV_REQUESTER_LIBVIRT,
+	VV_REQUESTER_HOOK,
+} vv_requester;
+
+typedef struct vv_bind_options vv_bind_options;
+typedef struct vv_bind_result vv_bind_result;
+typedef struct vv_record vv_record;
+
+vv_bind_options *vv_bind_options_new(void);
+void vv_bind_options_free(vv_bind_options *options);
+/* Bind this driver (a module or a driver name) instead of the selection's.
+ * A named driver that refuses the device gets no fallback. */
+void vv_bind_options_set_driver(vv_bind_options *options, const char *name);
+void vv_bind_options_set_flags(vv_bind_options *options, vv_bind_flags flags);
+void vv_bind_options_set_requester(vv_bind_options *options, vv_requester requester);
+/* How long to wait for the IOMMU group's lock. Default: 10000 ms. */
+void vv_bind_options_set_lock_timeout(vv_bind_options *options, guint milliseconds);
+
+/* Detach DEVICE from its driver and bind its VFIO driver. OPTIONS may be
+ * NULL (selection, requester cli). */
+vv_bind_result *vv_detach(vv_ctx *ctx, const char *device, const vv_bind_options *options, GError **error);
+/* Give DEVICE back to the driver recorded when it was detached (only
+ * VV_BIND_DRY_RUN of the flags applies). */
+vv_bind_result *vv_reattach(vv_ctx *ctx, const char *device, const vv_bind_options *options, GError **error);
+/* Settle an operation on DEVICE that was cut short: a detach is rolled
+ * back, a reattach finished; both end on the recorded native driver. A
+ * finished detach is left alone. */
+vv_bind_result *vv_recover(vv_ctx *ctx, const char *device, const vv_bind_options *options, GError **error);
+
+void vv_bind_result_free(vv_bind_result *result);
+/* Each sysfs write and module load, in order, as one line: made, or for a
+ * dry run planned. NULL-terminated. */
+const char *const *vv_bind_result_get_actions(const vv_bind_result *result);
+/* Translated sentences for the user: fallbacks, warnings. NULL-terminated. */
+const char *const *vv_bind_result_get_messages(const vv_bind_result *result);
+/* The driver the device is on at the end (planned for a dry run), NULL: none. */
+const char *vv_bind_result_get_driver(const vv_bind_result *result);
+/* TRUE when nothing needed doing. */
+gboolean vv_bind_result_is_noop(const vv_bind_result *result);
+/* TRUE when the variant refused and vfio-pci took the device. */
+gboolean vv_bind_result_is_fallback(const vv_bind_result *result);
+
+/* The record of one device (NOT_FOUND when there is none), or of every
+ * device that has one (a GPtrArray of vv_record, in address order). */
+vv_record *vv_record_load(vv_ctx *ctx, const char *device, GError **error);
+GPtrArray *vv_ctx_list_records(vv_ctx *ctx, GError **error);
+vv_record *vv_record_ref(vv_record *record);
+void vv_record_unref(vv_record *record);
+const char *vv_record_get_address(const vv_record *record);
+/* The driver, module and driver_override before the detach; NULL: none. */
+const char *vv_record_get_original_driver(const vv_record *record);
+const char *vv_record_get_original_module(const vv_record *record);
+const char *vv_record_get_original_override(const vv_record *record);
+/* The VFIO driver and module chosen. The driver is NULL until known. */
+const char *vv_record_get_driver(const vv_record *record);
+const char *vv_record_get_module(const vv_record *record);
+gboolean vv_record_is_fallback(const vv_record *record);
+/* ISO 8601 UTC time of the detach. */
+const char *vv_record_get_time(const vv_record *record);
+vv_requester vv_record_get_requester(const vv_record *record);
+/* "detach" or "reattach", and the last step it completed ("recorded",
+ * "started", "module-loaded", "override-set", "unbound", "probed",
+ * "verified"). A detach whose step is "verified" is complete; anything else
+ * is under way or was cut short (vv_recover() settles it). */
+const char *vv_record_get_operation(const vv_record *record);
+const char *vv_record_get_step(const vv_record *record);
+gboolean vv_record_is_complete(const vv_record *record);
+
+const char *vv_requester_to_string(vv_requester requester);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_ctx_options, vv_ctx_options_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_ctx, vv_ctx_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_device, vv_device_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_selection, vv_selection_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_bind_options, vv_bind_options_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_bind_result, vv_bind_result_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_record, vv_record_unref)
 
 G_END_DECLS

@@ -13,6 +13,10 @@ static const struct {
 } vv_cli_commands[] = {
 	{ "list", vv_cli_list, N_("Show every PCI device and the VFIO driver it would get.") },
 	{ "explain", vv_cli_explain, N_("Show every candidate VFIO driver of a device and why one wins.") },
+	{ "detach", vv_cli_detach, N_("Detach a device from its driver and bind its VFIO driver.") },
+	{ "reattach", vv_cli_reattach, N_("Give a detached device back to its native driver.") },
+	{ "status", vv_cli_status, N_("Show what is detached, to what, since when, and from what.") },
+	{ "recover", vv_cli_recover, N_("Settle a detach or reattach that was cut short.") },
 	{ "nodedev-list", vv_cli_nodedev_list, N_("Show libvirt's PCI node devices and the VFIO driver each would get.") },
 	{ "nodedev-dumpxml", vv_cli_nodedev_dumpxml, N_("Show libvirt's node-device XML with the VFIO driver choice.") },
 };
@@ -20,9 +24,30 @@ static const struct {
 int
 vv_cli_error(GError *error)
 {
+	/* Bad input is the user's to fix (2); a refused or failed change of
+	 * the host is not (1). */
+	int status = error->domain == VV_ERROR && error->code >= VV_ERROR_NOT_ASSIGNABLE ?
+		     VV_CLI_EXIT_FAILED : VV_CLI_EXIT_USAGE;
+
 	g_printerr(_("vfio-variant: error: %s\n"), error->message);
 	g_error_free(error);
-	return VV_CLI_EXIT_USAGE;
+	return status;
+}
+
+/* The actions (planned for a dry run), then what the user must know. */
+void
+vv_cli_print_result(const vv_bind_result *result, gboolean dry_run)
+{
+	const char *const *actions = vv_bind_result_get_actions(result);
+	const char *const *messages = vv_bind_result_get_messages(result);
+
+	if (dry_run)
+		g_print(actions[0] ? _("Dry run; these actions would be made, in order:\n") :
+				     _("Dry run; no action would be made.\n"));
+	for (guint i = 0; actions[i]; i++)
+		g_print("  %s\n", actions[i]);
+	for (guint i = 0; messages[i]; i++)
+		g_print("%s\n", messages[i]);
 }
 
 int
@@ -66,6 +91,8 @@ vv_cli_open(const vv_cli_globals *globals, GError **error)
 		vv_ctx_options_set_sysroot(options, globals->sysroot);
 	if (globals->modules_dir)
 		vv_ctx_options_set_modules_dir(options, globals->modules_dir);
+	if (globals->state_dir)
+		vv_ctx_options_set_state_dir(options, globals->state_dir);
 	return vv_ctx_new(options, error);
 }
 
@@ -100,6 +127,7 @@ main(int argc, char **argv)
 	vv_cli_globals globals = { 0 };
 	g_autofree char *sysroot = NULL;
 	g_autofree char *modules_dir = NULL;
+	g_autofree char *state_dir = NULL;
 	gboolean version = FALSE;
 	g_autofree char *commands = NULL;
 	g_autoptr(GOptionContext) context = NULL;
@@ -109,6 +137,8 @@ main(int argc, char **argv)
 		  N_("Read the host laid out under DIR (DIR/sys, DIR/lib/modules, DIR/etc/modprobe.d)"), N_("DIR") },
 		{ "modules-dir", 0, 0, G_OPTION_ARG_FILENAME, &modules_dir,
 		  N_("Read kernel modules from DIR instead of lib/modules/RELEASE"), N_("DIR") },
+		{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
+		  N_("Keep records and locks in DIR (default: SYSROOT/run/vfio-variant)"), N_("DIR") },
 		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Show the version"), NULL },
 		{ NULL },
 	};
@@ -119,7 +149,7 @@ main(int argc, char **argv)
 	textdomain(GETTEXT_PACKAGE);
 
 	context = g_option_context_new(_("COMMAND [ARGS...]"));
-	g_option_context_set_summary(context, _("Choose the right VFIO driver for a PCI device, and explain why."));
+	g_option_context_set_summary(context, _("Choose the right VFIO driver for a PCI device, explain why, bind it and give the device back."));
 	commands = vv_cli_describe_commands();
 	g_option_context_set_description(context, commands);
 	g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
@@ -135,6 +165,7 @@ main(int argc, char **argv)
 		return vv_cli_usage(_("A command is required."));
 	globals.sysroot = sysroot;
 	globals.modules_dir = modules_dir;
+	globals.state_dir = state_dir;
 
 	for (guint i = 0; i < G_N_ELEMENTS(vv_cli_commands); i++)
 		if (g_str_equal(argv[1], vv_cli_commands[i].name))

@@ -12,10 +12,13 @@ enum {
 	VV_CLI_EXIT_NONE = 1,
 	VV_CLI_EXIT_USAGE = 2,
 };
+/* detach, reattach, recover: 0 done, 1 refused or failed, 2 bad usage or input. */
+enum { VV_CLI_EXIT_FAILED = 1 };
 
 typedef struct {
 	const char *sysroot;
 	const char *modules_dir;
+	const char *state_dir;
 } vv_cli_globals;
 
 int vv_cli_error(GError *error);
@@ -23,9 +26,14 @@ int vv_cli_usage(const char *format, ...) G_GNUC_PRINTF(1, 2);
 gboolean vv_cli_parse(GOptionContext *context, int *argc, char ***argv, int expected_args);
 vv_ctx *vv_cli_open(const vv_cli_globals *globals, GError **error);
 const char *vv_cli_short_reason(const vv_selection *selection);
+void vv_cli_print_result(const vv_bind_result *result, gboolean dry_run);
 
 int vv_cli_list(const vv_cli_globals *globals, int argc, char **argv);
 int vv_cli_explain(const vv_cli_globals *globals, int argc, char **argv);
 int vv_cli_virt_error(GError *error);
 int vv_cli_nodedev_list(const vv_cli_globals *globals, int argc, char **argv);
 int vv_cli_nodedev_dumpxml(const vv_cli_globals *globals, int argc, char **argv);
+int vv_cli_detach(const vv_cli_globals *globals, int argc, char **argv);
+int vv_cli_reattach(const vv_cli_globals *globals, int argc, char **argv);
+int vv_cli_recover(const vv_cli_globals *globals, int argc, char **argv);
+int vv_cli_status(const vv_cli_globals *globals, int argc, char **argv);

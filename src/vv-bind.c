@@ -1,0 +1,731 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The binding engine: detach a device to its VFIO driver, give it back to
+ * its native driver, and settle an operation that was cut short.
+ *
+ * Detach, in order, each step checked:
+ *   1. the group lock, then settle a cut-short operation on the device;
+ *   2. the device must be assignable and its IOMMU group viable;
+ *   3. the host must not visibly use it (unless forced);
+ *   4. the record is written before the first change, so that a crash
+ *      after any later step leaves enough to undo it;
+ *   5. load the chosen module by name (it may register its driver only
+ *      then), and read the driver name it registered: driver_override
+ *      takes the driver name, and the module name would leave the device
+ *      driverless;
+ *   6. driver_override := driver: only that driver may take the device
+ *      from now on (variants match nothing without it);
+ *   7. unbind the current driver;
+ *   8. drivers_probe := BDF: the kernel offers the device to the
+ *      override's driver. This reports success even when nothing bound,
+ *      hence:
+ *   9. verify: the driver link names the driver and vfio-dev/ exists.
+ * A variant whose probe refused leaves the device driverless: unless the
+ * user named the driver, vfio-pci is bound instead (and recorded). Any
+ * other failure restores the original override and driver.
+ *
+ * Reattach: load the native module if it is gone (first, so that a module
+ * that cannot load leaves the device on its VFIO driver, not on none),
+ * clear the override, unbind the VFIO driver, reprobe, verify the recorded
+ * driver is back (a device that had none stays unbound); the record goes
+ * only then.
+ */
+#include <string.h>
+
+#include "vv-private.h"
+
+#define VV_GENERIC_MODULE "vfio_pci"
+#define VV_LOCK_TIMEOUT_MS 10000
+
+struct vv_bind_options {
+	char *driver;
+	vv_bind_flags flags;
+	vv_requester requester;
+	guint lock_timeout_ms;
+};
+
+struct vv_bind_result {
+	GPtrArray *actions;  /* NULL-terminated */
+	GPtrArray *messages; /* NULL-terminated */
+	char *driver;
+	gboolean noop;
+	gboolean fallback;
+};
+
+/* One operation on one device. */
+typedef struct {
+	vv_ctx *ctx;
+	const char *address;
+	gboolean dry_run;
+	vv_record *record; /* NULL until the record is written (or read) */
+	vv_bind_result *result;
+	char *planned_load; /* a dry run lists a module's load once */
+} vv_op;
+
+static void
+vv_op_clear(vv_op *op)
+{
+	g_free(op->planned_load);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(vv_op, vv_op_clear)
+
+VV_EXPORT vv_bind_options *
+vv_bind_options_new(void)
+{
+	vv_bind_options *options = g_new0(vv_bind_options, 1);
+
+	options->lock_timeout_ms = VV_LOCK_TIMEOUT_MS;
+	return options;
+}
+
+VV_EXPORT void
+vv_bind_options_free(vv_bind_options *options)
+{
+	if (!options)
+		return;
+	g_free(options->driver);
+	g_free(options);
+}
+
+VV_EXPORT void
+vv_bind_options_set_driver(vv_bind_options *options, const char *name)
+{
+	g_free(options->driver);
+	options->driver = g_strdup(name);
+}
+
+VV_EXPORT void vv_bind_options_set_flags(vv_bind_options *options, vv_bind_flags flags) { options->flags = flags; }
+VV_EXPORT void vv_bind_options_set_requester(vv_bind_options *options, vv_requester requester) { options->requester = requester; }
+VV_EXPORT void vv_bind_options_set_lock_timeout(vv_bind_options *options, guint milliseconds) { options->lock_timeout_ms = milliseconds; }
+
+static vv_bind_result *
+vv_bind_result_new(void)
+{
+	vv_bind_result *result = g_new0(vv_bind_result, 1);
+
+	result->actions = g_ptr_array_new_null_terminated(8, g_free, TRUE);
+	result->messages = g_ptr_array_new_null_terminated(2, g_free, TRUE);
+	return result;
+}
+
+VV_EXPORT void
+vv_bind_result_free(vv_bind_result *result)
+{
+	if (!result)
+		return;
+	g_ptr_array_unref(result->actions);
+	g_ptr_array_unref(result->messages);
+	g_free(result->driver);
+	g_free(result);
+}
+
+VV_EXPORT const char *const *vv_bind_result_get_actions(const vv_bind_result *result) { return (const char *const *)result->actions->pdata; }
+VV_EXPORT const char *const *vv_bind_result_get_messages(const vv_bind_result *result) { return (const char *const *)result->messages->pdata; }
+VV_EXPORT const char *vv_bind_result_get_driver(const vv_bind_result *result) { return result->driver; }
+VV_EXPORT gboolean vv_bind_result_is_noop(const vv_bind_result *result) { return result->noop; }
+VV_EXPORT gboolean vv_bind_result_is_fallback(const vv_bind_result *result) { return result->fallback; }
+
+static void G_GNUC_PRINTF(2, 3)
+vv_op_say(vv_op *op, const char *format, ...)
+{
+	va_list args;
+
+	va_start(args, format);
+	g_ptr_array_add(op->result->messages, g_strdup_vprintf(format, args));
+	va_end(args);
+}
+
+/* ---- the device as it is now ----------------------------------------- */
+
+static char *
+vv_op_current_driver(vv_op *op)
+{
+	g_autofree char *link = vv_sysfs_device_file(op->ctx, op->address, "driver");
+
+	return vv_sysfs_link_target_name(link);
+}
+
+static gboolean
+vv_op_has_vfio_dev(vv_op *op)
+{
+	g_autofree char *dir = vv_sysfs_device_file(op->ctx, op->address, "vfio-dev");
+
+	return g_file_test(dir, G_FILE_TEST_IS_DIR);
+}
+
+/* ---- the journal ------------------------------------------------------- */
+
+static gboolean
+vv_op_step(vv_op *op, const char *step, GError **error)
+{
+	if (op->dry_run || !op->record)
+		return TRUE;
+	vv_record_set(&op->record->step, step);
+	return vv_record_save(op->ctx, op->record, error);
+}
+
+/* ---- the actions: each is listed, then made unless this is a dry run - */
+
+static gboolean
+vv_op_load(vv_op *op, const char *module, GError **error)
+{
+	if (!module || vv_module_is_loaded(op->ctx, module) || g_strcmp0(op->planned_load, module) == 0)
+		return TRUE;
+	g_ptr_array_add(op->result->actions, g_strdup_printf(_("load module %s"), module));
+	if (op->dry_run) {
+		g_free(op->planned_load);
+		op->planned_load = g_strdup(module);
+		return TRUE;
+	}
+	return vv_module_load(op->ctx, module, op->address, error);
+}
+
+static gboolean
+vv_op_write_override(vv_op *op, const char *driver, GError **error)
+{
+	g_autofree char *path = vv_sysfs_device_file(op->ctx, op->address, "driver_override");
+
+	g_ptr_array_add(op->result->actions, driver ?
+			g_strdup_printf(_("write '%1$s' to %2$s"), driver, path) :
+			g_strdup_printf(_("write '\\n' to %s (clear)"), path));
+	return op->dry_run || vv_sysfs_write_driver_override(op->ctx, op->address, driver, error);
+}
+
+static gboolean
+vv_op_unbind(vv_op *op, const char *driver, GError **error)
+{
+	g_autofree char *path = vv_sysfs_unbind_file(op->ctx, driver);
+
+	g_ptr_array_add(op->result->actions, g_strdup_printf(_("write '%1$s' to %2$s"), op->address, path));
+	return op->dry_run || vv_sysfs_write_unbind(op->ctx, driver, op->address, error);
+}
+
+static gboolean
+vv_op_probe(vv_op *op, GError **error)
+{
+	g_autofree char *path = vv_sysfs_drivers_probe_file(op->ctx);
+
+	g_ptr_array_add(op->result->actions, g_strdup_printf(_("write '%1$s' to %2$s"), op->address, path));
+	return op->dry_run || vv_sysfs_write_drivers_probe(op->ctx, op->address, error);
+}
+
+/* ---- the two directions ------------------------------------------------ */
+
+/*
+ * Bind MODULE's driver (DRIVER when already known, MODULE NULL for a
+ * built-in driver): steps 5 to 9 of the detach. *REFUSED is set when the
+ * probe left the device driverless, the case that may fall back.
+ */
+static gboolean
+vv_op_bind(vv_op *op, const char *module, const char *known_driver, gboolean *refused, GError **error)
+{
+	g_autofree char *driver = g_strdup(known_driver);
+	g_autofree char *current = vv_op_current_driver(op);
+	g_autofree char *now = NULL;
+
+	*refused = FALSE;
+	if (!vv_op_load(op, module, error) || !vv_op_step(op, "module-loaded", error))
+		return FALSE;
+	if (!driver && module)
+		driver = vv_module_driver_name(op->ctx, module);
+	if (!driver && op->dry_run)
+		driver = g_strdup_printf(_("<the driver of %s, known once it is loaded>"), module);
+	if (!driver) {
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+			    _("Cannot bind %1$s: the module %2$s is loaded but sysfs shows no PCI driver of it (no sys/module/%2$s/drivers/pci:*). Check that it is a PCI driver, or choose another with --driver."),
+			    op->address, module);
+		return FALSE;
+	}
+	if (op->record) {
+		vv_record_set(&op->record->driver, driver);
+		vv_record_set(&op->record->module, module);
+	}
+
+	if (!vv_op_write_override(op, driver, error) || !vv_op_step(op, "override-set", error))
+		return FALSE;
+	if (current && !vv_op_unbind(op, current, error))
+		return FALSE;
+	if (!vv_op_step(op, "unbound", error) || !vv_op_probe(op, error) || !vv_op_step(op, "probed", error))
+		return FALSE;
+	if (op->dry_run) {
+		vv_record_set(&op->result->driver, driver);
+		return TRUE;
+	}
+
+	now = vv_op_current_driver(op);
+	if (!now) {
+		*refused = TRUE;
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+			    _("The driver %1$s refused %2$s: the device had no driver after the probe (see the kernel log)."),
+			    driver, op->address);
+		return FALSE;
+	}
+	if (!g_str_equal(now, driver)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+			    _("%1$s was bound to %2$s instead of %3$s."), op->address, now, driver);
+		return FALSE;
+	}
+	if (!vv_op_has_vfio_dev(op)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+			    _("%1$s is bound to %2$s, but %2$s is not a VFIO driver (the device has no vfio-dev/ directory). Choose a VFIO driver."),
+			    op->address, driver);
+		return FALSE;
+	}
+	vv_record_set(&op->result->driver, driver);
+	return vv_op_step(op, "verified", error);
+}
+
+/*
+ * Return the device to NATIVE (NULL: no driver) with driver_override set to
+ * OVERRIDE (NULL: cleared). Used by reattach, by the rollback of a failed
+ * detach and by recover; every step is safe to repeat.
+ */
+static gboolean
+vv_op_restore(vv_op *op, const char *override, const char *native, const char *native_module, GError **error)
+{
+	g_autofree char *current = vv_op_current_driver(op);
+	g_autofree char *now = NULL;
+
+	if (!vv_op_write_override(op, override, error) || !vv_op_step(op, "override-set", error))
+		return FALSE;
+	if (current && g_strcmp0(current, native) != 0) {
+		if (!vv_op_unbind(op, current, error) || !vv_op_step(op, "unbound", error))
+			return FALSE;
+		g_clear_pointer(&current, g_free);
+	}
+	/* A device that had no driver stays unbound: no probe. */
+	if (native && !current) {
+		if (!vv_op_load(op, native_module, error) || !vv_op_step(op, "module-loaded", error) ||
+		    !vv_op_probe(op, error) || !vv_op_step(op, "probed", error))
+			return FALSE;
+	}
+	if (op->dry_run) {
+		vv_record_set(&op->result->driver, native);
+		return TRUE;
+	}
+
+	now = vv_op_current_driver(op);
+	if (g_strcmp0(now, native) != 0) {
+		if (native)
+			g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+				    _("%1$s did not go back to its driver %2$s: it is on %3$s now."),
+				    op->address, native, now ? now : _("no driver"));
+		else
+			g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+				    _("%1$s had no driver before, but %2$s took it."), op->address, now);
+		return FALSE;
+	}
+	vv_record_set(&op->result->driver, native);
+	return TRUE;
+}
+
+/* Finish the record's operation: the device is on its native driver. */
+static gboolean
+vv_op_forget(vv_op *op, GError **error)
+{
+	if (op->dry_run)
+		return TRUE;
+	return vv_record_remove(op->ctx, op->address, error);
+}
+
+/*
+ * Settle an operation cut short (the record's journal is not "verified"):
+ * roll back a detach, finish a reattach. Both end on the native driver:
+ * that is where a detach started and where a reattach goes.
+ */
+static gboolean
+vv_op_settle(vv_op *op, GError **error)
+{
+	vv_record *record = op->record;
+	gboolean detach = g_str_equal(record->operation, "detach");
+	g_autofree char *step = g_strdup(record->step); /* restoring moves the journal on */
+	g_autoptr(GError) local = NULL;
+
+	if (!vv_op_restore(op, detach ? record->original_override : NULL,
+			   record->original_driver, record->original_module, &local)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND, detach ?
+			    _("The detach of %1$s was cut short after the step '%2$s', and rolling it back failed: %3$s The record is kept; fix the cause and run 'vfio-variant recover %1$s'.") :
+			    _("The reattach of %1$s was cut short after the step '%2$s', and finishing it failed: %3$s The record is kept; fix the cause and run 'vfio-variant recover %1$s'."),
+			    op->address, step, local->message);
+		return FALSE;
+	}
+	if (!vv_op_forget(op, error))
+		return FALSE;
+	if (op->dry_run)
+		vv_op_say(op, detach ?
+			  _("The detach of %1$s was cut short after the step '%2$s'; the actions above would roll it back.") :
+			  _("The reattach of %1$s was cut short after the step '%2$s'; the actions above would finish it."),
+			  op->address, step);
+	else
+		vv_op_say(op, detach ?
+			  _("The detach of %1$s had been cut short after the step '%2$s'; it was rolled back.") :
+			  _("The reattach of %1$s had been cut short after the step '%2$s'; it was finished."),
+			  op->address, step);
+	return TRUE;
+}
+
+/* The lock of DEVICE's group, and its record (NULL when none). */
+static gboolean
+vv_op_begin(vv_op *op, vv_device *device, const char *verb, const vv_bind_options *options,
+	    vv_lock **lock, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	g_autofree char *holder = NULL;
+
+	if (!op->dry_run) {
+		if (!vv_sysfs_guard_live_host(op->ctx, NULL, error))
+			return FALSE;
+		holder = g_strdup_printf("vfio-variant %s %s (%s)", verb, op->address,
+					 vv_requester_to_string(options->requester));
+		*lock = vv_lock_acquire(op->ctx, vv_device_get_iommu_group(device), holder,
+					options->lock_timeout_ms, error);
+		if (!*lock)
+			return FALSE;
+	}
+	op->record = vv_record_load(op->ctx, op->address, &local);
+	if (!op->record && !g_error_matches(local, VV_ERROR, VV_ERROR_NOT_FOUND)) {
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static char *
+vv_bind_now_iso8601(void)
+{
+	g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+
+	return g_date_time_format(now, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+/* "0000:02:00.1 (bound to e1000e), 0000:02:00.2 (bound to igb)" */
+static char *
+vv_bind_describe_blockers(const vv_selection *selection)
+{
+	const char *const *blockers = vv_selection_get_group_blockers(selection);
+	g_autoptr(GString) text = g_string_new(NULL);
+
+	for (guint i = 0; blockers[i]; i++) {
+		if (i > 0)
+			g_string_append(text, ", ");
+		g_string_append_printf(text, _("%1$s (bound to %2$s)"), blockers[i],
+				       vv_selection_get_group_blocker_driver(selection, i));
+	}
+	return g_string_free(g_steal_pointer(&text), FALSE);
+}
+
+/* Step 2: assignable, group viable; and the driver to bind. */
+static gboolean
+vv_detach_choose(vv_op *op, vv_device *device, const vv_bind_options *options,
+		 char **module, char **driver, GError **error)
+{
+	g_autoptr(vv_selection) selection = vv_selection_new(op->ctx, device, error);
+	const vv_candidate *selected;
+
+	if (!selection)
+		return FALSE;
+	if (vv_selection_get_unassignable(selection)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_NOT_ASSIGNABLE, _("Cannot detach %1$s: %2$s."),
+			    op->address, vv_unassignable_describe(vv_selection_get_unassignable(selection)));
+		return FALSE;
+	}
+	if (!vv_selection_is_group_viable(selection)) {
+		g_autofree char *blockers = vv_bind_describe_blockers(selection);
+
+		g_set_error(error, VV_ERROR, VV_ERROR_NOT_ASSIGNABLE,
+			    _("Cannot detach %1$s: its IOMMU group %2$d is not viable, because %3$s would keep DMA outside VFIO. Detach or unbind those devices first."),
+			    op->address, vv_device_get_iommu_group(device), blockers);
+		return FALSE;
+	}
+
+	if (options->driver) {
+		/* A driver name (registered now), else a module name. */
+		g_autofree char *driver_dir = vv_sysfs_driver_dir(op->ctx, options->driver);
+		g_autofree char *module_link = g_build_filename(driver_dir, "module", NULL);
+
+		if (g_file_test(driver_dir, G_FILE_TEST_IS_DIR)) {
+			*driver = g_strdup(options->driver);
+			*module = vv_sysfs_link_target_name(module_link);
+		} else {
+			*module = g_strdup(options->driver);
+			g_strdelimit(*module, "-", '_');
+		}
+		return TRUE;
+	}
+	if (options->flags & VV_BIND_GENERIC) {
+		*module = g_strdup(VV_GENERIC_MODULE);
+		return TRUE;
+	}
+	selected = vv_selection_get_selected(selection);
+	if (!selected) {
+		g_set_error(error, VV_ERROR, VV_ERROR_NOT_ASSIGNABLE, _("Cannot detach %1$s: %2$s"),
+			    op->address, vv_selection_get_summary(selection));
+		return FALSE;
+	}
+	*module = g_strdup(vv_candidate_get_module(selected));
+	*driver = g_strdup(vv_candidate_get_driver(selected));
+	return TRUE;
+}
+
+static gboolean
+vv_detach_check_in_use(vv_op *op, const vv_bind_options *options, GError **error)
+{
+	g_auto(GStrv) uses = vv_inuse_find(op->ctx, op->address);
+	g_autofree char *list = g_strjoinv("; ", uses);
+
+	if (!uses[0])
+		return TRUE;
+	if (options->flags & VV_BIND_FORCE) {
+		vv_op_say(op, _("Detaching %1$s although the host uses it (--force): %2$s."), op->address, list);
+		return TRUE;
+	}
+	g_set_error(error, VV_ERROR, VV_ERROR_IN_USE,
+		    _("Refusing to detach %1$s: the host uses it: %2$s. Stop using it first, or give --force."),
+		    op->address, list);
+	return FALSE;
+}
+
+/* Step 4: what the device is on now, and what it goes to. */
+static vv_record *
+vv_detach_new_record(vv_op *op, vv_device *device, const vv_bind_options *options,
+		     const char *module, const char *driver)
+{
+	vv_record *record = vv_record_new(op->address);
+
+	record->original_driver = g_strdup(vv_device_get_driver(device));
+	record->original_module = g_strdup(vv_device_get_driver_module(device));
+	record->original_override = g_strdup(vv_device_get_driver_override(device));
+	record->module = g_strdup(module);
+	record->driver = g_strdup(driver);
+	record->time = vv_bind_now_iso8601();
+	record->requester = options->requester;
+	record->operation = g_strdup("detach");
+	record->step = g_strdup("recorded");
+	return record;
+}
+
+/* Undo a failed detach. ERROR (set) says why it failed; it is extended
+ * with where the device is now, or with why the undoing failed too. */
+static void
+vv_detach_roll_back(vv_op *op, GError **error)
+{
+	g_autoptr(GError) undo = NULL;
+	g_autoptr(GError) failed = NULL;
+	vv_record *record = op->record;
+	const char *native = record->original_driver;
+
+	if (vv_op_restore(op, record->original_override, native, record->original_module, &undo) &&
+	    vv_op_forget(op, &undo)) {
+		if (native)
+			g_prefix_error(error, _("Detaching %1$s failed; it is back on %2$s. "), op->address, native);
+		else
+			g_prefix_error(error, _("Detaching %s failed; it is back without a driver, as before. "),
+				       op->address);
+		return;
+	}
+	failed = g_steal_pointer(error);
+	g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+		    _("Detaching %1$s failed: %2$s Returning it to its original driver failed too: %3$s The record is kept; fix the cause and run 'vfio-variant recover %1$s'."),
+		    op->address, failed->message, undo->message);
+}
+
+/* The outcome, said last. */
+static gboolean
+vv_detach_done(vv_op *op)
+{
+	if (!op->dry_run)
+		vv_op_say(op, _("%1$s is bound to %2$s."), op->address, op->result->driver);
+	return TRUE;
+}
+
+VV_EXPORT vv_bind_result *
+vv_detach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError **error)
+{
+	g_autoptr(vv_bind_options) defaults = vv_bind_options_new();
+	g_autoptr(vv_bind_result) result = vv_bind_result_new();
+	g_autoptr(vv_record) record = NULL;
+	g_autoptr(vv_device) device = NULL;
+	g_autoptr(vv_lock) lock = NULL;
+	g_autofree char *address = vv_address_parse(name, error);
+	g_autofree char *module = NULL;
+	g_autofree char *driver = NULL;
+	g_autoptr(GError) failure = NULL;
+	gboolean refused;
+	g_auto(vv_op) op = { .ctx = ctx, .result = result };
+
+	if (!options)
+		options = defaults;
+	if (!address || !(device = vv_device_new(ctx, address, error)))
+		return NULL;
+	op.address = address;
+	op.dry_run = options->flags & VV_BIND_DRY_RUN;
+	if (!vv_op_begin(&op, device, "detach", options, &lock, error))
+		return NULL;
+	record = op.record;
+
+	if (record && !vv_record_is_complete(record)) {
+		if (!vv_op_settle(&op, error))
+			return NULL;
+		if (op.dry_run) {
+			vv_op_say(&op, _("Run 'vfio-variant recover %s' first; the detach is planned after it."), address);
+			return g_steal_pointer(&result);
+		}
+		g_clear_pointer(&record, vv_record_unref);
+		vv_device_unref(device);
+		if (!(device = vv_device_new(ctx, address, error)))
+			return NULL;
+	}
+	op.record = NULL;
+
+	if (!vv_detach_choose(&op, device, options, &module, &driver, error))
+		return NULL;
+	if (!driver && module)
+		driver = vv_module_driver_name(ctx, module);
+	if (driver && g_strcmp0(vv_device_get_driver(device), driver) == 0 && vv_device_is_vfio_bound(device)) {
+		result->noop = TRUE;
+		result->driver = g_strdup(driver);
+		vv_op_say(&op, _("%1$s is already bound to %2$s; nothing to do."), address, driver);
+		return g_steal_pointer(&result);
+	}
+	if (record) {
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+			    _("%1$s is already detached to %2$s. Run 'vfio-variant reattach %1$s' first to bind another driver."),
+			    address, record->driver);
+		return NULL;
+	}
+	if (!vv_detach_check_in_use(&op, options, error))
+		return NULL;
+	record = op.record = vv_detach_new_record(&op, device, options, module, driver);
+	if (!op.dry_run && !vv_record_save(ctx, record, error))
+		return NULL;
+
+	if (vv_op_bind(&op, module, driver, &refused, &failure) && vv_detach_done(&op))
+		return g_steal_pointer(&result);
+
+	/* A variant that refused the device falls back to vfio-pci, unless
+	 * the user asked for that driver. */
+	if (refused && !options->driver && g_strcmp0(module, VV_GENERIC_MODULE) != 0) {
+		record->fallback = TRUE;
+		result->fallback = TRUE;
+		vv_op_say(&op, _("%1$s Falling back to the generic vfio-pci."), failure->message);
+		g_clear_error(&failure);
+		if (vv_op_bind(&op, VV_GENERIC_MODULE, NULL, &refused, &failure) && vv_detach_done(&op))
+			return g_steal_pointer(&result);
+	}
+	vv_detach_roll_back(&op, &failure);
+	g_propagate_error(error, g_steal_pointer(&failure));
+	return NULL;
+}
+
+VV_EXPORT vv_bind_result *
+vv_reattach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError **error)
+{
+	g_autoptr(vv_bind_options) defaults = vv_bind_options_new();
+	g_autoptr(vv_bind_result) result = vv_bind_result_new();
+	g_autoptr(vv_record) record = NULL;
+	g_autoptr(vv_device) device = NULL;
+	g_autoptr(vv_lock) lock = NULL;
+	g_autoptr(GError) local = NULL;
+	g_autofree char *address = vv_address_parse(name, error);
+	g_autofree char *now = NULL;
+	g_auto(vv_op) op = { .ctx = ctx, .result = result };
+
+	if (!options)
+		options = defaults;
+	if (!address || !(device = vv_device_new(ctx, address, error)))
+		return NULL;
+	op.address = address;
+	op.dry_run = options->flags & VV_BIND_DRY_RUN;
+	if (!vv_op_begin(&op, device, "reattach", options, &lock, error))
+		return NULL;
+	record = op.record;
+
+	if (record && !vv_record_is_complete(record)) {
+		if (!vv_op_settle(&op, error))
+			return NULL;
+		return g_steal_pointer(&result);
+	}
+
+	if (!record) {
+		/* Nothing says where it came from: let the kernel choose. */
+		if (!vv_device_is_vfio_bound(device)) {
+			result->noop = TRUE;
+			result->driver = g_strdup(vv_device_get_driver(device));
+			vv_op_say(&op, _("%1$s is not on a VFIO driver (driver: %2$s); nothing to do."),
+				  address, result->driver ? result->driver : _("none"));
+			return g_steal_pointer(&result);
+		}
+		vv_op_say(&op, _("Warning: %s has no record, so its native driver is unknown; the kernel chooses one."),
+			  address);
+		if (!vv_op_write_override(&op, NULL, error) ||
+		    !vv_op_unbind(&op, vv_device_get_driver(device), error) || !vv_op_probe(&op, error))
+			return NULL;
+		if (!op.dry_run) {
+			now = vv_op_current_driver(&op);
+			result->driver = g_strdup(now);
+			if (now)
+				vv_op_say(&op, _("%1$s is now bound to %2$s."), address, now);
+			else
+				vv_op_say(&op, _("%s is now without a driver: none took it."), address);
+		}
+		return g_steal_pointer(&result);
+	}
+
+	/* The native module first: if it cannot be loaded, the device stays
+	 * on its VFIO driver instead of ending up with none. */
+	if (!vv_op_load(&op, record->original_module, &local)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_MODULE_LOAD,
+			    _("Cannot reattach %1$s: %2$s It stays on %3$s."), address, local->message,
+			    vv_device_get_driver(device) ? vv_device_get_driver(device) : _("no driver"));
+		return NULL;
+	}
+	vv_record_set(&record->operation, "reattach");
+	if (!vv_op_step(&op, "started", error))
+		return NULL;
+	if (!vv_op_restore(&op, NULL, record->original_driver, record->original_module, &local)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+			    _("Reattaching %1$s failed: %2$s The record is kept; fix the cause (load the module, check the kernel log) and run 'vfio-variant reattach %1$s' again."),
+			    address, local->message);
+		return NULL;
+	}
+	if (!vv_op_forget(&op, error))
+		return NULL;
+	if (!op.dry_run && record->original_driver)
+		vv_op_say(&op, _("%1$s is back on its driver %2$s."), address, record->original_driver);
+	else if (!op.dry_run)
+		vv_op_say(&op, _("%s has no driver, as before it was detached."), address);
+	return g_steal_pointer(&result);
+}
+
+VV_EXPORT vv_bind_result *
+vv_recover(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError **error)
+{
+	g_autoptr(vv_bind_options) defaults = vv_bind_options_new();
+	g_autoptr(vv_bind_result) result = vv_bind_result_new();
+	g_autoptr(vv_record) record = NULL;
+	g_autoptr(vv_device) device = NULL;
+	g_autoptr(vv_lock) lock = NULL;
+	g_autofree char *address = vv_address_parse(name, error);
+	g_auto(vv_op) op = { .ctx = ctx, .result = result };
+
+	if (!options)
+		options = defaults;
+	if (!address || !(device = vv_device_new(ctx, address, error)))
+		return NULL;
+	op.address = address;
+	op.dry_run = options->flags & VV_BIND_DRY_RUN;
+	if (!vv_op_begin(&op, device, "recover", options, &lock, error))
+		return NULL;
+	record = op.record;
+
+	if (!record || vv_record_is_complete(record)) {
+		result->noop = TRUE;
+		result->driver = g_strdup(vv_device_get_driver(device));
+		vv_op_say(&op, record ? _("%s is detached and its last operation completed; nothing to recover.") :
+				   _("%s has no record; nothing to recover."), address);
+		return g_steal_pointer(&result);
+	}
+	if (!vv_op_settle(&op, error))
+		return NULL;
+	return g_steal_pointer(&result);
+}

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Does the host visibly use a device? Taking a device away from a driver
+ * that carries the host's network or file systems cuts the machine off or
+ * loses data, so detach refuses unless forced. Visible use is:
+ *   - a network interface of the device that is up (operstate "up", or
+ *     IFF_UP in flags: an interface can be up with its link down);
+ *   - a block device of it (or a partition) that is mounted, used as swap,
+ *     or held by another block device (device-mapper, md).
+ * "Of the device" means below its directory in sysfs: the class links
+ * (class/net/NAME, class/block/NAME) are resolved, which covers every
+ * layout (NVMe namespaces, SCSI disks behind an HBA, virtio children).
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vv-private.h"
+
+#define VV_IFF_UP 0x1
+
+/* Entries of sys/class/CLASS whose device lies below DEVICE_DIR. */
+static GPtrArray *
+vv_inuse_class_members(vv_ctx *ctx, const char *class, const char *device_dir)
+{
+	g_autofree char *class_dir = g_build_filename(ctx->sys_dir, "class", class, NULL);
+	g_autoptr(GPtrArray) names = vv_sysfs_list_dir(class_dir);
+	GPtrArray *members = g_ptr_array_new_with_free_func(g_free);
+	size_t length = strlen(device_dir);
+
+	for (guint i = 0; i < names->len; i++) {
+		g_autofree char *link = g_build_filename(class_dir, g_ptr_array_index(names, i), NULL);
+		char resolved[PATH_MAX];
+
+		if (realpath(link, resolved) && strncmp(resolved, device_dir, length) == 0 &&
+		    resolved[length] == '/')
+			g_ptr_array_add(members, g_strdup(g_ptr_array_index(names, i)));
+	}
+	return members;
+}
+
+static int
+vv_inuse_compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The interface in DIR is up. */
+static gboolean
+vv_inuse_net_up(const char *dir)
+{
+	g_autofree char *operstate = g_build_filename(dir, "operstate", NULL);
+	g_autofree char *flags_path = g_build_filename(dir, "flags", NULL);
+	g_autofree char *state = vv_sysfs_read_line(operstate, NULL);
+	guint32 flags = 0;
+
+	if (state && g_str_equal(state, "up"))
+		return TRUE;
+	return vv_sysfs_read_u32(flags_path, &flags, NULL) && (flags & VV_IFF_UP);
+}
+
+/* The mount table of the sysroot's host: mountinfo gives major:minor and
+ * the source, the older mounts file only the source. */
+static char *
+vv_inuse_read_mounts(vv_ctx *ctx, gboolean *is_mountinfo)
+{
+	g_autofree char *mountinfo = g_build_filename(ctx->sysroot, "proc/self/mountinfo", NULL);
+	g_autofree char *mounts = g_build_filename(ctx->sysroot, "proc/mounts", NULL);
+	char *text = NULL;
+
+	*is_mountinfo = g_file_get_contents(mountinfo, &text, NULL, NULL);
+	if (!*is_mountinfo)
+		g_file_get_contents(mounts, &text, NULL, NULL);
+	return text;
+}
+
+/* Is block device NAME (major:minor DEV, may be NULL) in the mount table? */
+static char *
+vv_inuse_mount_point(const char *table, gboolean is_mountinfo, const char *name, const char *dev)
+{
+	g_auto(GStrv) lines = g_strsplit(table ? table : "", "\n", -1);
+	g_autofree char *source = g_strconcat("/dev/", name, NULL);
+
+	for (guint i = 0; lines[i]; i++) {
+		g_auto(GStrv) fields = g_strsplit(lines[i], " ", -1);
+		guint n = g_strv_length(fields);
+
+		if (is_mountinfo) {
+			/* ID PARENT MAJ:MIN ROOT POINT OPTIONS [TAGS...] - TYPE SOURCE SUPER */
+			guint dash = 6;
+
+			while (dash < n && !g_str_equal(fields[dash], "-"))
+				dash++;
+			if (n < 5)
+				continue;
+			if ((dev && g_str_equal(fields[2], dev)) ||
+			    (dash + 2 < n && g_str_equal(fields[dash + 2], source)))
+				return g_strdup(fields[4]);
+		} else if (n >= 2 && g_str_equal(fields[0], source)) {
+			return g_strdup(fields[1]);
+		}
+	}
+	return NULL;
+}
+
+static gboolean
+vv_inuse_swap(vv_ctx *ctx, const char *name)
+{
+	g_autofree char *swaps = g_build_filename(ctx->sysroot, "proc/swaps", NULL);
+	g_autofree char *text = NULL;
+	g_autofree char *source = g_strconcat("/dev/", name, " ", NULL);
+
+	return g_file_get_contents(swaps, &text, NULL, NULL) && strstr(text, source);
+}
+
+/* g_strv_builder_take() needs GLib 2.80. */
+static void
+vv_inuse_add(GStrvBuilder *builder, char *owned)
+{
+	g_strv_builder_add(builder, owned);
+	g_free(owned);
+}
+
+/* One translated sentence per visible use of ADDRESS; empty when none. */
+GStrv
+vv_inuse_find(vv_ctx *ctx, const char *address)
+{
+	g_autofree char *device_link = vv_sysfs_device_dir(ctx, address);
+	g_autoptr(GStrvBuilder) uses = g_strv_builder_new();
+	g_autoptr(GHashTable) interfaces = NULL;
+	g_autofree GStrv names = NULL;
+	g_autoptr(GPtrArray) disks = NULL;
+	g_autofree char *table = NULL;
+	gboolean is_mountinfo;
+	char device_dir[PATH_MAX];
+
+	if (!realpath(device_link, device_dir))
+		return g_strv_builder_end(uses);
+
+	/* Interfaces by name -> directory: class/net's links cover children
+	 * (virtio0/net/...), the device's own net/ a partial copy of a host
+	 * that lacks class/net. */
+	interfaces = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	{
+		g_autofree char *own_dir = g_build_filename(device_dir, "net", NULL);
+		g_autofree char *class_dir = g_build_filename(ctx->sys_dir, "class/net", NULL);
+		g_autoptr(GPtrArray) own = vv_sysfs_list_dir(own_dir);
+		g_autoptr(GPtrArray) linked = vv_inuse_class_members(ctx, "net", device_dir);
+
+		for (guint i = 0; i < own->len; i++)
+			g_hash_table_replace(interfaces, g_strdup(own->pdata[i]),
+					     g_build_filename(own_dir, own->pdata[i], NULL));
+		for (guint i = 0; i < linked->len; i++)
+			g_hash_table_replace(interfaces, g_strdup(linked->pdata[i]),
+					     g_build_filename(class_dir, linked->pdata[i], NULL));
+	}
+	names = (GStrv)g_hash_table_get_keys_as_array(interfaces, NULL);
+	qsort(names, g_strv_length(names), sizeof(char *), vv_inuse_compare_names);
+	for (guint i = 0; names[i]; i++)
+		if (vv_inuse_net_up(g_hash_table_lookup(interfaces, names[i])))
+			vv_inuse_add(uses, g_strdup_printf(_("its network interface %s is up"), names[i]));
+
+	table = vv_inuse_read_mounts(ctx, &is_mountinfo);
+	disks = vv_inuse_class_members(ctx, "block", device_dir);
+	for (guint i = 0; i < disks->len; i++) {
+		const char *name = g_ptr_array_index(disks, i);
+		g_autofree char *dev_path = g_build_filename(ctx->sys_dir, "class/block", name, "dev", NULL);
+		g_autofree char *holders_path = g_build_filename(ctx->sys_dir, "class/block", name, "holders", NULL);
+		g_autofree char *dev = vv_sysfs_read_line(dev_path, NULL);
+		g_autofree char *point = vv_inuse_mount_point(table, is_mountinfo, name, dev);
+		g_autoptr(GPtrArray) holders = vv_sysfs_list_dir(holders_path);
+
+		if (point)
+			vv_inuse_add(uses, g_strdup_printf(_("its block device %1$s is mounted on %2$s"), name, point));
+		if (vv_inuse_swap(ctx, name))
+			vv_inuse_add(uses, g_strdup_printf(_("its block device %s is used as swap"), name));
+		if (holders->len > 0)
+			vv_inuse_add(uses, g_strdup_printf(_("its block device %1$s is held by %2$s"),
+								 name, (char *)g_ptr_array_index(holders, 0)));
+	}
+	return g_strv_builder_end(uses);
+}
