@@ -1,7 +1,8 @@
 #!/bin/bash
 # The whole test suite: the unit suite in a normal build, again under
 # ASan+UBSan, and under valgrind; Debian's libvirtd on this machine,
-# read-only (tests/libvirt). Prints one closing line
+# read-only (tests/libvirt); then the VM suite (tests/vm: the CLI on
+# Debian's kernel under QEMU) in the normal build. Prints one closing line
 # "N passed, M failed" and exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,7 @@ run_suite build "" --suite unit
 run_suite build-sanitizers "-Db_sanitize=address,undefined -Db_lundef=false" --suite unit
 SETUP=valgrind run_suite build "" --suite unit --setup valgrind
 run_suite build "" --suite libvirt-host
+run_suite build "" --suite vm
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
