@@ -34,22 +34,6 @@ vv_cli_error(GError *error)
 	return status;
 }
 
-/* The actions (planned for a dry run), then what the user must know. */
-void
-vv_cli_print_result(const vv_bind_result *result, gboolean dry_run)
-{
-	const char *const *actions = vv_bind_result_get_actions(result);
-	const char *const *messages = vv_bind_result_get_messages(result);
-
-	if (dry_run)
-		g_print(actions[0] ? _("Dry run; these actions would be made, in order:\n") :
-				     _("Dry run; no action would be made.\n"));
-	for (guint i = 0; actions[i]; i++)
-		g_print("  %s\n", actions[i]);
-	for (guint i = 0; messages[i]; i++)
-		g_print("%s\n", messages[i]);
-}
-
 int
 vv_cli_usage(const char *format, ...)
 {

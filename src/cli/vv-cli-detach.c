@@ -19,10 +19,6 @@ vv_cli_detach(const vv_cli_globals *globals, int argc, char **argv)
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new(_("DEVICE"));
 	g_autoptr(vv_bind_options) options = vv_bind_options_new();
-	g_autoptr(vv_bind_result) result = NULL;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(vv_ctx) ctx = NULL;
-	g_autofree char *address = NULL;
 
 	g_option_context_set_summary(context, _("Detach DEVICE from its driver and bind the VFIO driver chosen for it."));
 	g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
@@ -37,12 +33,5 @@ vv_cli_detach(const vv_cli_globals *globals, int argc, char **argv)
 	vv_bind_options_set_flags(options, (generic ? VV_BIND_GENERIC : 0) | (dry_run ? VV_BIND_DRY_RUN : 0) |
 					   (force ? VV_BIND_FORCE : 0));
 	vv_bind_options_set_lock_timeout(options, (guint)timeout * 1000);
-	/* A malformed name is the user's to fix before any host is read. */
-	if (!(address = vv_address_parse(argv[1], &error)))
-		return vv_cli_error(g_steal_pointer(&error));
-	ctx = vv_cli_open(globals, &error);
-	if (!ctx || !(result = vv_detach(ctx, address, options, &error)))
-		return vv_cli_error(g_steal_pointer(&error));
-	vv_cli_print_result(result, dry_run);
-	return VV_CLI_EXIT_OK;
+	return vv_cli_run_bind(globals, argv[1], options, dry_run, vv_detach);
 }

@@ -12,10 +12,6 @@ vv_cli_recover(const vv_cli_globals *globals, int argc, char **argv)
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new(_("DEVICE"));
 	g_autoptr(vv_bind_options) options = vv_bind_options_new();
-	g_autoptr(vv_bind_result) result = NULL;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(vv_ctx) ctx = NULL;
-	g_autofree char *address = NULL;
 
 	g_option_context_set_summary(context, _("Finish or roll back a detach or reattach of DEVICE that was cut short: roll back a detach, finish a reattach."));
 	g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
@@ -23,12 +19,5 @@ vv_cli_recover(const vv_cli_globals *globals, int argc, char **argv)
 		return VV_CLI_EXIT_USAGE;
 
 	vv_bind_options_set_flags(options, dry_run ? VV_BIND_DRY_RUN : 0);
-	/* A malformed name is the user's to fix before any host is read. */
-	if (!(address = vv_address_parse(argv[1], &error)))
-		return vv_cli_error(g_steal_pointer(&error));
-	ctx = vv_cli_open(globals, &error);
-	if (!ctx || !(result = vv_recover(ctx, address, options, &error)))
-		return vv_cli_error(g_steal_pointer(&error));
-	vv_cli_print_result(result, dry_run);
-	return VV_CLI_EXIT_OK;
+	return vv_cli_run_bind(globals, argv[1], options, dry_run, vv_recover);
 }

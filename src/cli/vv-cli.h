@@ -26,7 +26,10 @@ int vv_cli_usage(const char *format, ...) G_GNUC_PRINTF(1, 2);
 gboolean vv_cli_parse(GOptionContext *context, int *argc, char ***argv, int expected_args);
 vv_ctx *vv_cli_open(const vv_cli_globals *globals, GError **error);
 const char *vv_cli_short_reason(const vv_selection *selection);
-void vv_cli_print_result(const vv_bind_result *result, gboolean dry_run);
+typedef vv_bind_result *(*vv_cli_bind_operation)(vv_ctx *ctx, const char *device,
+						  const vv_bind_options *options, GError **error);
+int vv_cli_run_bind(const vv_cli_globals *globals, const char *name, const vv_bind_options *options,
+		    gboolean dry_run, vv_cli_bind_operation operation);
 
 int vv_cli_list(const vv_cli_globals *globals, int argc, char **argv);
 int vv_cli_explain(const vv_cli_globals *globals, int argc, char **argv);
