@@ -9,6 +9,7 @@ packages="
   kmod binutils python3 pciutils valgrind
   libvirt-daemon-system libvirt-clients util-linux
   qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio
+  virtinst
 "
 
 run_as_root() {

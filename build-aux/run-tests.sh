@@ -2,8 +2,10 @@
 # The whole test suite: the unit suite in a normal build, again under
 # ASan+UBSan, and under valgrind; Debian's libvirtd on this machine,
 # read-only (tests/libvirt); then the VM suite (tests/vm: the CLI on
-# Debian's kernel under QEMU) in the normal build. Prints one closing line
-# "N passed, M failed" and exits non-zero when anything failed.
+# Debian's kernel under QEMU) and the libvirt VM suite (libvirtd 9.0 in
+# that VM, tests/libvirt/run-vm-libvirt.sh) in the normal build. Prints
+# one closing line "N passed, M failed" and exits non-zero when anything
+# failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,6 +40,7 @@ run_suite build-sanitizers "-Db_sanitize=address,undefined -Db_lundef=false" --s
 SETUP=valgrind run_suite build "" --suite unit --setup valgrind
 run_suite build "" --suite libvirt-host
 run_suite build "" --suite vm
+run_suite build "" --suite libvirt
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -29,6 +29,13 @@
  * clear the override, unbind the VFIO driver, reprobe, verify the recorded
  * driver is back (a device that had none stays unbound); the record goes
  * only then.
+ *
+ * A bind made by someone else (libvirt's virNodeDeviceDetachFlags) is
+ * framed by two calls: vv_detach_prepare() makes steps 1 to 5 (the record
+ * of the native driver is written before anything changes), and
+ * vv_detach_adopt() makes step 9 once the other party has bound, and
+ * completes the record. Between the two the record is a detach cut short,
+ * which vv_recover() rolls back.
  */
 #include <string.h>
 
@@ -42,6 +49,10 @@ struct vv_bind_options {
 	vv_bind_flags flags;
 	vv_requester requester;
 	guint lock_timeout_ms;
+	gboolean native_set; /* vv_bind_options_set_native() */
+	char *native_driver, *native_module, *native_override;
+	char *domain;        /* vv_bind_options_set_domain() */
+	gboolean managed;
 };
 
 struct vv_bind_result {
@@ -84,7 +95,27 @@ vv_bind_options_free(vv_bind_options *options)
 	if (!options)
 		return;
 	g_free(options->driver);
+	g_free(options->native_driver);
+	g_free(options->native_module);
+	g_free(options->native_override);
+	g_free(options->domain);
 	g_free(options);
+}
+
+VV_EXPORT void
+vv_bind_options_set_native(vv_bind_options *options, const char *driver, const char *module, const char *override)
+{
+	options->native_set = TRUE;
+	vv_record_set(&options->native_driver, driver);
+	vv_record_set(&options->native_module, module);
+	vv_record_set(&options->native_override, override);
+}
+
+VV_EXPORT void
+vv_bind_options_set_domain(vv_bind_options *options, const char *domain, gboolean managed)
+{
+	vv_record_set(&options->domain, domain);
+	options->managed = domain && managed;
 }
 
 VV_EXPORT void
@@ -424,6 +455,12 @@ vv_detach_choose(vv_op *op, vv_device *device, const vv_bind_options *options,
 
 	if (!selection)
 		return FALSE;
+	/* The administrator's deny holds against any driver, named or not. */
+	if (vv_policy_get_action(vv_selection_get_policy(selection)) == VV_POLICY_DENY) {
+		g_set_error(error, VV_ERROR, VV_ERROR_NOT_ASSIGNABLE, _("Cannot detach %1$s: %2$s"),
+			    op->address, vv_selection_get_summary(selection));
+		return FALSE;
+	}
 	if (vv_selection_get_unassignable(selection)) {
 		g_set_error(error, VV_ERROR, VV_ERROR_NOT_ASSIGNABLE, _("Cannot detach %1$s: %2$s."),
 			    op->address, vv_unassignable_describe(vv_selection_get_unassignable(selection)));
@@ -440,16 +477,7 @@ vv_detach_choose(vv_op *op, vv_device *device, const vv_bind_options *options,
 
 	if (options->driver) {
 		/* A driver name (registered now), else a module name. */
-		g_autofree char *driver_dir = vv_sysfs_driver_dir(op->ctx, options->driver);
-		g_autofree char *module_link = g_build_filename(driver_dir, "module", NULL);
-
-		if (g_file_test(driver_dir, G_FILE_TEST_IS_DIR)) {
-			*driver = g_strdup(options->driver);
-			*module = vv_sysfs_link_target_name(module_link);
-		} else {
-			*module = g_strdup(options->driver);
-			g_strdelimit(*module, "-", '_');
-		}
+		vv_module_resolve(op->ctx, options->driver, module, driver);
 		return TRUE;
 	}
 	if (options->flags & VV_BIND_GENERIC) {
@@ -617,6 +645,168 @@ vv_detach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError 
 	return NULL;
 }
 
+/*
+ * Steps 1 to 5 of a detach whose bind someone else makes: the record of
+ * the native driver, then the chosen module, loaded so that its driver
+ * name is known. Nothing in sysfs changes.
+ */
+VV_EXPORT vv_bind_result *
+vv_detach_prepare(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError **error)
+{
+	g_autoptr(vv_bind_options) defaults = vv_bind_options_new();
+	g_autoptr(vv_bind_result) result = vv_bind_result_new();
+	g_autoptr(vv_record) record = NULL;
+	g_autoptr(vv_device) device = NULL;
+	g_autoptr(vv_lock) lock = NULL;
+	g_autoptr(GError) failure = NULL;
+	g_autofree char *address = vv_address_parse(name, error);
+	g_autofree char *module = NULL;
+	g_autofree char *driver = NULL;
+	g_auto(vv_op) op = { .ctx = ctx, .result = result };
+
+	if (!options)
+		options = defaults;
+	if (!address || !(device = vv_device_new(ctx, address, error)))
+		return NULL;
+	op.address = address;
+	op.dry_run = options->flags & VV_BIND_DRY_RUN;
+	if (!vv_op_begin(&op, device, "detach", options, &lock, error))
+		return NULL;
+	record = op.record;
+
+	if (record && !vv_record_is_complete(record)) {
+		if (!vv_op_settle(&op, error))
+			return NULL;
+		if (op.dry_run) {
+			vv_op_say(&op, _("Run 'vfio-variant recover %s' first; the detach is planned after it."), address);
+			return g_steal_pointer(&result);
+		}
+		g_clear_pointer(&record, vv_record_unref);
+		vv_device_unref(device);
+		if (!(device = vv_device_new(ctx, address, error)))
+			return NULL;
+	}
+	op.record = NULL;
+	if (record) {
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+			    _("%1$s is already detached to %2$s. Run 'vfio-variant reattach %1$s' first to bind another driver."),
+			    address, record->driver);
+		return NULL;
+	}
+	/* The record must name the native driver: a device already on a VFIO
+	 * driver would have that recorded as its native one. */
+	if (vv_device_is_vfio_bound(device)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+			    _("%1$s is already on the VFIO driver %2$s, and vfio-variant has no record of the driver it had before. Give it back to that driver first (virsh nodedev-reattach %3$s), then detach it again."),
+			    address, vv_device_get_driver(device), vv_device_get_nodedev_name(device));
+		return NULL;
+	}
+	if (!vv_detach_choose(&op, device, options, &module, &driver, error) ||
+	    !vv_detach_check_in_use(&op, options, error))
+		return NULL;
+
+	record = op.record = vv_detach_new_record(&op, device, options, module, driver);
+	if (!op.dry_run && !vv_record_save(ctx, record, error))
+		return NULL;
+	if (vv_op_load(&op, module, &failure)) {
+		if (!driver && module)
+			driver = vv_module_driver_name(ctx, module);
+		if (!driver && op.dry_run)
+			driver = g_strdup_printf(_("<the driver of %s, known once it is loaded>"), module);
+		if (!driver)
+			g_set_error(&failure, VV_ERROR, VV_ERROR_BIND,
+				    _("Cannot bind %1$s: the module %2$s is loaded but sysfs shows no PCI driver of it (no sys/module/%2$s/drivers/pci:*). Check that it is a PCI driver, or choose another with --driver."),
+				    address, module);
+		else
+			vv_record_set(&record->driver, driver);
+		if (driver && vv_op_step(&op, "module-loaded", &failure)) {
+			result->driver = g_steal_pointer(&driver);
+			return g_steal_pointer(&result);
+		}
+	}
+	/* Nothing in sysfs changed: forgetting the record undoes it all. */
+	if (!vv_op_forget(&op, error))
+		return NULL;
+	g_propagate_error(error, g_steal_pointer(&failure));
+	return NULL;
+}
+
+/* Step 9 of a detach whose bind someone else made: verify, and complete
+ * the record vv_detach_prepare() wrote. Writes nothing but the record. */
+VV_EXPORT vv_bind_result *
+vv_detach_adopt(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError **error)
+{
+	g_autoptr(vv_bind_options) defaults = vv_bind_options_new();
+	g_autoptr(vv_bind_result) result = vv_bind_result_new();
+	g_autoptr(vv_record) record = NULL;
+	g_autoptr(vv_device) device = NULL;
+	g_autoptr(vv_lock) lock = NULL;
+	g_autofree char *address = vv_address_parse(name, error);
+	const char *now, *now_module;
+	gboolean fallback;
+	g_auto(vv_op) op = { .ctx = ctx, .result = result };
+
+	if (!options)
+		options = defaults;
+	if (!address || !(device = vv_device_new(ctx, address, error)))
+		return NULL;
+	op.address = address;
+	if (!vv_op_begin(&op, device, "detach", options, &lock, error))
+		return NULL;
+	record = op.record;
+	now = vv_device_get_driver(device);
+	now_module = vv_device_get_driver_module(device);
+
+	if (!record || !g_str_equal(record->operation, "detach")) {
+		g_set_error(error, VV_ERROR, VV_ERROR_NOT_FOUND,
+			    _("Cannot complete the detach of %s: vfio-variant has no record of its native driver, written before the bind."),
+			    address);
+		return NULL;
+	}
+	if (vv_record_is_complete(record)) {
+		if (g_strcmp0(now, record->driver) != 0 || !vv_device_is_vfio_bound(device)) {
+			g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+				    _("%1$s is already detached to %2$s, but it is on %3$s now. Run 'vfio-variant reattach %1$s'."),
+				    address, record->driver, now ? now : _("no driver"));
+			return NULL;
+		}
+		result->noop = TRUE;
+		result->driver = g_strdup(now);
+		vv_op_say(&op, _("%1$s is already bound to %2$s; nothing to do."), address, now);
+		return g_steal_pointer(&result);
+	}
+	if (!now) {
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+			    _("%s has no driver: the bind did not reach a VFIO driver."), address);
+		return NULL;
+	}
+	if (!vv_device_is_vfio_bound(device)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+			    _("%1$s is on %2$s, which is not a VFIO driver (the device has no vfio-dev/ directory): the bind did not reach a VFIO driver."),
+			    address, now);
+		return NULL;
+	}
+
+	/* vfio-pci where a variant was chosen: the variant gave way. */
+	fallback = g_strcmp0(now, record->driver) != 0 && g_strcmp0(now_module, VV_GENERIC_MODULE) == 0 &&
+		   g_strcmp0(record->module, VV_GENERIC_MODULE) != 0;
+	if (fallback)
+		vv_op_say(&op, _("%1$s was chosen for %2$s, but the device is on the generic vfio-pci: recorded as a fallback."),
+			  record->driver ? record->driver : record->module, address);
+	else if (g_strcmp0(now, record->driver) != 0)
+		vv_op_say(&op, _("%1$s was chosen for %2$s, but the device is on %3$s: recorded as it is."),
+			  record->driver ? record->driver : record->module, address, now);
+	vv_record_set(&record->driver, now);
+	vv_record_set(&record->module, now_module);
+	record->fallback = fallback;
+	result->fallback = fallback;
+	if (!vv_op_step(&op, "verified", error))
+		return NULL;
+	result->driver = g_strdup(now);
+	vv_op_say(&op, _("%1$s is bound to %2$s."), address, now);
+	return g_steal_pointer(&result);
+}
+
 VV_EXPORT vv_bind_result *
 vv_reattach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError **error)
 {
@@ -644,6 +834,27 @@ vv_reattach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GErro
 		if (!vv_op_settle(&op, error))
 			return NULL;
 		return g_steal_pointer(&result);
+	}
+	/* A guest may hold it: the hook gives it back when the guest is gone. */
+	if (record && record->domain && options->requester != VV_REQUESTER_HOOK &&
+	    !(options->flags & VV_BIND_FORCE)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_IN_USE,
+			    _("Refusing to reattach %1$s: it is assigned to the libvirt domain %2$s, and the qemu hook gives it back when that domain is stopped. Stop the domain first."),
+			    address, record->domain);
+		return NULL;
+	}
+	/* No record, but the caller knows the native state (the hook). */
+	if (!record && options->native_set) {
+		record = op.record = vv_record_new(address);
+		record->original_driver = g_strdup(options->native_driver);
+		record->original_module = g_strdup(options->native_module);
+		record->original_override = g_strdup(options->native_override);
+		record->driver = g_strdup(vv_device_get_driver(device));
+		record->module = g_strdup(vv_device_get_driver_module(device));
+		record->time = vv_bind_now_iso8601();
+		record->requester = options->requester;
+		record->operation = g_strdup("detach");
+		record->step = g_strdup("verified");
 	}
 
 	if (!record) {
@@ -728,4 +939,220 @@ vv_recover(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError
 	if (!vv_op_settle(&op, error))
 		return NULL;
 	return g_steal_pointer(&result);
+}
+
+/* ---- rebind: from one VFIO driver to another (the qemu hook) ----------- */
+
+/*
+ * libvirt binds vfio-pci between the hook's stages (managed hostdevs at
+ * start, and libvirt 9.0 accepts an unmanaged one only on vfio-pci), so
+ * the hook moves devices between VFIO drivers: to the planned variant at
+ * 'start begin', back to vfio-pci at 'stopped end'. Steps 5 to 9 of the
+ * detach do it, under the group lock and the journal. The record keeps
+ * where the device came from before any VFIO driver: an existing record
+ * is kept, a new one takes the native state the caller saw earlier
+ * (vv_bind_options_set_native()). Its operation stays "detach", so a
+ * rebind cut short is settled like a detach: back to the native driver,
+ * where libvirt also returns a device whose guest did not start.
+ *
+ * A rebind that fails otherwise returns the device to the VFIO driver it
+ * was on (that driver in driver_override for the probe, then the override
+ * it had) and the record to what it was. The group's viability and the
+ * host's use of the device are not checked: a VFIO driver holds it.
+ */
+
+static vv_record *
+vv_rebind_copy_record(const vv_record *record)
+{
+	vv_record *copy = vv_record_new(record->address);
+
+	copy->original_driver = g_strdup(record->original_driver);
+	copy->original_module = g_strdup(record->original_module);
+	copy->original_override = g_strdup(record->original_override);
+	copy->driver = g_strdup(record->driver);
+	copy->module = g_strdup(record->module);
+	copy->fallback = record->fallback;
+	copy->time = g_strdup(record->time);
+	copy->requester = record->requester;
+	copy->operation = g_strdup(record->operation);
+	copy->step = g_strdup(record->step);
+	copy->domain = g_strdup(record->domain);
+	copy->managed = record->managed;
+	return copy;
+}
+
+/* The options' driver, vfio_pci, or the selection's (the policy applies). */
+static gboolean
+vv_rebind_choose(vv_op *op, vv_device *device, const vv_bind_options *options,
+		 char **module, char **driver, GError **error)
+{
+	g_autoptr(vv_selection) selection = NULL;
+	const vv_candidate *selected;
+
+	if (options->driver) {
+		vv_module_resolve(op->ctx, options->driver, module, driver);
+		return TRUE;
+	}
+	if (options->flags & VV_BIND_GENERIC) {
+		*module = g_strdup(VV_GENERIC_MODULE);
+		*driver = vv_module_driver_name(op->ctx, VV_GENERIC_MODULE);
+		return TRUE;
+	}
+	if (!(selection = vv_selection_new(op->ctx, device, error)))
+		return FALSE;
+	if (!(selected = vv_selection_get_selected(selection))) {
+		g_set_error(error, VV_ERROR, VV_ERROR_NOT_ASSIGNABLE, _("Cannot move %1$s: %2$s"),
+			    op->address, vv_selection_get_summary(selection));
+		return FALSE;
+	}
+	*module = g_strdup(vv_candidate_get_module(selected));
+	*driver = vv_module_driver_name(op->ctx, *module);
+	return TRUE;
+}
+
+/* Back to DRIVER, the VFIO driver the device was on, and to OVERRIDE. */
+static gboolean
+vv_rebind_return(vv_op *op, const char *driver, const char *module, const char *override, GError **error)
+{
+	gboolean refused;
+
+	op->record = NULL; /* the journal stays where the failure left it */
+	if (!vv_op_bind(op, module, driver, &refused, error))
+		return FALSE;
+	return g_strcmp0(override, driver) == 0 || vv_op_write_override(op, override, error);
+}
+
+/* A device back on the driver its record started from needs no record;
+ * any other ends with a complete one. HAD_RECORD: one was on disk. */
+static gboolean
+vv_rebind_finish(vv_op *op, vv_record *record, gboolean had_record, GError **error)
+{
+	g_autoptr(vv_device) now = NULL;
+
+	if (op->dry_run)
+		return TRUE;
+	if (!record->original_driver || g_strcmp0(op->result->driver, record->original_driver) != 0) {
+		vv_record_set(&record->step, "verified");
+		if (!vv_record_save(op->ctx, record, error))
+			return FALSE;
+		if (!op->result->noop)
+			vv_op_say(op, _("%1$s is bound to %2$s."), op->address, op->result->driver);
+		return TRUE;
+	}
+	if (!(now = vv_device_new(op->ctx, op->address, error)))
+		return FALSE;
+	if (g_strcmp0(vv_device_get_driver_override(now), record->original_override) != 0 &&
+	    !vv_op_write_override(op, record->original_override, error))
+		return FALSE;
+	if (had_record)
+		vv_op_say(op, _("%1$s is back on %2$s, where it was before vfio-variant moved it; it has no record any more."),
+			  op->address, op->result->driver);
+	return vv_record_remove(op->ctx, op->address, error);
+}
+
+VV_EXPORT vv_bind_result *
+vv_rebind(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError **error)
+{
+	g_autoptr(vv_bind_options) defaults = vv_bind_options_new();
+	g_autoptr(vv_bind_result) result = vv_bind_result_new();
+	g_autoptr(vv_record) record = NULL;
+	g_autoptr(vv_record) saved = NULL;
+	g_autoptr(vv_device) device = NULL;
+	g_autoptr(vv_lock) lock = NULL;
+	g_autoptr(GError) failure = NULL;
+	g_autoptr(GError) undo = NULL;
+	g_autofree char *address = vv_address_parse(name, error);
+	g_autofree char *module = NULL;
+	g_autofree char *driver = NULL;
+	g_autofree char *from_driver = NULL;
+	g_autofree char *from_module = NULL;
+	g_autofree char *from_override = NULL;
+	gboolean refused = FALSE;
+	g_auto(vv_op) op = { .ctx = ctx, .result = result };
+
+	if (!options)
+		options = defaults;
+	if (!address || !(device = vv_device_new(ctx, address, error)))
+		return NULL;
+	op.address = address;
+	op.dry_run = options->flags & VV_BIND_DRY_RUN;
+	if (!vv_op_begin(&op, device, "rebind", options, &lock, error))
+		return NULL;
+	record = op.record;
+	if (record && !vv_record_is_complete(record)) {
+		if (!vv_op_settle(&op, error))
+			return NULL;
+		if (op.dry_run) {
+			vv_op_say(&op, _("Run 'vfio-variant recover %s' first; the move is planned after it."), address);
+			return g_steal_pointer(&result);
+		}
+		g_clear_pointer(&record, vv_record_unref);
+		vv_device_unref(device);
+		if (!(device = vv_device_new(ctx, address, error)))
+			return NULL;
+	}
+	op.record = NULL;
+
+	from_driver = g_strdup(vv_device_get_driver(device));
+	from_module = g_strdup(vv_device_get_driver_module(device));
+	from_override = g_strdup(vv_device_get_driver_override(device));
+	if (!vv_device_is_vfio_bound(device)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+			    _("Cannot move %1$s to another VFIO driver: it is on %2$s, not on a VFIO driver. Detach it first."),
+			    address, from_driver ? from_driver : _("no driver"));
+		return NULL;
+	}
+	if (!vv_rebind_choose(&op, device, options, &module, &driver, error))
+		return NULL;
+
+	/* Where the device came from stays; the rest describes it now. */
+	if (record) {
+		saved = vv_rebind_copy_record(record);
+	} else {
+		record = vv_record_new(address);
+		record->original_driver = g_strdup(options->native_set ? options->native_driver : from_driver);
+		record->original_module = g_strdup(options->native_set ? options->native_module : from_module);
+		record->original_override = g_strdup(options->native_set ? options->native_override : from_override);
+		record->time = vv_bind_now_iso8601();
+	}
+	record->requester = options->requester;
+	vv_record_set(&record->domain, options->domain);
+	record->managed = options->managed;
+	vv_record_set(&record->operation, "detach");
+
+	if (driver && g_str_equal(driver, from_driver)) {
+		result->noop = TRUE;
+		result->driver = g_strdup(driver);
+		vv_op_say(&op, _("%1$s is already bound to %2$s; nothing to move."), address, driver);
+		vv_record_set(&record->driver, driver);
+		vv_record_set(&record->module, from_module);
+		return vv_rebind_finish(&op, record, saved != NULL, error) ? g_steal_pointer(&result) : NULL;
+	}
+
+	record->fallback = FALSE;
+	vv_record_set(&record->step, "recorded");
+	op.record = record;
+	if (!op.dry_run && !vv_record_save(ctx, record, error))
+		return NULL;
+	if (!vv_op_bind(&op, module, driver, &refused, &failure) && refused &&
+	    !(options->flags & VV_BIND_STRICT) && g_strcmp0(module, VV_GENERIC_MODULE) != 0) {
+		record->fallback = TRUE;
+		result->fallback = TRUE;
+		vv_op_say(&op, _("%1$s Falling back to the generic vfio-pci."), failure->message);
+		g_clear_error(&failure);
+		vv_op_bind(&op, VV_GENERIC_MODULE, NULL, &refused, &failure);
+	}
+	if (!failure)
+		return vv_rebind_finish(&op, record, TRUE, error) ? g_steal_pointer(&result) : NULL;
+
+	if (vv_rebind_return(&op, from_driver, from_module, from_override, &undo) &&
+	    (op.dry_run || (saved ? vv_record_save(ctx, saved, &undo) : vv_record_remove(ctx, address, &undo)))) {
+		g_prefix_error(&failure, _("Moving %1$s failed; it is back on %2$s. "), address, from_driver);
+		g_propagate_error(error, g_steal_pointer(&failure));
+		return NULL;
+	}
+	g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+		    _("Moving %1$s to another VFIO driver failed: %2$s Returning it to %3$s failed too: %4$s The record is kept; fix the cause and run 'vfio-variant recover %1$s', which returns it to its native driver."),
+		    address, failure->message, from_driver, undo->message);
+	return NULL;
 }

@@ -16,6 +16,7 @@ struct vv_ctx_options {
 	char *sysroot;
 	char *modules_dir;
 	char *state_dir;
+	char *config_file;
 };
 
 VV_EXPORT GQuark
@@ -38,6 +39,7 @@ vv_ctx_options_free(vv_ctx_options *options)
 	g_free(options->sysroot);
 	g_free(options->modules_dir);
 	g_free(options->state_dir);
+	g_free(options->config_file);
 	g_free(options);
 }
 
@@ -53,6 +55,13 @@ vv_ctx_options_set_modules_dir(vv_ctx_options *options, const char *dir)
 {
 	g_free(options->modules_dir);
 	options->modules_dir = g_strdup(dir);
+}
+
+VV_EXPORT void
+vv_ctx_options_set_config_file(vv_ctx_options *options, const char *file)
+{
+	g_free(options->config_file);
+	options->config_file = g_strdup(file);
 }
 
 VV_EXPORT void
@@ -253,6 +262,15 @@ vv_ctx_new(const vv_ctx_options *options, GError **error)
 	ctx->state_dir = options && options->state_dir ?
 			 g_canonicalize_filename(options->state_dir, NULL) :
 			 g_build_filename(ctx->sysroot, "run/vfio-variant", NULL);
+	/* The policy: the live host's SYSCONFDIR, or a sysroot's own etc/. */
+	if (options && options->config_file) {
+		ctx->config_file = g_canonicalize_filename(options->config_file, NULL);
+		ctx->config_required = TRUE;
+	} else if (g_str_equal(ctx->sysroot, "/")) {
+		ctx->config_file = g_build_filename(VV_SYSCONFDIR, "vfio-variant/vfio-variant.conf", NULL);
+	} else {
+		ctx->config_file = g_build_filename(ctx->sysroot, "etc/vfio-variant/vfio-variant.conf", NULL);
+	}
 	pci_bus = g_build_filename(ctx->sys_dir, "bus/pci", NULL);
 	if (!g_file_test(pci_bus, G_FILE_TEST_IS_DIR)) {
 		g_set_error(error, VV_ERROR, VV_ERROR_NOT_FOUND,
@@ -310,6 +328,8 @@ vv_ctx_unref(vv_ctx *ctx)
 	g_free(ctx->sysroot);
 	g_free(ctx->sys_dir);
 	g_free(ctx->state_dir);
+	g_free(ctx->config_file);
+	vv_policy_rules_free(ctx->policy);
 	g_free(ctx->modules_dir);
 	g_free(ctx->release);
 	g_free(ctx->pci_ids);
@@ -338,6 +358,12 @@ VV_EXPORT const char *
 vv_ctx_get_state_dir(const vv_ctx *ctx)
 {
 	return ctx->state_dir;
+}
+
+VV_EXPORT const char *
+vv_ctx_get_config_file(const vv_ctx *ctx)
+{
+	return ctx->config_file;
 }
 
 /* A module's own vfio_pci: patterns, from its modinfo (the .ko, or

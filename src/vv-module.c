@@ -147,3 +147,56 @@ vv_module_load(vv_ctx *ctx, const char *module, const char *address, GError **er
 			    module, address, g_strerror(-err));
 	return FALSE;
 }
+
+/*
+ * NAME as a user writes it (--driver, the policy, a domain's <driver
+ * model>): a registered driver's name gives that driver and its module;
+ * anything else is a module name ('-' folded to '_'), whose driver is
+ * known once it is loaded (*DRIVER NULL until then).
+ */
+void
+vv_module_resolve(vv_ctx *ctx, const char *name, char **module, char **driver)
+{
+	g_autofree char *driver_dir = vv_sysfs_driver_dir(ctx, name);
+
+	if (g_file_test(driver_dir, G_FILE_TEST_IS_DIR)) {
+		g_autofree char *module_link = g_build_filename(driver_dir, "module", NULL);
+
+		*driver = g_strdup(name);
+		*module = vv_sysfs_link_target_name(module_link);
+		return;
+	}
+	*module = vv_module_normalize(name);
+	*driver = vv_module_driver_name(ctx, *module);
+}
+
+/* The module is loaded, built in, or in the module directory's index. */
+gboolean
+vv_module_exists(vv_ctx *ctx, const char *module)
+{
+	g_autoptr(vv_kmod_module) mod = NULL;
+
+	if (vv_module_is_loaded(ctx, module))
+		return TRUE;
+	return kmod_module_new_from_name(ctx->kmod_indexes, module, &mod) == 0 &&
+	       kmod_module_get_path(mod) != NULL;
+}
+
+VV_EXPORT char *
+vv_ctx_load_driver(vv_ctx *ctx, const char *name, const char *device, GError **error)
+{
+	g_autofree char *module = NULL;
+	g_autofree char *driver = NULL;
+
+	vv_module_resolve(ctx, name, &module, &driver);
+	if (driver)
+		return g_steal_pointer(&driver);
+	if (!vv_module_is_loaded(ctx, module) && !vv_module_load(ctx, module, device ? device : name, error))
+		return NULL;
+	driver = vv_module_driver_name(ctx, module);
+	if (!driver)
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+			    _("The module %1$s is loaded but sysfs shows no PCI driver of it (no sys/module/%1$s/drivers/pci:*); it cannot serve %2$s."),
+			    module, device ? device : name);
+	return g_steal_pointer(&driver);
+}

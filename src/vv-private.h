@@ -31,6 +31,9 @@ struct vv_ctx {
 	char *release;
 	char *pci_ids;     /* pci.ids path, NULL: libpci's default */
 	char *state_dir;   /* records and locks */
+	char *config_file; /* the policy file (vv-policy.c) */
+	gboolean config_required; /* named by the caller: it must exist */
+	struct vv_policy_rules *policy; /* read on first use */
 
 	/* Two libkmod views: the indexes alone (so that a modprobe.d alias
 	 * cannot hide the index's answer, since libkmod stops at the first
@@ -46,6 +49,11 @@ struct vv_ctx {
 
 	struct pci_access *pci;      /* names database, opened on first use */
 };
+
+/* vv-policy.c */
+typedef struct vv_policy_rules vv_policy_rules;
+void vv_policy_rules_free(vv_policy_rules *rules);
+char *vv_policy_where(const vv_policy *policy);
 
 /* vv-ctx.c */
 void vv_alias_free(vv_alias *alias);
@@ -80,6 +88,8 @@ gboolean vv_sysfs_write_drivers_probe(const vv_ctx *ctx, const char *address, GE
 char *vv_module_normalize(const char *name);
 gboolean vv_names_equal_folded(const char *a, const char *b);
 char *vv_module_driver_name(vv_ctx *ctx, const char *module);
+void vv_module_resolve(vv_ctx *ctx, const char *name, char **module, char **driver);
+gboolean vv_module_exists(vv_ctx *ctx, const char *module);
 gboolean vv_module_is_loaded(vv_ctx *ctx, const char *module);
 gboolean vv_module_load(vv_ctx *ctx, const char *module, const char *address, GError **error);
 
@@ -121,6 +131,8 @@ struct vv_record {
 	vv_requester requester;
 	char *operation; /* "detach" or "reattach" */
 	char *step;
+	char *domain;    /* the libvirt domain using the device (the hook) */
+	gboolean managed;
 };
 vv_record *vv_record_new(const char *address);
 void vv_record_set(char **field, const char *value);

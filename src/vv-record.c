@@ -58,6 +58,7 @@ vv_record_unref(vv_record *record)
 	g_free(record->time);
 	g_free(record->operation);
 	g_free(record->step);
+	g_free(record->domain);
 	g_free(record);
 }
 
@@ -96,6 +97,11 @@ vv_record_save(vv_ctx *ctx, const vv_record *record, GError **error)
 	g_key_file_set_boolean(file, VV_RECORD_GROUP, "fallback", record->fallback);
 	vv_record_put(file, VV_RECORD_GROUP, "time", record->time);
 	vv_record_put(file, VV_RECORD_GROUP, "requester", vv_requester_to_string(record->requester));
+	/* Since 0.3: the libvirt domain using the device (the qemu hook). */
+	if (record->domain) {
+		vv_record_put(file, VV_RECORD_GROUP, "domain", record->domain);
+		g_key_file_set_boolean(file, VV_RECORD_GROUP, "managed", record->managed);
+	}
 	vv_record_put(file, VV_RECORD_JOURNAL, "operation", record->operation);
 	vv_record_put(file, VV_RECORD_JOURNAL, "step", record->step);
 	data = g_key_file_to_data(file, &length, NULL);
@@ -168,6 +174,8 @@ vv_record_read(const char *path, const char *address, GError **error)
 	record->time = g_key_file_get_string(file, VV_RECORD_GROUP, "time", NULL);
 	requester = g_key_file_get_string(file, VV_RECORD_GROUP, "requester", NULL);
 	record->requester = vv_requester_from_string(requester);
+	record->domain = g_key_file_get_string(file, VV_RECORD_GROUP, "domain", NULL);
+	record->managed = record->domain && g_key_file_get_boolean(file, VV_RECORD_GROUP, "managed", NULL);
 	record->operation = g_key_file_get_string(file, VV_RECORD_JOURNAL, "operation", NULL);
 	record->step = g_key_file_get_string(file, VV_RECORD_JOURNAL, "step", NULL);
 	if (!record->operation || !record->step) {
@@ -232,6 +240,8 @@ VV_EXPORT const char *vv_record_get_time(const vv_record *record) { return recor
 VV_EXPORT vv_requester vv_record_get_requester(const vv_record *record) { return record->requester; }
 VV_EXPORT const char *vv_record_get_operation(const vv_record *record) { return record->operation; }
 VV_EXPORT const char *vv_record_get_step(const vv_record *record) { return record->step; }
+VV_EXPORT const char *vv_record_get_domain(const vv_record *record) { return record->domain; }
+VV_EXPORT gboolean vv_record_is_managed(const vv_record *record) { return record->managed; }
 
 VV_EXPORT gboolean
 vv_record_is_complete(const vv_record *record)

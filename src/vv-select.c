@@ -10,6 +10,12 @@
  *   4. ties: field by field from vendor to interface, then module name in
  *      byte order. A tie on specificity between the two best is reported.
  * Nothing is selected for a device no VFIO driver can take.
+ *
+ * Then the administrator's policy (vv-policy.c): deny selects nothing;
+ * generic selects vfio_pci; a named driver is selected even when none of
+ * its aliases matches (it is then added as a candidate of source
+ * "policy"). The policy's choice is moved to the front of the list, so
+ * the selected candidate is always the first.
  */
 #include <string.h>
 
@@ -40,6 +46,8 @@ struct vv_selection {
 	GPtrArray *candidates;
 	const vv_candidate *selected;
 	gboolean tie;
+	vv_policy *policy;
+	char *policy_where; /* "[group] in FILE line N", NULL: no rule */
 	char *summary; /* made on first request */
 };
 
@@ -149,6 +157,33 @@ vv_selection_assess_group(vv_selection *selection, vv_ctx *ctx)
 				  !selection->group_blockers[0];
 }
 
+/* The verdict when a policy rule (not auto) decided. */
+static char *
+vv_selection_policy_verdict(const vv_selection *selection, const vv_candidate *candidate)
+{
+	const char *where = selection->policy_where;
+	const char *wanted = vv_policy_get_driver(selection->policy);
+
+	switch (vv_policy_get_action(selection->policy)) {
+	case VV_POLICY_DENY:
+		return g_strdup_printf(_("Not selected: the policy denies this device (%s)."), where);
+	case VV_POLICY_GENERIC:
+		if (candidate == selection->selected)
+			return g_strdup_printf(_("Selected: the policy asks for the generic driver (%s)."), where);
+		return g_strdup_printf(_("Not selected: the policy asks for the generic driver (%s)."), where);
+	case VV_POLICY_DRIVER:
+		if (candidate == selection->selected && candidate->source == VV_ALIAS_SOURCE_POLICY)
+			return g_strdup_printf(_("Selected: the policy names it (%s), although none of its vfio_pci aliases matches this device."),
+					       where);
+		if (candidate == selection->selected)
+			return g_strdup_printf(_("Selected: the policy names it (%s)."), where);
+		return g_strdup_printf(_("Not selected: the policy asks for %1$s (%2$s)."), wanted, where);
+	case VV_POLICY_AUTO:
+		break;
+	}
+	return g_strdup(_("Not selected."));
+}
+
 static char *
 vv_selection_verdict(const vv_selection *selection, const vv_candidate *candidate)
 {
@@ -160,6 +195,8 @@ vv_selection_verdict(const vv_selection *selection, const vv_candidate *candidat
 				       candidate->module);
 	if (selection->unassignable != VV_UNASSIGNABLE_NONE)
 		return g_strdup(_("Not used: no VFIO driver can take this device."));
+	if (vv_policy_get_action(selection->policy) != VV_POLICY_AUTO)
+		return vv_selection_policy_verdict(selection, candidate);
 
 	if (candidate == winner) {
 		const vv_candidate *runner_up = NULL;
@@ -198,6 +235,74 @@ vv_selection_verdict(const vv_selection *selection, const vv_candidate *candidat
 	return g_strdup_printf(_("Not selected: as specific as %s, whose module name sorts first."), winner->module);
 }
 
+/* The candidate whose module or driver name is NAME ('-' and '_' alike). */
+static vv_candidate *
+vv_selection_find_named(const vv_selection *selection, const char *name)
+{
+	for (guint i = 0; i < selection->candidates->len; i++) {
+		vv_candidate *candidate = g_ptr_array_index(selection->candidates, i);
+
+		if (vv_names_equal_folded(candidate->module, name) ||
+		    (candidate->driver && vv_names_equal_folded(candidate->driver, name)))
+			return candidate;
+	}
+	return NULL;
+}
+
+/* A driver the policy names that no alias offers: a candidate of source
+ * "policy", when the host has it. */
+static vv_candidate *
+vv_selection_add_named(vv_selection *selection, vv_ctx *ctx, const char *name)
+{
+	g_autofree char *module = NULL;
+	g_autofree char *driver = NULL;
+	vv_candidate *candidate;
+
+	vv_module_resolve(ctx, name, &module, &driver);
+	if (!driver && !vv_module_exists(ctx, module))
+		return NULL;
+	candidate = g_new0(vv_candidate, 1);
+	candidate->module = module ? g_steal_pointer(&module) : g_strdup(name);
+	candidate->driver = g_steal_pointer(&driver);
+	candidate->source = VV_ALIAS_SOURCE_POLICY;
+	candidate->generic = g_str_equal(candidate->module, VV_GENERIC_MODULE);
+	if (vv_ctx_is_blacklisted(ctx, candidate->module))
+		candidate->rejected = VV_REJECTED_BLACKLISTED;
+	g_ptr_array_add(selection->candidates, candidate);
+	return candidate;
+}
+
+/* Apply a rule other than auto: the chosen candidate goes first. */
+static void
+vv_selection_apply_policy(vv_selection *selection, vv_ctx *ctx)
+{
+	vv_candidate *chosen = NULL;
+	guint index;
+
+	selection->selected = NULL;
+	selection->tie = FALSE;
+	switch (vv_policy_get_action(selection->policy)) {
+	case VV_POLICY_DENY:
+	case VV_POLICY_AUTO:
+		return;
+	case VV_POLICY_GENERIC:
+		chosen = vv_selection_find_named(selection, VV_GENERIC_MODULE);
+		break;
+	case VV_POLICY_DRIVER:
+		chosen = vv_selection_find_named(selection, vv_policy_get_driver(selection->policy));
+		if (!chosen)
+			chosen = vv_selection_add_named(selection, ctx, vv_policy_get_driver(selection->policy));
+		break;
+	}
+	if (!chosen)
+		return;
+	if (g_ptr_array_find(selection->candidates, chosen, &index))
+		g_ptr_array_steal_index(selection->candidates, index);
+	g_ptr_array_insert(selection->candidates, 0, chosen);
+	if (!chosen->rejected)
+		selection->selected = chosen;
+}
+
 static char *
 vv_selection_summarize(const vv_selection *selection)
 {
@@ -206,6 +311,31 @@ vv_selection_summarize(const vv_selection *selection)
 	if (selection->unassignable != VV_UNASSIGNABLE_NONE)
 		return g_strdup_printf(_("No VFIO driver can take this device: %s."),
 				       vv_unassignable_describe(selection->unassignable));
+	switch (vv_policy_get_action(selection->policy)) {
+	case VV_POLICY_DENY:
+		return g_strdup_printf(_("The policy denies this device (%s): nothing is selected. Change or remove that rule to assign it."),
+				       selection->policy_where);
+	case VV_POLICY_GENERIC:
+		if (winner)
+			return g_strdup_printf(_("%1$s is selected (driver %2$s): the policy asks for the generic driver (%3$s)."),
+					       winner->module, winner->driver ? winner->driver : "vfio-pci", selection->policy_where);
+		return g_strdup_printf(_("The policy asks for the generic driver (%s), but vfio_pci cannot serve this device (no alias of it matches, or modprobe.d blacklists it)."),
+				       selection->policy_where);
+	case VV_POLICY_DRIVER:
+		if (winner && winner->driver)
+			return g_strdup_printf(_("%1$s is selected (driver %2$s): the policy names it (%3$s)."),
+					       winner->module, winner->driver, selection->policy_where);
+		if (winner)
+			return g_strdup_printf(_("%1$s is selected: the policy names it (%2$s); its driver name is known once the module is loaded."),
+					       winner->module, selection->policy_where);
+		if (vv_selection_find_named(selection, vv_policy_get_driver(selection->policy)))
+			return g_strdup_printf(_("The policy asks for %1$s (%2$s), but modprobe.d blacklists it: nothing is selected. Remove the blacklist line or change the rule."),
+					       vv_policy_get_driver(selection->policy), selection->policy_where);
+		return g_strdup_printf(_("The policy asks for %1$s (%2$s), but this host has no such module or driver: nothing is selected. Install it or change the rule."),
+				       vv_policy_get_driver(selection->policy), selection->policy_where);
+	case VV_POLICY_AUTO:
+		break;
+	}
 	if (selection->candidates->len == 0)
 		return g_strdup(_("No VFIO driver matches this device: no module has a vfio_pci alias for it. Install a kernel with the vfio-pci module."));
 	if (!winner)
@@ -226,6 +356,10 @@ vv_selection_new(vv_ctx *ctx, vv_device *device, GError **error)
 	selection->ref = 1;
 	selection->device = vv_device_ref(device);
 	selection->key = g_strconcat("vfio_", modalias, NULL);
+	selection->policy = vv_policy_new(ctx, device, error);
+	if (!selection->policy)
+		return NULL;
+	selection->policy_where = vv_policy_where(selection->policy);
 
 	aliases = vv_lookup_aliases(ctx, selection->key, error);
 	if (!aliases)
@@ -248,6 +382,9 @@ vv_selection_new(vv_ctx *ctx, vv_device *device, GError **error)
 					 next->rank.specificity == best->rank.specificity;
 		}
 	}
+	if (selection->unassignable == VV_UNASSIGNABLE_NONE &&
+	    vv_policy_get_action(selection->policy) != VV_POLICY_AUTO)
+		vv_selection_apply_policy(selection, ctx);
 
 	for (guint i = 0; i < selection->candidates->len; i++)
 		((vv_candidate *)g_ptr_array_index(selection->candidates, i))->selection = selection;
@@ -273,6 +410,8 @@ vv_selection_unref(vv_selection *selection)
 	if (selection->candidates)
 		g_ptr_array_unref(selection->candidates);
 	g_free(selection->summary);
+	vv_policy_unref(selection->policy);
+	g_free(selection->policy_where);
 	g_free(selection);
 }
 
@@ -283,6 +422,7 @@ VV_EXPORT gboolean vv_selection_is_group_viable(const vv_selection *selection) {
 VV_EXPORT const char *const *vv_selection_get_group_blockers(const vv_selection *selection) { return (const char *const *)selection->group_blockers; }
 VV_EXPORT const vv_candidate *vv_selection_get_selected(const vv_selection *selection) { return selection->selected; }
 VV_EXPORT gboolean vv_selection_is_tie(const vv_selection *selection) { return selection->tie; }
+VV_EXPORT const vv_policy *vv_selection_get_policy(const vv_selection *selection) { return selection->policy; }
 VV_EXPORT guint vv_selection_get_n_candidates(const vv_selection *selection) { return selection->candidates->len; }
 VV_EXPORT const char *
 vv_selection_get_summary(const vv_selection *selection)
@@ -329,6 +469,7 @@ vv_alias_source_to_string(vv_alias_source source)
 	case VV_ALIAS_SOURCE_MODULES_ALIAS: return "modules.alias";
 	case VV_ALIAS_SOURCE_BUILTIN: return "modules.builtin.alias";
 	case VV_ALIAS_SOURCE_CONFIG: return "modprobe.d";
+	case VV_ALIAS_SOURCE_POLICY: return "policy";
 	}
 	return "unknown";
 }

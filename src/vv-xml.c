@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The <vfio> element: the selection as XML, in the project's namespace, as
- * schemas/vfio.rng describes it. The same element is later placed inside
- * libvirt's node-device <driver>. Attributes carry stable keywords, never
+ * schemas/vfio.rng describes it. The same element is placed inside
+ * libvirt's node-device <driver> (nodedev-dumpxml), there with <detached>
+ * from the device's record. Attributes carry stable keywords, never
  * translated text.
  */
 #include <libxml/tree.h>
@@ -35,14 +36,54 @@ vv_xml_add_candidate(xmlNode *parent, const char *element, const vv_candidate *c
 	return node;
 }
 
+static void
+vv_xml_set_optional(xmlNode *node, const char *name, const char *value)
+{
+	if (value)
+		xmlNewProp(node, BAD_CAST name, BAD_CAST value);
+}
+
+/* <detached>: what only the record knows. The VFIO driver is the record's
+ * (it can differ from the selection: a fallback, --driver, libvirt's own
+ * choice); <native> is what a reattach gives the device back to. */
+static void
+vv_xml_add_detached(xmlNode *parent, const vv_record *record)
+{
+	xmlNode *node = xmlNewChild(parent, NULL, BAD_CAST "detached", NULL);
+	xmlNode *native;
+	gboolean complete = vv_record_is_complete(record);
+
+	vv_xml_set_optional(node, "driver", vv_record_get_driver(record));
+	vv_xml_set_optional(node, "module", vv_record_get_module(record));
+	xmlNewProp(node, BAD_CAST "fallback", BAD_CAST (vv_record_is_fallback(record) ? "yes" : "no"));
+	xmlNewProp(node, BAD_CAST "requester", BAD_CAST vv_requester_to_string(vv_record_get_requester(record)));
+	vv_xml_set_optional(node, "since", vv_record_get_time(record));
+	xmlNewProp(node, BAD_CAST "complete", BAD_CAST (complete ? "yes" : "no"));
+	if (!complete) {
+		xmlNewProp(node, BAD_CAST "operation", BAD_CAST vv_record_get_operation(record));
+		xmlNewProp(node, BAD_CAST "step", BAD_CAST vv_record_get_step(record));
+	}
+	native = xmlNewChild(node, NULL, BAD_CAST "native", NULL);
+	vv_xml_set_optional(native, "driver", vv_record_get_original_driver(record));
+	vv_xml_set_optional(native, "module", vv_record_get_original_module(record));
+	vv_xml_set_optional(native, "override", vv_record_get_original_override(record));
+}
+
 VV_EXPORT char *
 vv_selection_to_xml(const vv_selection *selection, gboolean standalone)
+{
+	return vv_selection_to_xml_with_record(selection, NULL, standalone);
+}
+
+VV_EXPORT char *
+vv_selection_to_xml_with_record(const vv_selection *selection, const vv_record *record, gboolean standalone)
 {
 	g_autoptr(xmlDoc) doc = xmlNewDoc(BAD_CAST "1.0");
 	g_autoptr(xmlBuffer) buffer = xmlBufferCreate();
 	const vv_candidate *selected = vv_selection_get_selected(selection);
 	vv_device *device = vv_selection_get_device(selection);
 	vv_unassignable unassignable = vv_selection_get_unassignable(selection);
+	const vv_policy *policy = vv_selection_get_policy(selection);
 	xmlNode *root = xmlNewNode(NULL, BAD_CAST "vfio");
 	xmlNode *node;
 
@@ -81,6 +122,21 @@ vv_selection_to_xml(const vv_selection *selection, gboolean standalone)
 	xmlNewProp(node, BAD_CAST "value", BAD_CAST (unassignable ? "no" : "yes"));
 	if (unassignable)
 		xmlNewProp(node, BAD_CAST "reason", BAD_CAST vv_unassignable_to_string(unassignable));
+
+	if (record)
+		vv_xml_add_detached(root, record);
+
+	/* The rule that applied, when there is a policy file at all. */
+	if (vv_policy_get_file(policy)) {
+		node = xmlNewChild(root, NULL, BAD_CAST "policy", NULL);
+		xmlNewProp(node, BAD_CAST "action", BAD_CAST vv_policy_action_to_string(vv_policy_get_action(policy)));
+		if (vv_policy_get_driver(policy))
+			xmlNewProp(node, BAD_CAST "driver", BAD_CAST vv_policy_get_driver(policy));
+		xmlNewProp(node, BAD_CAST "scope", BAD_CAST vv_policy_scope_to_string(vv_policy_get_scope(policy)));
+		if (vv_policy_get_line(policy))
+			vv_xml_set_uint(node, "line", vv_policy_get_line(policy));
+		xmlNewProp(node, BAD_CAST "hook-mode", BAD_CAST vv_hook_mode_to_string(vv_policy_get_hook_mode(policy)));
+	}
 
 	if (standalone) {
 		xmlChar *text = NULL;

@@ -141,6 +141,8 @@ typedef enum {
 	VV_ALIAS_SOURCE_MODULES_ALIAS, /* modules.alias.bin (loadable modules) */
 	VV_ALIAS_SOURCE_BUILTIN,       /* modules.builtin.alias.bin (built-in drivers) */
 	VV_ALIAS_SOURCE_CONFIG,        /* an `alias` line in modprobe.d */
+	/* Since 0.3: no alias matches; the policy names the driver. */
+	VV_ALIAS_SOURCE_POLICY,
 } vv_alias_source;
 
 /* Why a device cannot be given to a VFIO driver at all. */
@@ -242,6 +244,9 @@ typedef enum {
 	VV_BIND_GENERIC = 1 << 0, /* use vfio_pci, whatever the selection says */
 	VV_BIND_DRY_RUN = 1 << 1, /* plan the actions, make none */
 	VV_BIND_FORCE = 1 << 2,   /* detach a device the host visibly uses */
+	/* Since 0.3: a driver that refuses the device gets no fallback to
+	 * vfio-pci (vv_rebind()). */
+	VV_BIND_STRICT = 1 << 3,
 } vv_bind_flags;
 
 /* Who asked, kept in the record. */
@@ -317,6 +322,140 @@ gboolean vv_record_is_complete(const vv_record *record);
 
 const char *vv_requester_to_string(vv_requester requester);
 
+/* ---- policy: the administrator's rules (0.3) -------------------------- */
+
+/*
+ * SYSCONFDIR/vfio-variant/vfio-variant.conf (SYSROOT/etc/vfio-variant/
+ * vfio-variant.conf under a sysroot), a GLib key file with the groups
+ * [global], [id VENDOR:DEVICE] and [device ADDRESS], each with the keys
+ * driver=auto|generic|deny|NAME and hook-mode=fallback|strict. For each
+ * key the most specific group that sets it wins (device, id, global);
+ * without one: auto and fallback. The selection applies it: deny selects
+ * nothing, generic selects vfio_pci, NAME selects that driver even when
+ * none of its aliases matches. The file is read on the first selection;
+ * a malformed one fails every selection with VV_ERROR_INVALID_ARGUMENT
+ * naming the file, the line and what to write.
+ */
+
+typedef enum {
+	VV_POLICY_AUTO = 0, /* the selection decides */
+	VV_POLICY_GENERIC,  /* always vfio_pci */
+	VV_POLICY_DRIVER,   /* the named driver */
+	VV_POLICY_DENY,     /* no VFIO driver: nothing is selected, nothing binds */
+} vv_policy_action;
+
+/* Which rule applied. */
+typedef enum {
+	VV_POLICY_SCOPE_DEFAULT = 0, /* no rule: auto */
+	VV_POLICY_SCOPE_GLOBAL,
+	VV_POLICY_SCOPE_ID,          /* [id VENDOR:DEVICE] */
+	VV_POLICY_SCOPE_DEVICE,      /* [device ADDRESS] */
+} vv_policy_scope;
+
+/* What the qemu hook does when the planned driver refuses the device. */
+typedef enum {
+	VV_HOOK_MODE_FALLBACK = 0, /* bind vfio-pci and let the guest start */
+	VV_HOOK_MODE_STRICT,       /* the guest does not start */
+} vv_hook_mode;
+
+typedef struct vv_policy vv_policy;
+
+/* Read the policy from FILE instead of the default path; a FILE that does
+ * not exist is an error (the default path may be absent). */
+void vv_ctx_options_set_config_file(vv_ctx_options *options, const char *file);
+/* The policy file this context reads (it may not exist). */
+const char *vv_ctx_get_config_file(const vv_ctx *ctx);
+
+/* The rule that applies to DEVICE. */
+vv_policy *vv_policy_new(vv_ctx *ctx, vv_device *device, GError **error);
+vv_policy *vv_policy_ref(vv_policy *policy);
+void vv_policy_unref(vv_policy *policy);
+/* The policy the selection applied. */
+const vv_policy *vv_selection_get_policy(const vv_selection *selection);
+
+vv_policy_action vv_policy_get_action(const vv_policy *policy);
+/* The driver or module named by driver=NAME; NULL otherwise. */
+const char *vv_policy_get_driver(const vv_policy *policy);
+vv_policy_scope vv_policy_get_scope(const vv_policy *policy);
+/* The policy file, NULL when there is none. */
+const char *vv_policy_get_file(const vv_policy *policy);
+/* The line of the rule and its group as written ("device 0000:03:00.1");
+ * 0 and NULL for the default. */
+guint vv_policy_get_line(const vv_policy *policy);
+const char *vv_policy_get_group(const vv_policy *policy);
+vv_hook_mode vv_policy_get_hook_mode(const vv_policy *policy);
+/* One translated phrase: the action and where it comes from. */
+const char *vv_policy_describe(const vv_policy *policy);
+
+/* Stable keywords (XML). */
+const char *vv_policy_action_to_string(vv_policy_action action);
+const char *vv_policy_scope_to_string(vv_policy_scope scope);
+const char *vv_hook_mode_to_string(vv_hook_mode mode);
+
+/* ---- moves between VFIO drivers, for the qemu hook (0.3) --------------- */
+
+/* The device's native state, for a record made after the device left it
+ * (the hook sees the native driver at 'prepare', before libvirt binds
+ * vfio-pci): vv_rebind() puts it in a record it creates, and vv_reattach()
+ * returns a device that has no record to it. DRIVER NULL: no driver. */
+void vv_bind_options_set_native(vv_bind_options *options, const char *driver, const char *module,
+				const char *override);
+/* The libvirt domain that uses the device, kept in the record (NULL:
+ * none); MANAGED: its hostdev is managed='yes'. A record with a domain is
+ * reattached only by the hook (requester hook) or with VV_BIND_FORCE. */
+void vv_bind_options_set_domain(vv_bind_options *options, const char *domain, gboolean managed);
+
+/* Move DEVICE, which is on a VFIO driver, to another one (the options'
+ * driver, vfio_pci with VV_BIND_GENERIC, else the selection's), under the
+ * group lock, keeping the record of where it came from: an existing
+ * record keeps its native driver; a new one takes the options' native
+ * state, or else the VFIO driver it is on. A driver that refuses the
+ * device gives way to vfio-pci unless VV_BIND_STRICT; any failure returns
+ * the device to the VFIO driver it was on. A device that ends on the
+ * driver its record started from loses the record. The group's viability
+ * and the host's use are not checked: a VFIO driver holds the device. */
+vv_bind_result *vv_rebind(vv_ctx *ctx, const char *device, const vv_bind_options *options, GError **error);
+
+/* Load the module of NAME (a module or driver name) for DEVICE (named in
+ * messages; may be NULL), honouring modprobe.d's blacklist, and return the
+ * PCI driver name it registered. */
+char *vv_ctx_load_driver(vv_ctx *ctx, const char *name, const char *device, GError **error);
+
+/* The domain the record's device is assigned to (NULL: none), and whether
+ * its hostdev is managed. */
+const char *vv_record_get_domain(const vv_record *record);
+gboolean vv_record_is_managed(const vv_record *record);
+
+/* ---- binds made by libvirt's node-device API (0.3) --------------------- */
+
+/*
+ * When libvirt binds the VFIO driver (virNodeDeviceDetachFlags), so that
+ * its own bookkeeping knows the device, the record is written around its
+ * bind:
+ *  1. vv_detach_prepare() checks what vv_detach() checks (assignable, group
+ *     viable, not in use unless VV_BIND_FORCE), writes the record of the
+ *     native driver (a detach under way: vv_recover() rolls it back), and
+ *     loads the chosen module (the options' driver, vfio_pci with
+ *     VV_BIND_GENERIC, else the selection's): vv_bind_result_get_driver()
+ *     names the driver to bind. Nothing in sysfs changes. A device already
+ *     on a VFIO driver without a record is refused: its native driver is
+ *     unknown.
+ *  2. libvirt binds.
+ *  3. vv_detach_adopt() verifies that the device is on a VFIO driver (the
+ *     driver link and vfio-dev/) and completes the record with that driver;
+ *     vfio-pci where a variant was chosen is recorded as a fallback. It
+ *     writes nothing but the record; on failure the record stays a detach
+ *     under way, for vv_recover().
+ * Each takes the group lock for its own step only.
+ */
+vv_bind_result *vv_detach_prepare(vv_ctx *ctx, const char *device, const vv_bind_options *options, GError **error);
+vv_bind_result *vv_detach_adopt(vv_ctx *ctx, const char *device, const vv_bind_options *options, GError **error);
+
+/* vv_selection_to_xml() with a <detached> child from RECORD (NULL: none):
+ * the record's VFIO driver, fallback, requester, time, journal when an
+ * operation is under way, and <native> (driver, module, override). */
+char *vv_selection_to_xml_with_record(const vv_selection *selection, const vv_record *record, gboolean standalone);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_ctx_options, vv_ctx_options_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_ctx, vv_ctx_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_device, vv_device_unref)
@@ -324,5 +463,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_selection, vv_selection_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_bind_options, vv_bind_options_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_bind_result, vv_bind_result_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_record, vv_record_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_policy, vv_policy_unref)
 
 G_END_DECLS

@@ -19,6 +19,9 @@ static const struct {
 	{ "recover", vv_cli_recover, N_("Settle a detach or reattach that was cut short.") },
 	{ "nodedev-list", vv_cli_nodedev_list, N_("Show libvirt's PCI node devices and the VFIO driver each would get.") },
 	{ "nodedev-dumpxml", vv_cli_nodedev_dumpxml, N_("Show libvirt's node-device XML with the VFIO driver choice.") },
+	{ "nodedev-detach", vv_cli_nodedev_detach, N_("Detach a device through libvirt and bind its VFIO driver.") },
+	{ "nodedev-reattach", vv_cli_nodedev_reattach, N_("Give a device back through libvirt, to its native driver.") },
+	{ "hook", vv_cli_hook, N_("Run a stage of the libvirt qemu hook on a domain XML (libvirt runs vfio-variant-hook).") },
 };
 
 int
@@ -77,6 +80,8 @@ vv_cli_open(const vv_cli_globals *globals, GError **error)
 		vv_ctx_options_set_modules_dir(options, globals->modules_dir);
 	if (globals->state_dir)
 		vv_ctx_options_set_state_dir(options, globals->state_dir);
+	if (globals->config_file)
+		vv_ctx_options_set_config_file(options, globals->config_file);
 	return vv_ctx_new(options, error);
 }
 
@@ -90,6 +95,8 @@ vv_cli_short_reason(const vv_selection *selection)
 	case VV_UNASSIGNABLE_NO_IOMMU_GROUP: return _("none: no IOMMU group");
 	case VV_UNASSIGNABLE_NONE: break;
 	}
+	if (vv_policy_get_action(vv_selection_get_policy(selection)) == VV_POLICY_DENY)
+		return _("none: policy deny");
 	return vv_selection_get_n_candidates(selection) ? _("none: all rejected") : _("none: no match");
 }
 
@@ -99,7 +106,7 @@ vv_cli_describe_commands(void)
 	GString *text = g_string_new(_("Commands:"));
 
 	for (guint i = 0; i < G_N_ELEMENTS(vv_cli_commands); i++)
-		g_string_append_printf(text, "\n  %-10s %s", vv_cli_commands[i].name, _(vv_cli_commands[i].summary));
+		g_string_append_printf(text, "\n  %-16s  %s", vv_cli_commands[i].name, _(vv_cli_commands[i].summary));
 	g_string_append(text, "\n\n");
 	g_string_append(text, _("Run 'vfio-variant COMMAND --help' for a command's options."));
 	return g_string_free(text, FALSE);
@@ -112,6 +119,7 @@ main(int argc, char **argv)
 	g_autofree char *sysroot = NULL;
 	g_autofree char *modules_dir = NULL;
 	g_autofree char *state_dir = NULL;
+	g_autofree char *config_file = NULL;
 	gboolean version = FALSE;
 	g_autofree char *commands = NULL;
 	g_autoptr(GOptionContext) context = NULL;
@@ -123,6 +131,8 @@ main(int argc, char **argv)
 		  N_("Read kernel modules from DIR instead of lib/modules/RELEASE"), N_("DIR") },
 		{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
 		  N_("Keep records and locks in DIR (default: SYSROOT/run/vfio-variant)"), N_("DIR") },
+		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_file,
+		  N_("Read the policy from FILE (default: SYSCONFDIR/vfio-variant/vfio-variant.conf, SYSROOT/etc/... with --sysroot)"), N_("FILE") },
 		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Show the version"), NULL },
 		{ NULL },
 	};
@@ -150,6 +160,7 @@ main(int argc, char **argv)
 	globals.sysroot = sysroot;
 	globals.modules_dir = modules_dir;
 	globals.state_dir = state_dir;
+	globals.config_file = config_file;
 
 	for (guint i = 0; i < G_N_ELEMENTS(vv_cli_commands); i++)
 		if (g_str_equal(argv[1], vv_cli_commands[i].name))

@@ -53,6 +53,18 @@ vv_explain_group(const vv_selection *selection)
 			blockers[i], vv_selection_get_group_blocker_driver(selection, i));
 }
 
+/* Only where a policy file exists: without one, the output is as before. */
+static void
+vv_explain_policy(const vv_selection *selection)
+{
+	const vv_policy *policy = vv_selection_get_policy(selection);
+
+	if (!vv_policy_get_file(policy))
+		return;
+	g_print(_("  Policy:         %s\n"), vv_policy_describe(policy));
+	g_print(_("  Hook mode:      %s\n"), vv_hook_mode_to_string(vv_policy_get_hook_mode(policy)));
+}
+
 static void
 vv_explain_candidates(const vv_selection *selection)
 {
@@ -120,6 +132,7 @@ vv_cli_explain(const vv_cli_globals *globals, int argc, char **argv)
 				vv_unassignable_describe(vv_selection_get_unassignable(selection)));
 		else
 			g_print(_("  Assignable:     yes\n"));
+		vv_explain_policy(selection);
 		vv_explain_candidates(selection);
 		g_print(_("Result: %s\n"), vv_selection_get_summary(selection));
 	}

@@ -20,16 +20,24 @@ vv_cli_virt_error(GError *error)
 	return VV_CLI_EXIT_USAGE;
 }
 
-/* The <vfio> element for ADDRESS, as a fragment. */
+/* The <vfio> element for ADDRESS, as a fragment, with <detached> when
+ * vfio-variant has a record of the device. */
 static char *
 vv_cli_vfio_fragment(vv_ctx *ctx, const char *address, GError **error)
 {
 	g_autoptr(vv_device) device = vv_device_new(ctx, address, error);
 	g_autoptr(vv_selection) selection = NULL;
+	g_autoptr(vv_record) record = NULL;
+	g_autoptr(GError) local = NULL;
 
 	if (!device || !(selection = vv_selection_new(ctx, device, error)))
 		return NULL;
-	return vv_selection_to_xml(selection, FALSE);
+	record = vv_record_load(ctx, address, &local);
+	if (!record && !g_error_matches(local, VV_ERROR, VV_ERROR_NOT_FOUND)) {
+		g_propagate_error(error, g_steal_pointer(&local));
+		return NULL;
+	}
+	return vv_selection_to_xml_with_record(selection, record, FALSE);
 }
 
 int
@@ -63,8 +71,11 @@ vv_cli_nodedev_dumpxml(const vv_cli_globals *globals, int argc, char **argv)
 		return vv_cli_virt_error(g_steal_pointer(&error));
 	libvirt_xml = virNodeDeviceGetXMLDesc(nodedev, 0);
 	if (!libvirt_xml) {
+		/* Copied first: virNodeDeviceGetName() resets libvirt's last error. */
+		g_autofree char *why = g_strdup(vv_virt_last_error());
+
 		g_printerr(_("error: failed to get the XML of node device '%s'\n"), virNodeDeviceGetName(nodedev));
-		g_printerr(_("error: %s\n"), vv_virt_last_error());
+		g_printerr(_("error: %s\n"), why);
 		return VV_CLI_EXIT_USAGE;
 	}
 

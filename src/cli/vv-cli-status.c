@@ -35,6 +35,10 @@ vv_status_print(vv_ctx *ctx, const vv_record *record, GError **error)
 	g_print(_("  Native override:  %s\n"), vv_status_or_none(vv_record_get_original_override(record)));
 	g_print(_("  Since:            %1$s, by %2$s\n"), vv_record_get_time(record),
 		vv_requester_to_string(vv_record_get_requester(record)));
+	if (vv_record_get_domain(record))
+		g_print(vv_record_is_managed(record) ? _("  Domain:           %s (a managed hostdev; the qemu hook gives it back)\n") :
+						       _("  Domain:           %s (an unmanaged hostdev)\n"),
+			vv_record_get_domain(record));
 	return TRUE;
 }
 

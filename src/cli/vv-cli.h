@@ -19,6 +19,7 @@ typedef struct {
 	const char *sysroot;
 	const char *modules_dir;
 	const char *state_dir;
+	const char *config_file;
 } vv_cli_globals;
 
 int vv_cli_error(GError *error);
@@ -36,7 +37,10 @@ int vv_cli_explain(const vv_cli_globals *globals, int argc, char **argv);
 int vv_cli_virt_error(GError *error);
 int vv_cli_nodedev_list(const vv_cli_globals *globals, int argc, char **argv);
 int vv_cli_nodedev_dumpxml(const vv_cli_globals *globals, int argc, char **argv);
+int vv_cli_nodedev_detach(const vv_cli_globals *globals, int argc, char **argv);
+int vv_cli_nodedev_reattach(const vv_cli_globals *globals, int argc, char **argv);
 int vv_cli_detach(const vv_cli_globals *globals, int argc, char **argv);
 int vv_cli_reattach(const vv_cli_globals *globals, int argc, char **argv);
 int vv_cli_recover(const vv_cli_globals *globals, int argc, char **argv);
 int vv_cli_status(const vv_cli_globals *globals, int argc, char **argv);
+int vv_cli_hook(const vv_cli_globals *globals, int argc, char **argv);

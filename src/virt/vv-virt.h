@@ -36,5 +36,43 @@ virNodeDevicePtr vv_virt_lookup_nodedev(virConnectPtr conn, const char *name, GE
 /* libvirt's last error, as one line ("no node device with ..."). */
 const char *vv_virt_last_error(void);
 
+/* vv-virt-detach.c: detach and reattach through libvirt. */
+
+/* The first libvirt whose virNodeDeviceDetachFlags() binds a driver given
+ * by name (and whose reattach and managed='no' check accept any VFIO
+ * driver), as virConnectGetLibVersion() counts: 9.7.0. */
+#define VV_VIRT_VERSION_DRIVER_NAMES 9007000UL
+
+/* What a libvirt version's node-device API does with a VFIO driver. */
+typedef struct {
+	/* virNodeDeviceDetachFlags() binds the driver it is given by name;
+	 * otherwise it takes only "vfio" and binds vfio-pci, and vfio-variant
+	 * moves the device to the chosen driver afterwards. */
+	gboolean detach_by_driver_name;
+	/* virNodeDeviceReAttach() unbinds only a stub driver it knows: the
+	 * device is moved to vfio-pci first. */
+	gboolean reattach_from_generic;
+} vv_virt_strategy;
+
+/* The strategy for VERSION (major * 1000000 + minor * 1000 + release). */
+vv_virt_strategy vv_virt_strategy_for_version(unsigned long version);
+/* "9.0.0" */
+char *vv_virt_version_string(unsigned long version);
+/* The version of the libvirt the daemon behind CONN runs. */
+gboolean vv_virt_get_version(virConnectPtr conn, unsigned long *version, GError **error);
+
+/* TRUE when the domain XML gives the guest the PCI device ADDRESS (a
+ * <hostdev type='pci'> or an <interface type='hostdev'>). */
+gboolean vv_virt_domain_xml_uses(const char *domain_xml, const char *address);
+/* The name of the running domain that uses ADDRESS; NULL when none (or
+ * on error, with ERROR set). */
+char *vv_virt_find_domain_using(virConnectPtr conn, const char *address, GError **error);
+
+/* virNodeDeviceDetachFlags(NODEDEV, DRIVER) and virNodeDeviceReAttach();
+ * errors as virsh words them ("Failed to detach device NAME", then
+ * libvirt's message on a line of its own). */
+gboolean vv_virt_nodedev_detach(virNodeDevicePtr nodedev, const char *driver, GError **error);
+gboolean vv_virt_nodedev_reattach(virNodeDevicePtr nodedev, GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virConnect, virConnectClose)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virNodeDevice, virNodeDeviceFree)

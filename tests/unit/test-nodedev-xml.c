@@ -21,6 +21,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlRelaxNGValidCtxt, xmlRelaxNGFreeValidCtxt)
 
 static const char *const vv_vfio_samples[] = {
 	"variant-selected.xml", "not-assignable-bridge.xml", "group-blockers-fragment.xml", "source-modprobe-d.xml",
+	"detached.xml", "detached-cut-short.xml",
 };
 
 static xmlRelaxNG *

@@ -43,9 +43,10 @@ kmod=$(readlink -f "$modprobe")
 moddir=/lib/modules/$kver
 
 # The modules the VM needs: the VFIO stack, the native drivers of its
-# devices, and what they depend on (softdeps included: vfio's "post:
-# vfio_iommu_type1").
-vm_modules="vfio_pci vfio_iommu_type1 vfio_virqfd e1000 e1000e virtio_pci virtio_net"
+# devices, the host's root shared over virtio-9p under an overlay (the
+# libvirt suite, tests/libvirt/), and what they depend on (softdeps
+# included: vfio's "post: vfio_iommu_type1").
+vm_modules="vfio_pci vfio_iommu_type1 vfio_virqfd e1000 e1000e virtio_pci virtio_net 9p 9pnet_virtio overlay"
 
 rm -rf "$root"
 mkdir -p "$root"/{bin,sbin,dev,proc,sys,run,tmp,etc/modprobe.d,usr/bin,usr/lib/x86_64-linux-gnu,usr/lib64}

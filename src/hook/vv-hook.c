@@ -1,0 +1,605 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The qemu hook's stages. libvirt (9.0, src/qemu/qemu_process.c) starts a
+ * guest as: 'prepare begin' hook -> hostdev detach (managed hostdevs to
+ * vfio-pci; an unmanaged one must already be on vfio-pci, or on any VFIO
+ * driver from 9.7) -> command line -> 'start begin' hook -> QEMU forked ->
+ * /dev/vfio/N copied into its namespace, cgroup ACLs, labels. It stops
+ * one as: 'stopped end' hook -> hostdev reattach -> 'release end' hook;
+ * a start that fails at any point after 'prepare' runs the stop path too.
+ *
+ *   prepare begin  plan each PCI hostdev: <driver model> (or our
+ *                  <metadata>) first, then the policy, then the selection
+ *                  (an unmanaged device the administrator put on a variant
+ *                  keeps it); load its module; refuse, naming the device
+ *                  and the cause, a device that can never work (policy
+ *                  deny, not assignable, a group kept non-viable by a
+ *                  device outside the domain, an unmanaged device still on
+ *                  its host driver). Save the plan. Then move unmanaged
+ *                  devices that are on a variant to vfio-pci, so that
+ *                  libvirt 9.0 accepts them.
+ *   start begin    move each hostdev that is on a VFIO driver to its
+ *                  planned one (vfio-pci from libvirt 9.0, or what
+ *                  libvirt >= 10 chose); a driver that refuses gives way
+ *                  to vfio-pci (fallback mode) or fails the start (strict
+ *                  mode: the device goes back to vfio-pci, and libvirt's
+ *                  stop path returns it to its host driver).
+ *   stopped end    move variant-bound hostdevs to vfio-pci: libvirt 9.0
+ *                  then skips its own reset and unbinds a driver it knows.
+ *   release end    managed: check that the native driver seen at
+ *                  'prepare' is back (load its module, reprobe, if not);
+ *                  unmanaged: back to the state the administrator left.
+ *                  The plan goes.
+ *
+ * Domains without PCI hostdevs cost one XML parse and nothing else; other
+ * operations do not even read standard input. Every move goes through the
+ * library (the group lock held across the sysfs writes, the record with
+ * requester "hook" and the domain) and is logged on stderr, which libvirt
+ * keeps in its log and shows when a start fails.
+ */
+#include <string.h>
+
+#include "vv-hook.h"
+
+typedef enum {
+	VV_HOOK_PREPARE,
+	VV_HOOK_START,
+	VV_HOOK_STOPPED,
+	VV_HOOK_RELEASE,
+	VV_HOOK_IGNORED,
+} vv_hook_stage;
+
+typedef struct {
+	vv_ctx *ctx;
+	const vv_hook_domain *domain;
+	const char *stage; /* "prepare begin" */
+} vv_hook;
+
+static void G_GNUC_PRINTF(2, 3)
+vv_hook_log(const vv_hook *hook, const char *format, ...)
+{
+	g_autofree char *message = NULL;
+	va_list args;
+
+	va_start(args, format);
+	message = g_strdup_vprintf(format, args);
+	va_end(args);
+	/* TRANSLATORS: "vfio-variant hook: DOMAIN: STAGE: MESSAGE" */
+	g_printerr(_("vfio-variant hook: %1$s: %2$s: %3$s\n"), hook->domain->name, hook->stage, message);
+}
+
+static double
+vv_hook_ms_since(gint64 start)
+{
+	return (g_get_monotonic_time() - start) / 1000.0;
+}
+
+/* The library's account of a move: each sysfs write and module load, then
+ * what it says about it. */
+static void
+vv_hook_log_result(const vv_hook *hook, const char *address, const vv_bind_result *result, gint64 start)
+{
+	const char *const *actions = vv_bind_result_get_actions(result);
+	const char *const *messages = vv_bind_result_get_messages(result);
+
+	for (guint i = 0; actions[i]; i++)
+		vv_hook_log(hook, "%s: %s", address, actions[i]);
+	for (guint i = 0; messages[i]; i++)
+		vv_hook_log(hook, "%s", messages[i]);
+	vv_hook_log(hook, _("%1$s: on %2$s (%3$.1f ms)"), address,
+		    vv_bind_result_get_driver(result) ? vv_bind_result_get_driver(result) : _("no driver"),
+		    vv_hook_ms_since(start));
+}
+
+static vv_bind_options *
+vv_hook_options(const vv_hook *hook, const vv_hook_plan_entry *entry)
+{
+	vv_bind_options *options = vv_bind_options_new();
+
+	vv_bind_options_set_requester(options, VV_REQUESTER_HOOK);
+	vv_bind_options_set_domain(options, hook->domain->name, entry->managed);
+	if (entry->native_known)
+		vv_bind_options_set_native(options, entry->native_driver, entry->native_module, entry->native_override);
+	return options;
+}
+
+static gboolean
+vv_hook_is_hostdev_of(const vv_hook_domain *domain, const char *address, gboolean managed_only)
+{
+	for (guint i = 0; i < domain->hostdevs->len; i++) {
+		const vv_hook_hostdev *hostdev = g_ptr_array_index(domain->hostdevs, i);
+
+		if (g_str_equal(hostdev->address, address) && (hostdev->managed || !managed_only))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* ---- prepare begin ------------------------------------------------------ */
+
+/* Members of the group that keep it from VFIO, but for the domain's own
+ * managed hostdevs, which libvirt detaches with this one. */
+static char *
+vv_hook_group_blockers(const vv_hook *hook, const vv_selection *selection)
+{
+	const char *const *blockers = vv_selection_get_group_blockers(selection);
+	g_autoptr(GString) text = g_string_new(NULL);
+
+	for (guint i = 0; blockers[i]; i++) {
+		if (vv_hook_is_hostdev_of(hook->domain, blockers[i], TRUE))
+			continue;
+		if (text->len)
+			g_string_append(text, ", ");
+		g_string_append_printf(text, _("%1$s (bound to %2$s)"), blockers[i],
+				       vv_selection_get_group_blocker_driver(selection, i));
+	}
+	return text->len ? g_string_free(g_steal_pointer(&text), FALSE) : NULL;
+}
+
+/* Work out ENTRY for HOSTDEV, or say why the guest cannot have it. */
+static gboolean
+vv_hook_plan_hostdev(const vv_hook *hook, const vv_hook_hostdev *hostdev, vv_hook_plan_entry *entry,
+		     GError **error)
+{
+	const char *address = hostdev->address;
+	g_autoptr(vv_device) device = NULL;
+	g_autoptr(vv_selection) selection = NULL;
+	g_autoptr(vv_record) record = NULL;
+	g_autoptr(GError) local = NULL;
+	g_autofree char *blockers = NULL;
+	const vv_policy *policy;
+	const vv_candidate *selected;
+	const char *current, *name;
+
+	if (!(device = vv_device_new(hook->ctx, address, error)) ||
+	    !(selection = vv_selection_new(hook->ctx, device, error)))
+		return FALSE;
+	policy = vv_selection_get_policy(selection);
+	selected = vv_selection_get_selected(selection);
+	entry->mode = vv_policy_get_hook_mode(policy);
+	current = vv_device_get_driver(device);
+
+	if (vv_policy_get_action(policy) == VV_POLICY_DENY) {
+		g_set_error(error, VV_ERROR, VV_ERROR_NOT_ASSIGNABLE, _("%1$s: %2$s"), address,
+			    vv_selection_get_summary(selection));
+		return FALSE;
+	}
+	if (vv_selection_get_unassignable(selection)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_NOT_ASSIGNABLE, _("%1$s cannot be given to a guest: %2$s."),
+			    address, vv_unassignable_describe(vv_selection_get_unassignable(selection)));
+		return FALSE;
+	}
+	if ((blockers = vv_hook_group_blockers(hook, selection))) {
+		g_set_error(error, VV_ERROR, VV_ERROR_NOT_ASSIGNABLE,
+			    _("%1$s cannot be given to a guest: its IOMMU group %2$d is not viable, because %3$s would keep DMA outside VFIO. Unbind those devices, or give them to this domain as managed hostdevs too."),
+			    address, vv_device_get_iommu_group(device), blockers);
+		return FALSE;
+	}
+	record = vv_record_load(hook->ctx, address, &local);
+	if (!record && !g_error_matches(local, VV_ERROR, VV_ERROR_NOT_FOUND)) {
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
+	}
+
+	if (!hostdev->managed) {
+		/* libvirt uses an unmanaged device as the administrator left it. */
+		if (!vv_device_is_vfio_bound(device)) {
+			g_set_error(error, VV_ERROR, VV_ERROR_NOT_ASSIGNABLE,
+				    _("%1$s is a managed='no' hostdev but it is on %2$s, not on a VFIO driver. Detach it first (vfio-variant nodedev-detach %3$s), or make the hostdev managed='yes'."),
+				    address, current ? current : _("no driver"), vv_device_get_nodedev_name(device));
+			return FALSE;
+		}
+		entry->admin_driver = g_strdup(current);
+		entry->admin_module = g_strdup(vv_device_get_driver_module(device));
+		entry->admin_record = record != NULL;
+		entry->admin_requester = record ? vv_record_get_requester(record) : VV_REQUESTER_CLI;
+	} else if (record && vv_record_is_complete(record)) {
+		/* Detached by vfio-variant before: its record knows the host driver. */
+		entry->native_known = TRUE;
+		entry->native_driver = g_strdup(vv_record_get_original_driver(record));
+		entry->native_module = g_strdup(vv_record_get_original_module(record));
+		entry->native_override = g_strdup(vv_record_get_original_override(record));
+	} else if (!vv_device_is_vfio_bound(device)) {
+		entry->native_known = TRUE;
+		entry->native_driver = g_strdup(current);
+		entry->native_module = g_strdup(vv_device_get_driver_module(device));
+		entry->native_override = g_strdup(vv_device_get_driver_override(device));
+	}
+
+	if (hostdev->model) {
+		name = hostdev->model;
+		entry->source = g_strdup(hostdev->model_source);
+	} else if (!hostdev->managed && g_strcmp0(current, "vfio-pci") != 0) {
+		name = current;
+		entry->source = g_strdup("admin");
+	} else if (selected) {
+		name = vv_candidate_get_module(selected);
+		entry->source = g_strdup(vv_policy_get_action(policy) == VV_POLICY_AUTO ? "selection" : "policy");
+	} else {
+		g_set_error(error, VV_ERROR, VV_ERROR_NOT_ASSIGNABLE, _("%1$s: %2$s"), address,
+			    vv_selection_get_summary(selection));
+		return FALSE;
+	}
+	/* Loaded now: its driver name is known, and a module that cannot load
+	 * fails the start here rather than half way through it. */
+	entry->module = g_strdup(name);
+	entry->driver = vv_ctx_load_driver(hook->ctx, name, address, error);
+	return entry->driver != NULL;
+}
+
+/* Undo the moves to vfio-pci made so far (up to END) for a failed prepare. */
+static gboolean
+vv_hook_restore_admin(const vv_hook *hook, const vv_hook_plan_entry *entry)
+{
+	g_autoptr(vv_bind_options) options = vv_bind_options_new();
+	g_autoptr(vv_bind_result) result = NULL;
+	g_autoptr(GError) error = NULL;
+	gint64 start = g_get_monotonic_time();
+
+	vv_bind_options_set_driver(options, entry->admin_module ? entry->admin_module : entry->admin_driver);
+	vv_bind_options_set_requester(options, entry->admin_requester);
+	vv_bind_options_set_flags(options, VV_BIND_STRICT);
+	if (!(result = vv_rebind(hook->ctx, entry->address, options, &error))) {
+		vv_hook_log(hook, _("%1$s: cannot return it to %2$s, where the administrator left it: %3$s"),
+			    entry->address, entry->admin_driver, error->message);
+		return FALSE;
+	}
+	vv_hook_log_result(hook, entry->address, result, start);
+	return TRUE;
+}
+
+static int
+vv_hook_prepare(const vv_hook *hook)
+{
+	g_autoptr(vv_hook_plan) plan = vv_hook_plan_new(hook->domain);
+	g_autoptr(GError) error = NULL;
+	gboolean refused = FALSE;
+	guint moved = 0;
+
+	for (guint i = 0; i < hook->domain->hostdevs->len; i++) {
+		const vv_hook_hostdev *hostdev = g_ptr_array_index(hook->domain->hostdevs, i);
+		vv_hook_plan_entry *entry = vv_hook_plan_add(plan, hostdev->address, hostdev->managed);
+		g_autoptr(GError) problem = NULL;
+		gint64 start = g_get_monotonic_time();
+
+		if (!vv_hook_plan_hostdev(hook, hostdev, entry, &problem)) {
+			vv_hook_log(hook, _("the guest cannot start: %s"), problem->message);
+			refused = TRUE;
+			continue;
+		}
+		vv_hook_log(hook, _("%1$s (%2$s): plan %3$s (from %4$s, %5$s mode), native driver %6$s (%7$.1f ms)"),
+			    entry->address, entry->managed ? "managed" : "unmanaged", entry->driver, entry->source,
+			    vv_hook_mode_to_string(entry->mode),
+			    !entry->managed ? _("not ours to restore (unmanaged)") :
+			    !entry->native_known ? _("unknown (already on a VFIO driver)") :
+			    entry->native_driver ? entry->native_driver : _("none"),
+			    vv_hook_ms_since(start));
+	}
+	if (refused)
+		return 1;
+	if (!vv_hook_plan_save(hook->ctx, plan, &error)) {
+		vv_hook_log(hook, _("the guest cannot start: %s"), error->message);
+		return 1;
+	}
+
+	/* libvirt 9.0 accepts an unmanaged device only on vfio-pci. */
+	for (guint i = 0; i < plan->entries->len; i++) {
+		vv_hook_plan_entry *entry = g_ptr_array_index(plan->entries, i);
+		g_autoptr(vv_bind_options) options = NULL;
+		g_autoptr(vv_bind_result) result = NULL;
+		gint64 start = g_get_monotonic_time();
+
+		if (entry->managed || g_strcmp0(entry->admin_driver, "vfio-pci") == 0)
+			continue;
+		options = vv_hook_options(hook, entry);
+		vv_bind_options_set_flags(options, VV_BIND_GENERIC | VV_BIND_STRICT);
+		if ((result = vv_rebind(hook->ctx, entry->address, options, &error))) {
+			vv_hook_log_result(hook, entry->address, result, start);
+			moved = i + 1;
+			continue;
+		}
+		vv_hook_log(hook, _("the guest cannot start: %1$s cannot be moved to vfio-pci for libvirt: %2$s"),
+			    entry->address, error->message);
+		for (guint j = 0; j < moved; j++) {
+			vv_hook_plan_entry *back = g_ptr_array_index(plan->entries, j);
+
+			if (!back->managed && g_strcmp0(back->admin_driver, "vfio-pci") != 0 &&
+			    !vv_hook_restore_admin(hook, back))
+				return 1; /* the plan stays: 'release end' tries again */
+		}
+		g_clear_error(&error);
+		if (!vv_hook_plan_remove(hook->ctx, plan->uuid, &error))
+			vv_hook_log(hook, "%s", error->message);
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- the later stages ---------------------------------------------------- */
+
+/* The plan of 'prepare'; without one (the hook was installed while the
+ * guest ran, or /run was emptied), only what the records say is ours. */
+static vv_hook_plan *
+vv_hook_load_plan(const vv_hook *hook)
+{
+	g_autoptr(GError) error = NULL;
+	vv_hook_plan *plan = vv_hook_plan_load(hook->ctx, hook->domain->uuid, &error);
+
+	if (!plan && !g_error_matches(error, VV_ERROR, VV_ERROR_NOT_FOUND))
+		vv_hook_log(hook, "%s", error->message);
+	return plan;
+}
+
+/* A plan from the records naming this domain. */
+static vv_hook_plan *
+vv_hook_plan_from_records(const vv_hook *hook)
+{
+	vv_hook_plan *plan = vv_hook_plan_new(hook->domain);
+
+	vv_hook_log(hook, _("no plan from 'prepare begin' (was the hook installed while the guest was starting or running?); acting only on the devices whose record names this domain"));
+	for (guint i = 0; i < hook->domain->hostdevs->len; i++) {
+		const vv_hook_hostdev *hostdev = g_ptr_array_index(hook->domain->hostdevs, i);
+		g_autoptr(vv_record) record = vv_record_load(hook->ctx, hostdev->address, NULL);
+		vv_hook_plan_entry *entry;
+
+		if (!record || g_strcmp0(vv_record_get_domain(record), hook->domain->name) != 0 || !hostdev->managed)
+			continue;
+		entry = vv_hook_plan_add(plan, hostdev->address, TRUE);
+		entry->native_known = TRUE;
+		entry->native_driver = g_strdup(vv_record_get_original_driver(record));
+		entry->native_module = g_strdup(vv_record_get_original_module(record));
+		entry->native_override = g_strdup(vv_record_get_original_override(record));
+	}
+	return plan;
+}
+
+static void
+vv_hook_save_stage(const vv_hook *hook, vv_hook_plan *plan, const char *stage)
+{
+	g_autoptr(GError) error = NULL;
+
+	g_free(plan->stage);
+	plan->stage = g_strdup(stage);
+	if (!vv_hook_plan_save(hook->ctx, plan, &error))
+		vv_hook_log(hook, "%s", error->message);
+}
+
+static int
+vv_hook_start(const vv_hook *hook)
+{
+	g_autoptr(vv_hook_plan) plan = vv_hook_load_plan(hook);
+
+	if (!plan) {
+		vv_hook_log(hook, _("no plan from 'prepare begin' (was the hook installed while the guest was starting?); the devices stay where libvirt put them"));
+		return 0;
+	}
+	for (guint i = 0; i < plan->entries->len; i++) {
+		vv_hook_plan_entry *entry = g_ptr_array_index(plan->entries, i);
+		g_autoptr(vv_bind_options) options = vv_hook_options(hook, entry);
+		g_autoptr(vv_bind_result) result = NULL;
+		g_autoptr(vv_device) device = NULL;
+		g_autoptr(GError) error = NULL;
+		gint64 start = g_get_monotonic_time();
+		gboolean strict = entry->mode == VV_HOOK_MODE_STRICT;
+
+		if (!(device = vv_device_new(hook->ctx, entry->address, &error))) {
+			vv_hook_log(hook, "%s", error->message);
+			if (strict)
+				return 1;
+			continue;
+		}
+		if (!vv_device_is_vfio_bound(device)) {
+			vv_hook_log(hook, _("%1$s is on %2$s, not on a VFIO driver: libvirt did not detach it; it is left alone."),
+				    entry->address, vv_device_get_driver(device) ? vv_device_get_driver(device) : _("no driver"));
+			continue;
+		}
+		vv_bind_options_set_driver(options, entry->module ? entry->module : entry->driver);
+		if (strict)
+			vv_bind_options_set_flags(options, VV_BIND_STRICT);
+		if (!(result = vv_rebind(hook->ctx, entry->address, options, &error))) {
+			if (strict) {
+				vv_hook_log(hook, _("the guest does not start (strict mode): %s"), error->message);
+				return 1;
+			}
+			vv_hook_log(hook, _("%1$s (fallback mode: the guest starts with the device where it is)"),
+				    error->message);
+			continue;
+		}
+		vv_hook_log_result(hook, entry->address, result, start);
+	}
+	vv_hook_save_stage(hook, plan, "started");
+	return 0;
+}
+
+static int
+vv_hook_stopped(const vv_hook *hook)
+{
+	g_autoptr(vv_hook_plan) plan = vv_hook_load_plan(hook);
+	int status = 0;
+
+	if (!plan)
+		plan = vv_hook_plan_from_records(hook);
+	for (guint i = 0; i < plan->entries->len; i++) {
+		vv_hook_plan_entry *entry = g_ptr_array_index(plan->entries, i);
+		g_autoptr(vv_bind_options) options = vv_hook_options(hook, entry);
+		g_autoptr(vv_bind_result) result = NULL;
+		g_autoptr(vv_device) device = NULL;
+		g_autoptr(GError) error = NULL;
+		gint64 start = g_get_monotonic_time();
+
+		if (!(device = vv_device_new(hook->ctx, entry->address, &error))) {
+			vv_hook_log(hook, "%s", error->message);
+			status = 1;
+			continue;
+		}
+		if (!vv_device_is_vfio_bound(device) || g_strcmp0(vv_device_get_driver(device), "vfio-pci") == 0)
+			continue;
+		vv_bind_options_set_flags(options, VV_BIND_GENERIC | VV_BIND_STRICT);
+		if (!(result = vv_rebind(hook->ctx, entry->address, options, &error))) {
+			vv_hook_log(hook, _("%s libvirt may reset it under its variant driver."), error->message);
+			status = 1;
+			continue;
+		}
+		vv_hook_log_result(hook, entry->address, result, start);
+	}
+	if (plan->entries->len)
+		vv_hook_save_stage(hook, plan, "stopped");
+	return status;
+}
+
+/* A managed hostdev: the native driver seen at 'prepare' must be back. */
+static gboolean
+vv_hook_release_managed(const vv_hook *hook, const vv_hook_plan_entry *entry)
+{
+	g_autoptr(vv_bind_options) options = vv_hook_options(hook, entry);
+	g_autoptr(vv_bind_result) result = NULL;
+	g_autoptr(vv_device) device = NULL;
+	g_autoptr(vv_record) record = NULL;
+	g_autoptr(GError) error = NULL;
+	gint64 start = g_get_monotonic_time();
+
+	if (!(device = vv_device_new(hook->ctx, entry->address, &error))) {
+		vv_hook_log(hook, "%s", error->message);
+		return FALSE;
+	}
+	record = vv_record_load(hook->ctx, entry->address, NULL);
+	if (!entry->native_known && !record) {
+		vv_hook_log(hook, _("%1$s is on %2$s; its native driver was not known at 'prepare' (it was on a VFIO driver already), so libvirt's reattach stands."),
+			    entry->address, vv_device_get_driver(device) ? vv_device_get_driver(device) : _("no driver"));
+		return TRUE;
+	}
+	/* Nothing to repair, nothing to forget: no write at all. */
+	if (!record && g_strcmp0(vv_device_get_driver(device), entry->native_driver) == 0 &&
+	    g_strcmp0(vv_device_get_driver_override(device), entry->native_override) == 0) {
+		vv_hook_log(hook, _("%1$s is back on its native driver %2$s (%3$.1f ms)"), entry->address,
+			    entry->native_driver ? entry->native_driver : _("none"), vv_hook_ms_since(start));
+		return TRUE;
+	}
+	if (!(result = vv_reattach(hook->ctx, entry->address, options, &error))) {
+		vv_hook_log(hook, "%s", error->message);
+		return FALSE;
+	}
+	vv_hook_log_result(hook, entry->address, result, start);
+	return TRUE;
+}
+
+/* An unmanaged hostdev: back where the administrator left it, with the
+ * record as it was (requester, no domain). */
+static gboolean
+vv_hook_release_unmanaged(const vv_hook *hook, const vv_hook_plan_entry *entry)
+{
+	g_autoptr(vv_bind_options) options = vv_bind_options_new();
+	g_autoptr(vv_bind_result) result = NULL;
+	g_autoptr(GError) error = NULL;
+	gint64 start = g_get_monotonic_time();
+
+	vv_bind_options_set_driver(options, entry->admin_module ? entry->admin_module : entry->admin_driver);
+	vv_bind_options_set_requester(options, entry->admin_requester);
+	vv_bind_options_set_flags(options, VV_BIND_STRICT);
+	if (!(result = vv_rebind(hook->ctx, entry->address, options, &error))) {
+		vv_hook_log(hook, _("%1$s: cannot return it to %2$s, where the administrator left it: %3$s"),
+			    entry->address, entry->admin_driver, error->message);
+		return FALSE;
+	}
+	vv_hook_log_result(hook, entry->address, result, start);
+	return TRUE;
+}
+
+static int
+vv_hook_release(const vv_hook *hook)
+{
+	g_autoptr(vv_hook_plan) plan = vv_hook_load_plan(hook);
+	g_autoptr(GError) error = NULL;
+	gboolean ok = TRUE;
+
+	if (!plan)
+		plan = vv_hook_plan_from_records(hook);
+	for (guint i = 0; i < plan->entries->len; i++) {
+		const vv_hook_plan_entry *entry = g_ptr_array_index(plan->entries, i);
+
+		if (entry->managed)
+			ok &= vv_hook_release_managed(hook, entry);
+		else if (entry->admin_driver)
+			ok &= vv_hook_release_unmanaged(hook, entry);
+	}
+	/* Kept after a failure: the next 'release end' of this domain (or a
+	 * person reading it) knows what was planned. */
+	if (ok && !vv_hook_plan_remove(hook->ctx, hook->domain->uuid, &error)) {
+		vv_hook_log(hook, "%s", error->message);
+		ok = FALSE;
+	}
+	return ok ? 0 : 1;
+}
+
+/* ---- entry -------------------------------------------------------------- */
+
+static vv_hook_stage
+vv_hook_stage_of(const char *operation, const char *subop)
+{
+	if (g_str_equal(operation, "prepare") && g_str_equal(subop, "begin"))
+		return VV_HOOK_PREPARE;
+	if (g_str_equal(operation, "start") && g_str_equal(subop, "begin"))
+		return VV_HOOK_START;
+	if (g_str_equal(operation, "stopped") && g_str_equal(subop, "end"))
+		return VV_HOOK_STOPPED;
+	if (g_str_equal(operation, "release") && g_str_equal(subop, "end"))
+		return VV_HOOK_RELEASE;
+	return VV_HOOK_IGNORED;
+}
+
+static vv_ctx *
+vv_hook_open(const vv_hook_roots *roots, GError **error)
+{
+	g_autoptr(vv_ctx_options) options = vv_ctx_options_new();
+
+	if (roots->sysroot)
+		vv_ctx_options_set_sysroot(options, roots->sysroot);
+	if (roots->modules_dir)
+		vv_ctx_options_set_modules_dir(options, roots->modules_dir);
+	if (roots->state_dir)
+		vv_ctx_options_set_state_dir(options, roots->state_dir);
+	if (roots->config_file)
+		vv_ctx_options_set_config_file(options, roots->config_file);
+	return vv_ctx_new(options, error);
+}
+
+int
+vv_hook_qemu(const vv_hook_roots *roots, const char *name, const char *operation, const char *subop,
+	     const char *extra, int input_fd)
+{
+	vv_hook_stage stage = vv_hook_stage_of(operation, subop);
+	g_autoptr(GBytes) input = NULL;
+	g_autoptr(vv_hook_domain) domain = NULL;
+	g_autoptr(vv_ctx) ctx = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *stage_name = g_strdup_printf("%s %s", operation, subop);
+	vv_hook hook = { .stage = stage_name };
+	gint64 start = g_get_monotonic_time();
+	int status = 1;
+
+	/* Other operations: nothing, and stdin is not even read. */
+	if (stage == VV_HOOK_IGNORED)
+		return 0;
+	if (!(input = vv_hook_read_input(input_fd, &error)) || !(domain = vv_hook_domain_parse(input, &error))) {
+		g_printerr(_("vfio-variant hook: %1$s: %2$s: refused: %3$s\n"), name, stage_name, error->message);
+		return 1;
+	}
+	if (domain->hostdevs->len == 0)
+		return 0;
+	hook.domain = domain;
+	if (!(ctx = vv_hook_open(roots, &error))) {
+		vv_hook_log(&hook, "%s", error->message);
+		return 1;
+	}
+	hook.ctx = ctx;
+	switch (stage) {
+	case VV_HOOK_PREPARE: status = vv_hook_prepare(&hook); break;
+	case VV_HOOK_START: status = vv_hook_start(&hook); break;
+	case VV_HOOK_STOPPED: status = vv_hook_stopped(&hook); break;
+	case VV_HOOK_RELEASE: status = vv_hook_release(&hook); break;
+	case VV_HOOK_IGNORED: break;
+	}
+	vv_hook_log(&hook, _("%1$s, %2$u PCI hostdev(s), %3$.1f ms in the hook"), status ? _("failed") : _("done"),
+		    domain->hostdevs->len, vv_hook_ms_since(start));
+	return status;
+}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The qemu hook: what libvirt's `qemu.d/NAME DOMAIN OPERATION SUBOP EXTRA`
+ * runs, with the domain XML on stdin. Shared by the small executable
+ * vfio-variant-hook (what libvirt runs: it links the library and
+ * libxml2, never libvirt) and by `vfio-variant hook qemu ...`. Uses only
+ * the library's public header.
+ */
+#pragma once
+
+#include <glib/gi18n.h>
+#include <vfio-variant/vfio-variant.h>
+
+/* The domain XML on stdin is refused beyond this size. */
+#define VV_HOOK_MAX_INPUT (4 * 1024 * 1024)
+
+/* The namespace of our element in a domain's <metadata>: libvirt 9.0
+ * drops <driver model> from hostdevs, but keeps <metadata>. */
+#define VV_HOOK_METADATA_NAMESPACE "urn:x-vfio-variant:domain:1"
+
+/* Where the hook reads the host (all NULL on a live host). */
+typedef struct {
+	const char *sysroot;
+	const char *modules_dir;
+	const char *state_dir;
+	const char *config_file;
+} vv_hook_roots;
+
+/* ---- vv-hook-domain.c: the parts of the domain XML the hook reads ------ */
+
+typedef struct {
+	char *address;     /* canonical BDF */
+	gboolean managed;
+	char *model;       /* the driver asked for, NULL: none */
+	const char *model_source; /* "<driver model>" or "<metadata>" */
+} vv_hook_hostdev;
+
+typedef struct {
+	char *name;
+	char *uuid;
+	GPtrArray *hostdevs; /* vv_hook_hostdev, in document order */
+} vv_hook_domain;
+
+void vv_hook_domain_free(vv_hook_domain *domain);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_hook_domain, vv_hook_domain_free)
+
+/* Read at most VV_HOOK_MAX_INPUT bytes from FD; more is an error. */
+GBytes *vv_hook_read_input(int fd, GError **error);
+
+/* The domain and its PCI hostdevs (<hostdev mode='subsystem' type='pci'>
+ * and <interface type='hostdev'>). Refuses a DOCTYPE or entity
+ * declaration, parses without network access, without entity expansion
+ * and without loading a DTD. */
+vv_hook_domain *vv_hook_domain_parse(GBytes *xml, GError **error);
+
+/* ---- vv-hook-plan.c: what 'prepare' decided, for the later stages ------ */
+
+typedef struct {
+	char *address;
+	gboolean managed;
+	char *driver;      /* the planned driver (its name once loaded) */
+	char *module;
+	char *source;      /* "<driver model>", "<metadata>", "policy", "selection", "admin" */
+	vv_hook_mode mode;
+	/* The native state seen at 'prepare' (managed): what 'release' checks. */
+	gboolean native_known;
+	char *native_driver, *native_module, *native_override;
+	/* The state the administrator left an unmanaged device in. */
+	char *admin_driver, *admin_module;
+	vv_requester admin_requester;
+	gboolean admin_record;
+} vv_hook_plan_entry;
+
+typedef struct {
+	char *name;
+	char *uuid;
+	char *stage;       /* "prepared", "started", "stopped" */
+	GPtrArray *entries; /* vv_hook_plan_entry */
+} vv_hook_plan;
+
+vv_hook_plan *vv_hook_plan_new(const vv_hook_domain *domain);
+void vv_hook_plan_free(vv_hook_plan *plan);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_hook_plan, vv_hook_plan_free)
+vv_hook_plan_entry *vv_hook_plan_add(vv_hook_plan *plan, const char *address, gboolean managed);
+vv_hook_plan_entry *vv_hook_plan_find(const vv_hook_plan *plan, const char *address);
+
+/* STATE_DIR/hook/UUID.conf. Load: NULL with NOT_FOUND when absent. */
+char *vv_hook_plan_path(vv_ctx *ctx, const char *uuid);
+vv_hook_plan *vv_hook_plan_load(vv_ctx *ctx, const char *uuid, GError **error);
+gboolean vv_hook_plan_save(vv_ctx *ctx, const vv_hook_plan *plan, GError **error);
+gboolean vv_hook_plan_remove(vv_ctx *ctx, const char *uuid, GError **error);
+
+/* ---- vv-hook.c: the stages --------------------------------------------- */
+
+/* Run the qemu hook for DOMAIN OPERATION SUBOP EXTRA, the domain XML read
+ * from INPUT_FD when the stage needs it. Returns the exit status: 0, or 1
+ * when the stage failed (libvirt aborts a start on it). Messages go to
+ * stderr, which libvirt logs. */
+int vv_hook_qemu(const vv_hook_roots *roots, const char *domain, const char *operation,
+		 const char *subop, const char *extra, int input_fd);

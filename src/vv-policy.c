@@ -1,0 +1,493 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The administrator's policy: SYSCONFDIR/vfio-variant/vfio-variant.conf
+ * (SYSROOT/etc/vfio-variant/vfio-variant.conf under a sysroot), a GLib key
+ * file:
+ *
+ *   [global]
+ *   driver=auto                # auto | generic | deny | NAME
+ *   hook-mode=fallback         # fallback | strict
+ *
+ *   [id 15b3:101e]             # a vendor:device pair
+ *   driver=mlx5_vfio_pci
+ *
+ *   [device 0000:03:00.1]      # one device (any name vfio-variant accepts)
+ *   driver=deny
+ *
+ * For each key, the most specific group that sets it wins: device, then
+ * id, then global, then the default (auto, fallback). The two keys are
+ * resolved independently.
+ *
+ * The file is scanned line by line here, because GKeyFile's errors name no
+ * line and it accepts what we do not (unknown keys, duplicate keys,
+ * localized keys, escapes); GKeyFile then checks what is left (the
+ * encoding). Every error names the file, the line and what to write.
+ *
+ * The file is read on the first selection, not when the context is made:
+ * a broken policy must not keep 'reattach' or 'status' from working.
+ */
+#include <string.h>
+
+#include "vv-private.h"
+
+#define VV_POLICY_MAX_SIZE (1024 * 1024)
+#define VV_POLICY_NAME_MAX 64
+
+/* One group's settings. */
+typedef struct {
+	char *group;            /* as written, without brackets */
+	gboolean has_action;
+	vv_policy_action action;
+	char *driver;           /* VV_POLICY_DRIVER */
+	guint action_line;
+	gboolean has_mode;
+	vv_hook_mode mode;
+	guint mode_line;
+} vv_policy_entry;
+
+struct vv_policy_rules {
+	char *path;             /* NULL: no file */
+	vv_policy_entry *global;
+	GHashTable *by_id;      /* "vvvv:dddd" -> vv_policy_entry */
+	GHashTable *by_device;  /* canonical address -> vv_policy_entry */
+};
+
+struct vv_policy {
+	gint ref;
+	char *file;
+	vv_policy_action action;
+	char *driver;
+	vv_policy_scope scope;
+	guint line;
+	char *group;
+	vv_hook_mode mode;
+	char *description;
+};
+
+static void
+vv_policy_entry_free(vv_policy_entry *entry)
+{
+	if (!entry)
+		return;
+	g_free(entry->group);
+	g_free(entry->driver);
+	g_free(entry);
+}
+
+void
+vv_policy_rules_free(vv_policy_rules *rules)
+{
+	if (!rules)
+		return;
+	g_free(rules->path);
+	vv_policy_entry_free(rules->global);
+	g_hash_table_unref(rules->by_id);
+	g_hash_table_unref(rules->by_device);
+	g_free(rules);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_policy_rules, vv_policy_rules_free)
+
+/* ---- parsing ------------------------------------------------------------ */
+
+typedef struct {
+	const char *path;
+	vv_policy_rules *rules;
+	vv_policy_entry *entry;  /* the group being read, NULL before the first */
+	GHashTable *group_lines; /* canonical group -> line (GUINT_TO_POINTER) */
+	GHashTable *key_lines;   /* "canonical group\nkey" -> line */
+	char *canonical;         /* of the group being read */
+} vv_policy_parser;
+
+static void
+vv_policy_parser_clear(vv_policy_parser *parser)
+{
+	g_clear_pointer(&parser->group_lines, g_hash_table_unref);
+	g_clear_pointer(&parser->key_lines, g_hash_table_unref);
+	g_clear_pointer(&parser->canonical, g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(vv_policy_parser, vv_policy_parser_clear)
+
+static gboolean G_GNUC_PRINTF(4, 5)
+vv_policy_fail(vv_policy_parser *parser, guint line, GError **error, const char *format, ...)
+{
+	g_autofree char *message = NULL;
+	va_list args;
+
+	va_start(args, format);
+	message = g_strdup_vprintf(format, args);
+	va_end(args);
+	/* TRANSLATORS: "FILE line N: what is wrong; what to write." */
+	g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT, _("%1$s line %2$u: %3$s"),
+		    parser->path, line, message);
+	return FALSE;
+}
+
+/* "15b3:101e", four hex digits each, any case; NULL otherwise. */
+static char *
+vv_policy_parse_id(const char *text)
+{
+	if (strlen(text) != 9 || text[4] != ':')
+		return NULL;
+	for (guint i = 0; i < 9; i++)
+		if (i != 4 && !g_ascii_isxdigit(text[i]))
+			return NULL;
+	return g_ascii_strdown(text, -1);
+}
+
+static gboolean
+vv_policy_begin_group(vv_policy_parser *parser, const char *name, guint line, GError **error)
+{
+	vv_policy_rules *rules = parser->rules;
+	g_autofree char *canonical = NULL;
+	g_autofree char *key = NULL;
+	GHashTable *table = NULL;
+	gpointer seen;
+
+	if (g_str_equal(name, "global")) {
+		canonical = g_strdup("global");
+	} else if (g_str_has_prefix(name, "id ")) {
+		key = vv_policy_parse_id(name + strlen("id "));
+		if (!key)
+			return vv_policy_fail(parser, line, error,
+					      _("'[%s]' does not name a vendor:device pair; write it as [id 15b3:101e] (four hexadecimal digits each)."),
+					      name);
+		canonical = g_strconcat("id ", key, NULL);
+		table = rules->by_id;
+	} else if (g_str_has_prefix(name, "device ")) {
+		key = vv_address_parse(name + strlen("device "), NULL);
+		if (!key)
+			return vv_policy_fail(parser, line, error,
+					      _("'[%s]' does not name a PCI device; write it as [device 0000:03:00.1]."),
+					      name);
+		canonical = g_strconcat("device ", key, NULL);
+		table = rules->by_device;
+	} else {
+		return vv_policy_fail(parser, line, error,
+				      _("'[%s]' is not a group of vfio-variant.conf; write [global], [id VENDOR:DEVICE] (e.g. [id 15b3:101e]) or [device ADDRESS] (e.g. [device 0000:03:00.1])."),
+				      name);
+	}
+	if (g_hash_table_lookup_extended(parser->group_lines, canonical, NULL, &seen))
+		return vv_policy_fail(parser, line, error,
+				      _("'[%1$s]' names the same thing as the group on line %2$u; merge the two groups."),
+				      name, GPOINTER_TO_UINT(seen));
+	g_hash_table_insert(parser->group_lines, g_strdup(canonical), GUINT_TO_POINTER(line));
+
+	/* Each entry has one owner: its table, or the global slot. */
+	parser->entry = g_new0(vv_policy_entry, 1);
+	parser->entry->group = g_strdup(name);
+	if (table)
+		g_hash_table_insert(table, g_steal_pointer(&key), parser->entry);
+	else
+		rules->global = parser->entry;
+	g_free(parser->canonical);
+	parser->canonical = g_steal_pointer(&canonical);
+	return TRUE;
+}
+
+/* A module or driver name as modinfo and sysfs write them. */
+static gboolean
+vv_policy_is_name(const char *value)
+{
+	if (!*value || strlen(value) > VV_POLICY_NAME_MAX)
+		return FALSE;
+	for (const char *c = value; *c; c++)
+		if (!g_ascii_isalnum(*c) && *c != '_' && *c != '-' && *c != '.')
+			return FALSE;
+	return TRUE;
+}
+
+static gboolean
+vv_policy_set_driver(vv_policy_parser *parser, const char *value, guint line, GError **error)
+{
+	vv_policy_entry *entry = parser->entry;
+
+	entry->has_action = TRUE;
+	entry->action_line = line;
+	if (g_str_equal(value, "auto"))
+		entry->action = VV_POLICY_AUTO;
+	else if (g_str_equal(value, "generic") || vv_names_equal_folded(value, "vfio_pci"))
+		entry->action = VV_POLICY_GENERIC;
+	else if (g_str_equal(value, "deny"))
+		entry->action = VV_POLICY_DENY;
+	else if (vv_policy_is_name(value)) {
+		entry->action = VV_POLICY_DRIVER;
+		entry->driver = g_strdup(value);
+	} else {
+		g_autofree char *shown = g_strescape(value, NULL);
+
+		return vv_policy_fail(parser, line, error,
+				      _("'%s' is not a value of driver; write driver=auto, driver=generic (always vfio-pci), driver=deny, or driver=NAME with the name of a module or driver (letters, digits, '_', '-', '.'; no comment after the value)."),
+				      shown);
+	}
+	return TRUE;
+}
+
+static gboolean
+vv_policy_set_mode(vv_policy_parser *parser, const char *value, guint line, GError **error)
+{
+	vv_policy_entry *entry = parser->entry;
+
+	entry->has_mode = TRUE;
+	entry->mode_line = line;
+	if (g_str_equal(value, "fallback"))
+		entry->mode = VV_HOOK_MODE_FALLBACK;
+	else if (g_str_equal(value, "strict"))
+		entry->mode = VV_HOOK_MODE_STRICT;
+	else {
+		g_autofree char *shown = g_strescape(value, NULL);
+
+		return vv_policy_fail(parser, line, error,
+				      _("'%s' is not a value of hook-mode; write hook-mode=fallback (a variant that refuses gives way to vfio-pci) or hook-mode=strict (the guest does not start)."),
+				      shown);
+	}
+	return TRUE;
+}
+
+static gboolean
+vv_policy_read_key(vv_policy_parser *parser, const char *key, const char *value, guint line, GError **error)
+{
+	g_autofree char *lookup = NULL;
+	gpointer seen;
+
+	if (!parser->entry)
+		return vv_policy_fail(parser, line, error,
+				      _("'%s' comes before any group; put it under [global], [id VENDOR:DEVICE] or [device ADDRESS]."),
+				      key);
+	if (!g_str_equal(key, "driver") && !g_str_equal(key, "hook-mode"))
+		return vv_policy_fail(parser, line, error,
+				      _("'%s' is not a key of vfio-variant.conf; write driver=auto|generic|deny|NAME or hook-mode=fallback|strict."),
+				      key);
+	lookup = g_strconcat(parser->canonical, "\n", key, NULL);
+	if (g_hash_table_lookup_extended(parser->key_lines, lookup, NULL, &seen))
+		return vv_policy_fail(parser, line, error,
+				      _("%1$s is set again in [%2$s] (first on line %3$u); keep one."),
+				      key, parser->entry->group, GPOINTER_TO_UINT(seen));
+	g_hash_table_insert(parser->key_lines, g_strdup(lookup), GUINT_TO_POINTER(line));
+	if (g_str_equal(key, "driver"))
+		return vv_policy_set_driver(parser, value, line, error);
+	return vv_policy_set_mode(parser, value, line, error);
+}
+
+/* Every line is blank, a # comment, a [group] or a key=value. */
+static gboolean
+vv_policy_scan(vv_policy_parser *parser, const char *text, GError **error)
+{
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+
+	for (guint i = 0; lines[i]; i++) {
+		guint line = i + 1;
+		char *start = g_strstrip(lines[i]);
+		char *equal;
+
+		if (!*start || *start == '#')
+			continue;
+		if (*start == '[') {
+			size_t length = strlen(start);
+
+			if (start[length - 1] != ']')
+				return vv_policy_fail(parser, line, error,
+						      _("a group name must end with ']' on its line, as in [device 0000:03:00.1]."));
+			start[length - 1] = '\0';
+			if (!vv_policy_begin_group(parser, start + 1, line, error))
+				return FALSE;
+			continue;
+		}
+		equal = strchr(start, '=');
+		if (!equal)
+			return vv_policy_fail(parser, line, error,
+					      _("'%s' is not a [group], a key=value line or a # comment."), start);
+		*equal = '\0';
+		if (!vv_policy_read_key(parser, g_strchomp(start), g_strstrip(equal + 1), line, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static vv_policy_rules *
+vv_policy_rules_new(void)
+{
+	vv_policy_rules *rules = g_new0(vv_policy_rules, 1);
+
+	rules->by_id = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					     (GDestroyNotify)vv_policy_entry_free);
+	rules->by_device = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+						 (GDestroyNotify)vv_policy_entry_free);
+	return rules;
+}
+
+static vv_policy_rules *
+vv_policy_rules_load(const char *path, gboolean required, GError **error)
+{
+	g_autoptr(vv_policy_rules) rules = vv_policy_rules_new();
+	g_autoptr(GKeyFile) file = g_key_file_new();
+	g_autoptr(GError) local = NULL;
+	g_autofree char *text = NULL;
+	gsize length;
+	g_auto(vv_policy_parser) parser = { .path = path, .rules = rules };
+
+	if (!g_file_get_contents(path, &text, &length, &local)) {
+		if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT) && !required)
+			return g_steal_pointer(&rules);
+		g_set_error(error, VV_ERROR,
+			    g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? VV_ERROR_NOT_FOUND : VV_ERROR_IO,
+			    _("Cannot read the policy file: %s."), local->message);
+		return NULL;
+	}
+	rules->path = g_strdup(path);
+	if (length > VV_POLICY_MAX_SIZE || memchr(text, '\0', length)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
+			    _("%s is not a policy file: it is larger than 1 MiB or holds NUL bytes."), path);
+		return NULL;
+	}
+	parser.group_lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	parser.key_lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	if (!vv_policy_scan(&parser, text, error))
+		return NULL;
+	if (!g_key_file_load_from_data(file, text, length, G_KEY_FILE_NONE, &local)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
+			    _("%1$s is not a valid key file: %2$s. Write it in UTF-8; see the example in vfio-variant's README."),
+			    path, local->message);
+		return NULL;
+	}
+	return g_steal_pointer(&rules);
+}
+
+/* The rules of CTX's policy file, read once. */
+static vv_policy_rules *
+vv_policy_rules_get(vv_ctx *ctx, GError **error)
+{
+	if (!ctx->policy)
+		ctx->policy = vv_policy_rules_load(ctx->config_file, ctx->config_required, error);
+	return ctx->policy;
+}
+
+/* ---- the policy of one device ----------------------------------------- */
+
+static const vv_policy_entry *
+vv_policy_first(const vv_policy_entry *const *entries, gboolean mode)
+{
+	for (guint i = 0; i < 3; i++)
+		if (entries[i] && (mode ? entries[i]->has_mode : entries[i]->has_action))
+			return entries[i];
+	return NULL;
+}
+
+static char *
+vv_policy_make_description(const vv_policy *policy)
+{
+	const char *what = policy->action == VV_POLICY_DRIVER ? policy->driver :
+			   vv_policy_action_to_string(policy->action);
+
+	if (!policy->file)
+		return g_strdup(_("auto (there is no policy file)"));
+	if (policy->scope == VV_POLICY_SCOPE_DEFAULT)
+		return g_strdup_printf(_("auto (%s has no rule for this device)"), policy->file);
+	/* TRANSLATORS: "deny, from [device 0000:03:00.1] in /etc/vfio-variant/vfio-variant.conf line 3" */
+	return g_strdup_printf(_("%1$s, from [%2$s] in %3$s line %4$u"), what, policy->group,
+			       policy->file, policy->line);
+}
+
+VV_EXPORT vv_policy *
+vv_policy_new(vv_ctx *ctx, vv_device *device, GError **error)
+{
+	vv_policy_rules *rules = vv_policy_rules_get(ctx, error);
+	g_autofree char *id = NULL;
+	const vv_policy_entry *entries[3];
+	const vv_policy_entry *rule, *mode;
+	vv_policy *policy;
+
+	if (!rules)
+		return NULL;
+	id = g_strdup_printf("%04x:%04x", vv_device_get_vendor_id(device), vv_device_get_device_id(device));
+	entries[0] = g_hash_table_lookup(rules->by_device, vv_device_get_address(device));
+	entries[1] = g_hash_table_lookup(rules->by_id, id);
+	entries[2] = rules->global;
+	rule = vv_policy_first(entries, FALSE);
+	mode = vv_policy_first(entries, TRUE);
+
+	policy = g_new0(vv_policy, 1);
+	policy->ref = 1;
+	policy->file = g_strdup(rules->path);
+	if (rule) {
+		policy->action = rule->action;
+		policy->driver = g_strdup(rule->driver);
+		policy->scope = rule == entries[0] ? VV_POLICY_SCOPE_DEVICE :
+				rule == entries[1] ? VV_POLICY_SCOPE_ID : VV_POLICY_SCOPE_GLOBAL;
+		policy->line = rule->action_line;
+		policy->group = g_strdup(rule->group);
+	}
+	policy->mode = mode ? mode->mode : VV_HOOK_MODE_FALLBACK;
+	policy->description = vv_policy_make_description(policy);
+	return policy;
+}
+
+VV_EXPORT vv_policy *
+vv_policy_ref(vv_policy *policy)
+{
+	g_atomic_int_inc(&policy->ref);
+	return policy;
+}
+
+VV_EXPORT void
+vv_policy_unref(vv_policy *policy)
+{
+	if (!policy || !g_atomic_int_dec_and_test(&policy->ref))
+		return;
+	g_free(policy->file);
+	g_free(policy->driver);
+	g_free(policy->group);
+	g_free(policy->description);
+	g_free(policy);
+}
+
+VV_EXPORT vv_policy_action vv_policy_get_action(const vv_policy *policy) { return policy->action; }
+VV_EXPORT const char *vv_policy_get_driver(const vv_policy *policy) { return policy->driver; }
+VV_EXPORT vv_policy_scope vv_policy_get_scope(const vv_policy *policy) { return policy->scope; }
+VV_EXPORT const char *vv_policy_get_file(const vv_policy *policy) { return policy->file; }
+VV_EXPORT guint vv_policy_get_line(const vv_policy *policy) { return policy->line; }
+VV_EXPORT const char *vv_policy_get_group(const vv_policy *policy) { return policy->group; }
+VV_EXPORT vv_hook_mode vv_policy_get_hook_mode(const vv_policy *policy) { return policy->mode; }
+VV_EXPORT const char *vv_policy_describe(const vv_policy *policy) { return policy->description; }
+
+/* "[device 0000:03:00.1] in FILE line 3", for sentences; NULL: no rule. */
+char *
+vv_policy_where(const vv_policy *policy)
+{
+	if (policy->scope == VV_POLICY_SCOPE_DEFAULT)
+		return NULL;
+	return g_strdup_printf(_("[%1$s] in %2$s line %3$u"), policy->group, policy->file, policy->line);
+}
+
+VV_EXPORT const char *
+vv_policy_action_to_string(vv_policy_action action)
+{
+	switch (action) {
+	case VV_POLICY_AUTO: return "auto";
+	case VV_POLICY_GENERIC: return "generic";
+	case VV_POLICY_DRIVER: return "driver";
+	case VV_POLICY_DENY: return "deny";
+	}
+	return "auto";
+}
+
+VV_EXPORT const char *
+vv_policy_scope_to_string(vv_policy_scope scope)
+{
+	switch (scope) {
+	case VV_POLICY_SCOPE_DEFAULT: return "default";
+	case VV_POLICY_SCOPE_GLOBAL: return "global";
+	case VV_POLICY_SCOPE_ID: return "id";
+	case VV_POLICY_SCOPE_DEVICE: return "device";
+	}
+	return "default";
+}
+
+VV_EXPORT const char *
+vv_hook_mode_to_string(vv_hook_mode mode)
+{
+	switch (mode) {
+	case VV_HOOK_MODE_FALLBACK: return "fallback";
+	case VV_HOOK_MODE_STRICT: return "strict";
+	}
+	return "fallback";
+}

@@ -1,0 +1,102 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# The qemu hook's proof: Debian's libvirtd 9.0 inside the real-kernel VM,
+# with vfio-variant-hook installed as /etc/libvirt/hooks/qemu.d/vfio-variant,
+# starting nested QEMU guests (TCG) whose hostdev virt-xml added. Built on
+# the libvirt suite's VM (tests/libvirt/README.md): the same kernel,
+# devices and test variant, this machine's root shared READ-ONLY over
+# virtio-9p under a tmpfs overlay (tests/libvirt/vm-init.sh), and here
+# tests/hook/vm-hook-scenarios.sh as the scenario script. Prints TAP:
+#   run-vm-hook.sh CLI LIBDIR MODULE_SRC HOOK TIMEIT WORKDIR
+# HOOK is the vfio-variant-hook to install in the VM (give a deliberately
+# broken one to see the suite fail). VV_SYSCONFDIR is the build's
+# sysconfdir (where the hook reads its policy). Paths in the VM are the
+# host's: the build tree is read where it is (not under /tmp, which the VM
+# covers with a tmpfs).
+#
+# Nothing here touches this machine's devices or its /etc/libvirt: every
+# bind happens in the guest, every write lands in the overlay's tmpfs.
+# KVM is never used.
+set -uo pipefail
+
+if [ $# -ne 6 ]; then
+	echo "usage: run-vm-hook.sh CLI LIBDIR MODULE_SRC HOOK TIMEIT WORKDIR" >&2
+	exit 2
+fi
+cli=$(readlink -f "$1")
+libdir=$(readlink -f "$2")
+module_src=$(readlink -f "$3")
+hook=$(readlink -f "$4")
+timeit=$(readlink -f "$5")
+work=$6
+here=$(cd "$(dirname "$0")" && pwd)
+vm_dir=$(cd "$here/../vm" && pwd)
+libvirt_dir=$(cd "$here/../libvirt" && pwd)
+timeout_s=${VV_VM_TIMEOUT:-600}
+
+# shellcheck source=tests/vm/vm-lib.sh
+. "$vm_dir/vm-lib.sh"
+
+# The scenarios vm-hook-scenarios.sh reports, in order.
+scenarios=(libvirtd-hook managed-virt-xml model-vfio-pci policy-generic refused-fallback refused-strict
+	unmanaged-nodedev-detach-restart unmanaged-virsh-detach no-hostdev)
+
+t_start=$(vm_now)
+
+vm_missing_base
+command -v libvirtd >/dev/null || VM_MISSING+=("libvirtd (libvirt-daemon-system)")
+command -v virsh >/dev/null || VM_MISSING+=("virsh (libvirt-clients)")
+command -v virt-xml >/dev/null || VM_MISSING+=("virt-xml (virtinst)")
+[ -r /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so ] ||
+	VM_MISSING+=("libvirt's QEMU driver (libvirt-daemon-driver-qemu)")
+vm_skip_if_missing "libvirt hook VM suite" "libvirt-daemon-system libvirt-clients virtinst qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static kmod cpio build-essential" ||
+	exit "$VM_SKIP_STATUS"
+case $cli$hook in
+/tmp/*) echo "Bail out! the build tree is under /tmp, which the VM covers with a tmpfs; build elsewhere"; exit 1 ;;
+esac
+
+echo "1..$((${#scenarios[@]} + 2))"
+rm -rf "$work"
+mkdir -p "$work"
+echo "# kernel $VM_KVER, QEMU $(qemu-system-x86_64 --version | head -n 1), $(libvirtd --version), virt-xml $(virt-xml --version), hook $hook"
+
+vm_build_module "$module_src" "$work"
+
+vm_write_conf "$work/vv-vm.conf"
+cat >>"$work/vv-vm.conf" <<EOF
+STAGE2=$here/vm-hook-scenarios.sh
+GUEST_LIB=$vm_dir/vv-guest-lib.sh
+VV_CLI=$cli
+VV_HOOK=$hook
+VV_SYSCONFDIR=${VV_SYSCONFDIR:-/usr/local/etc}
+HELPER_DIR=$(dirname "$timeit")
+EOF
+t0=$(vm_now)
+if ! "$vm_dir/mkinitramfs.sh" --kver "$VM_KVER" --root "$work/root" --out "$work/initrd.cpio" \
+	--cli "$cli" --libdir "$libdir" --module "$VM_KO" --init "$libvirt_dir/vm-init.sh" --conf "$work/vv-vm.conf" \
+	>"$work/mkinitramfs.log" 2>&1; then
+	sed 's/^/# /' "$work/mkinitramfs.log"
+	echo "Bail out! the initramfs could not be built"
+	exit 1
+fi
+t_initrd=$(($(vm_now) - t0))
+
+serial=$work/serial.log
+# shellcheck disable=SC2054 # commas separate QEMU properties
+vm_boot "$serial" "$timeout_s" 1536 "$work/initrd.cpio" \
+	-fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap \
+	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot,addr=0a.0
+vm_report "$serial" "$timeout_s" "${scenarios[@]}"
+
+echo "# FIGURE host: test module build $(vm_secs "$VM_T_MODULE") s, initramfs $(vm_secs "$t_initrd") s"
+[ -n "$VM_BOOT_AT" ] && echo "# FIGURE host: QEMU start to the scenarios $(vm_secs $((VM_BOOT_AT - VM_T_BOOT))) s, QEMU start to power off $(vm_secs $((VM_T_END - VM_T_BOOT))) s"
+vm_lines "$serial" | grep '^FIGURE ' | sed 's/^/# /'
+echo "# FIGURE host: whole suite $(vm_secs $(($(vm_now) - t_start))) s"
+
+if [ "$VM_FAILED" != 0 ]; then
+	echo "---- serial console of the VM ($serial) ----" >&2
+	vm_lines "$serial" >&2
+	exit 1
+fi
+exit 0

@@ -1,0 +1,622 @@
+#!/bin/bash
+# The qemu hook as libvirt runs it (arguments DOMAIN OPERATION SUBOP EXTRA,
+# the domain XML on stdin), on the simulated kernel: every case gets a
+# fresh copy of the hook host (tests/hosts/hook.toml), and the hook, the
+# CLI and "libvirt" run under LD_PRELOAD of libvv-fakekernel.so. Between
+# the stages this script does what libvirt 9.0 does to the devices
+# (src/util/virpci.c, virhostdev.c):
+#   start (managed):  driver_override := vfio-pci, unbind, drivers_probe;
+#                     unmanaged: accepted only on exactly vfio-pci;
+#   stop (managed):   a device on vfio-pci is unbound; any other driver is
+#                     not, and is reset under it (logged as a write to
+#                     reset); then driver_override := "\n", drivers_probe.
+# Each case fails if the rule it names is removed from the hook.
+# The last lines are figures: the hook's own time per stage (not asserted).
+# Usage: test-hook.sh VFIO_VARIANT_HOOK VFIO_VARIANT LIBVV_FAKEKERNEL HOSTS_DIR
+set -u
+hookbin=$1 cli=$2 fakekernel=$3 hosts=$4
+export LC_ALL=C VV_TESTSUITE=1
+unset VV_FAKEKERNEL_KILL_AFTER
+
+if [ ! -f "$fakekernel" ] || [ ! -d "$hosts/hook/sys" ]; then
+	echo "1..0 # SKIP no fake kernel ($fakekernel) or hook host ($hosts/hook)"
+	exit 0
+fi
+
+# Under AddressSanitizer its runtime must come first among the preloads.
+asan=$(ldd "$hookbin" 2>/dev/null | awk '/libasan\.so/ { print $3; exit }')
+preload="${asan:+$asan:}$fakekernel"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/vv-test-hook.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+n=0 failed=0 problem=""
+figures=()
+uuid=6d0c3a1e-5b7f-4c2a-9d41-0a1b2c3d4e5f
+
+fresh() {
+	root="$work/case$n"
+	log="$root.log"
+	rm -rf "$root" "$log"
+	cp -a "$hosts/hook" "$root"
+	: >"$log"
+	export VV_FAKEKERNEL_ROOT="$root" VV_FAKEKERNEL_LOG="$log"
+	sys="$root/sys/bus/pci"
+	domain_xml
+}
+
+# domain_xml [BDF:MANAGED[:MODEL]]...: the domain as libvirt formats it, in $xml.
+domain_xml() {
+	xml="$root.xml"
+	{
+		echo "<domain type='qemu'>"
+		echo "  <name>vm1</name>"
+		echo "  <uuid>$uuid</uuid>"
+		echo "  <memory unit='KiB'>131072</memory>"
+		echo "  <os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type></os>"
+		echo "  <devices>"
+		echo "    <emulator>/usr/bin/qemu-system-x86_64</emulator>"
+		for spec in "$@"; do
+			IFS=: read -r bus slotfn managed model <<<"$spec"
+			echo "    <hostdev mode='subsystem' type='pci' managed='$managed'>"
+			[ -n "$model" ] && echo "      <driver name='vfio' model='$model'/>"
+			echo "      <source>"
+			echo "        <address domain='0x0000' bus='0x$bus' slot='0x${slotfn%.*}' function='0x${slotfn#*.}'/>"
+			echo "      </source>"
+			echo "    </hostdev>"
+		done
+		echo "    <interface type='network'><source network='default'/><model type='virtio'/></interface>"
+		echo "  </devices>"
+		echo "</domain>"
+	} >"$xml"
+}
+
+# hook OPERATION SUBOP: run the hook as libvirt does; $status, $out.
+hook() {
+	local t0 t1
+	t0=$(date +%s%N)
+	# shellcheck disable=SC2086 # the wrapper is words
+	out=$(LD_PRELOAD="$preload" ${VV_CLI_WRAPPER:-} "$hookbin" --sysroot "$root" \
+		qemu vm1 "$1" "$2" - <"${hook_input:-$xml}" 2>&1)
+	status=$?
+	t1=$(date +%s%N)
+	last_ms=$(( (t1 - t0) / 1000000 ))
+	echo "== hook $1 $2 -> $status" >>"$log"
+}
+
+vv() {
+	out=$(LD_PRELOAD="$preload" ${VV_CLI_WRAPPER:-} "$cli" --sysroot "$root" "$@" 2>&1)
+	status=$?
+}
+
+# What libvirt 9.0 does to a device between the hook's stages, with the
+# same three writes, through the fake kernel.
+lv_sh() { LD_PRELOAD="$preload" bash -c "$1"; }
+lv_detach() {
+	local dev="$sys/devices/$1"
+	lv_sh "echo vfio-pci > '$dev/driver_override'
+		[ -e '$dev/driver' ] && echo '$1' > '$dev/driver/unbind'
+		echo '$1' > '$sys/drivers_probe'"
+	echo "== libvirt detached $1" >>"$log"
+	[ "$(driver_of "$1")" = vfio-pci ] || fail "libvirt could not bind $1 to vfio-pci: on '$(driver_of "$1")'"
+}
+lv_accepts_unmanaged() {
+	[ "$(driver_of "$1")" = vfio-pci ] ||
+		fail "libvirt 9.0: Unmanaged PCI device $1 must be manually detached from the host (it is on '$(driver_of "$1")')"
+}
+lv_reattach() {
+	local dev="$sys/devices/$1"
+	if [ "$(driver_of "$1")" = vfio-pci ]; then
+		lv_sh "echo '$1' > '$dev/driver/unbind'"
+	elif [ -e "$dev/driver" ]; then
+		lv_sh "echo 1 > '$dev/reset'"
+	fi
+	lv_sh "echo > '$dev/driver_override'; echo '$1' > '$sys/drivers_probe'"
+	echo "== libvirt reattached $1" >>"$log"
+}
+# libvirt >= 10 binds a driver of its own choosing the same way.
+lv10_detach() {
+	local dev="$sys/devices/$1"
+	lv_sh "echo '$2' > '$dev/driver_override'
+		[ -e '$dev/driver' ] && echo '$1' > '$dev/driver/unbind'
+		echo '$1' > '$sys/drivers_probe'"
+}
+
+fail() { [ -n "$problem" ] || problem="$*"; }
+expect_status() { [ "$status" -eq "$1" ] || fail "exit status $status, expected $1: $out"; }
+expect_out() { grep -qF -- "$1" <<<"$out" || fail "output lacks '$1': $out"; }
+expect_no_out() { ! grep -qF -- "$1" <<<"$out" || fail "output has '$1': $out"; }
+expect_silent() { [ -z "$out" ] || fail "output: $out"; }
+driver_of() { basename "$(readlink "$sys/devices/$1/driver" 2>/dev/null)" 2>/dev/null; }
+expect_driver() {
+	local now
+	now=$(driver_of "$1")
+	[ "$now" = "$2" ] || fail "$1 is on '${now}', expected '$2' (log: $(tr '\n' '|' <"$log"))"
+}
+override_of() { cat "$sys/devices/$1/driver_override"; }
+expect_override() { [ "$(override_of "$1")" = "$2" ] || fail "$1 has driver_override '$(override_of "$1")', expected '$2'"; }
+expect_vfio() { [ -d "$sys/devices/$1/vfio-dev" ] || fail "$1 has no vfio-dev/"; }
+expect_log() { grep -qF -- "$1" "$log" || fail "fake-kernel log lacks '$1': $(tr '\n' '|' <"$log")"; }
+expect_no_log() { ! grep -qF -- "$1" "$log" || fail "fake-kernel log has '$1': $(tr '\n' '|' <"$log")"; }
+record() { echo "$root/run/vfio-variant/devices/$1.conf"; }
+expect_record() { grep -qxF -- "$2" "$(record "$1")" 2>/dev/null || fail "record of $1 lacks '$2': $(cat "$(record "$1")" 2>&1)"; }
+expect_no_record() { [ ! -e "$(record "$1")" ] || fail "record of $1 remains: $(cat "$(record "$1")")"; }
+plan() { echo "$root/run/vfio-variant/hook/$uuid.conf"; }
+expect_no_plan() { [ ! -e "$(plan)" ] || fail "plan remains: $(cat "$(plan)")"; }
+# No sysfs write and no module load since the log was last emptied.
+expect_no_write() { ! grep -qE '^(write|load|unload) ' "$log" || fail "something was written: $(grep -E '^(write|load|unload) ' "$log" | tr '\n' '|')"; }
+snapshot() { (cd "$root" && find . -printf '%p %y %l %s\n' | sort && find . -type f -exec md5sum {} + | sort); }
+policy() { mkdir -p "$root/etc/vfio-variant"; printf '%b' "$1" >"$root/etc/vfio-variant/vfio-variant.conf"; }
+figure() { figures+=("$1: $2"); }
+hook_ms() { grep -oE '[0-9.]+ ms in the hook' <<<"$out" | tail -n 1 | cut -d' ' -f1; }
+
+# The whole life of a guest under libvirt 9.0, managed hostdev(s) $@.
+# $out holds what both stages said.
+run_guest() {
+	local prepared
+	hook prepare begin; expect_status 0
+	prepared=$out
+	for bdf in "$@"; do lv_detach "$bdf"; done
+	hook start begin; expect_status 0
+	out="$prepared
+$out"
+}
+stop_guest() {
+	hook stopped end; expect_status 0
+	for bdf in "$@"; do lv_reattach "$bdf"; done
+	hook release end; expect_status 0
+}
+
+# ---------------------------------------------------------------- cases
+
+case_managed_cycle() {
+	domain_xml 00:01.0:yes
+	hook prepare begin
+	expect_status 0
+	expect_out "0000:00:01.0 (managed): plan acme-vfio-pci (from selection, fallback mode), native driver abcd_nic"
+	figure "prepare begin, 1 managed hostdev (hook's own time)" "$(hook_ms) ms"
+	# prepare plans and loads the module; the device is libvirt's to move.
+	expect_log "load acme_vfio_pci -> ok"
+	expect_no_log "write "
+	expect_driver 0000:00:01.0 abcd_nic
+	lv_detach 0000:00:01.0
+	: >"$log"
+	hook start begin
+	expect_status 0
+	figure "start begin, 1 hostdev vfio-pci -> variant (hook's own time)" "$(hook_ms) ms"
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	expect_vfio 0000:00:01.0
+	expect_log "devices/0000:00:01.0/driver_override acme-vfio-pci -> ok"
+	expect_record 0000:00:01.0 "requester=hook"
+	expect_record 0000:00:01.0 "domain=vm1"
+	expect_record 0000:00:01.0 "managed=true"
+	expect_record 0000:00:01.0 "original-driver=abcd_nic"
+	expect_record 0000:00:01.0 "driver=acme-vfio-pci"
+	expect_record 0000:00:01.0 "step=verified"
+	# While the guest runs, a reattach by hand is refused.
+	vv reattach 00:01.0
+	expect_status 1
+	expect_out "assigned to the libvirt domain vm1"
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	vv status 00:01.0
+	expect_out "by hook"
+	expect_out "Domain:           vm1 (a managed hostdev; the qemu hook gives it back)"
+	: >"$log"
+	hook stopped end
+	expect_status 0
+	figure "stopped end, 1 hostdev variant -> vfio-pci (hook's own time)" "$(hook_ms) ms"
+	expect_driver 0000:00:01.0 vfio-pci
+	lv_reattach 0000:00:01.0
+	expect_no_log "/reset"
+	expect_driver 0000:00:01.0 abcd_nic
+	hook release end
+	expect_status 0
+	figure "release end, 1 hostdev verified (hook's own time)" "$(hook_ms) ms"
+	expect_out "0000:00:01.0 is back on its driver abcd_nic"
+	expect_driver 0000:00:01.0 abcd_nic
+	expect_override 0000:00:01.0 "(null)"
+	expect_no_record 0000:00:01.0
+	expect_no_plan
+}
+
+case_model_vfio_pci() {
+	domain_xml 00:01.0:yes:vfio-pci
+	run_guest 0000:00:01.0
+	expect_out "plan vfio-pci (from <driver model>"
+	expect_driver 0000:00:01.0 vfio-pci
+	expect_no_log "acme"
+	stop_guest 0000:00:01.0
+	expect_driver 0000:00:01.0 abcd_nic
+	expect_no_plan
+}
+
+# libvirt 9.0 drops <driver model>, keeps <metadata>: ours names the driver.
+case_metadata_driver() {
+	domain_xml 00:01.0:yes
+	sed -i "s|  <devices>|  <metadata><vv:hostdevs xmlns:vv='urn:x-vfio-variant:domain:1'><vv:hostdev address='0000:00:01.0' driver='vfio-pci'/></vv:hostdevs></metadata>\n  <devices>|" "$xml"
+	run_guest 0000:00:01.0
+	expect_out "plan vfio-pci (from <metadata>"
+	expect_driver 0000:00:01.0 vfio-pci
+	expect_no_log "acme"
+}
+
+case_generic_policy() {
+	policy "[id abcd:0001]\ndriver=generic\n"
+	domain_xml 00:01.0:yes
+	run_guest 0000:00:01.0
+	expect_out "plan vfio-pci (from policy"
+	expect_driver 0000:00:01.0 vfio-pci
+	expect_no_log "acme"
+	stop_guest 0000:00:01.0
+	expect_driver 0000:00:01.0 abcd_nic
+}
+
+case_refused_fallback() {
+	domain_xml 00:02.0:yes
+	run_guest 0000:00:02.0
+	expect_out "refused 0000:00:02.0"
+	expect_out "Falling back to the generic vfio-pci"
+	expect_driver 0000:00:02.0 vfio-pci
+	expect_vfio 0000:00:02.0
+	stop_guest 0000:00:02.0
+	expect_driver 0000:00:02.0 abcd_nic
+	expect_override 0000:00:02.0 "(null)"
+	expect_no_record 0000:00:02.0
+}
+
+case_refused_strict() {
+	policy "[global]\nhook-mode=strict\n"
+	domain_xml 00:02.0:yes
+	hook prepare begin
+	expect_status 0
+	expect_out "strict mode"
+	lv_detach 0000:00:02.0
+	hook start begin
+	expect_status 1
+	expect_out "the guest does not start (strict mode)"
+	expect_out "The driver picky_vfio_pci refused 0000:00:02.0"
+	expect_out "it is back on vfio-pci"
+	expect_driver 0000:00:02.0 vfio-pci
+	# libvirt's stop path after a failed start.
+	stop_guest 0000:00:02.0
+	expect_driver 0000:00:02.0 abcd_nic
+	expect_override 0000:00:02.0 "(null)"
+	expect_no_record 0000:00:02.0
+	expect_no_plan
+}
+
+case_unmanaged_after_our_detach() {
+	vv detach 00:01.0
+	expect_status 0
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	domain_xml 00:01.0:no
+	hook prepare begin
+	expect_status 0
+	expect_out "plan acme-vfio-pci (from admin"
+	# libvirt 9.0 only takes an unmanaged device on vfio-pci.
+	lv_accepts_unmanaged 0000:00:01.0
+	expect_record 0000:00:01.0 "original-driver=abcd_nic"
+	hook start begin
+	expect_status 0
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	expect_record 0000:00:01.0 "domain=vm1"
+	expect_record 0000:00:01.0 "managed=false"
+	hook stopped end
+	expect_status 0
+	expect_driver 0000:00:01.0 vfio-pci
+	: >"$log"
+	hook release end
+	expect_status 0
+	# As the administrator left it: on the variant, the record theirs.
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	expect_record 0000:00:01.0 "requester=cli"
+	expect_record 0000:00:01.0 "original-driver=abcd_nic"
+	grep -q '^domain=' "$(record 0000:00:01.0)" && fail "the record still names a domain"
+	expect_no_plan
+	vv reattach 00:01.0
+	expect_status 0
+	expect_driver 0000:00:01.0 abcd_nic
+}
+
+case_unmanaged_after_plain_virsh_detach() {
+	lv_detach 0000:00:01.0
+	domain_xml 00:01.0:no
+	hook prepare begin
+	expect_status 0
+	expect_no_log "driver_override acme"
+	lv_accepts_unmanaged 0000:00:01.0
+	hook start begin
+	expect_status 0
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	expect_record 0000:00:01.0 "original-driver=vfio-pci"
+	hook stopped end
+	expect_status 0
+	expect_driver 0000:00:01.0 vfio-pci
+	hook release end
+	expect_status 0
+	# As virsh nodedev-detach left it.
+	expect_driver 0000:00:01.0 vfio-pci
+	expect_override 0000:00:01.0 vfio-pci
+	expect_no_record 0000:00:01.0
+	expect_no_plan
+}
+
+case_unmanaged_on_host_driver_refused() {
+	domain_xml 00:01.0:no
+	hook prepare begin
+	expect_status 1
+	expect_out "0000:00:01.0 is a managed='no' hostdev but it is on abcd_nic"
+	expect_out "vfio-variant nodedev-detach pci_0000_00_01_0"
+	expect_no_plan
+}
+
+case_no_hostdevs() {
+	local before after
+	domain_xml
+	before=$(snapshot)
+	for stage in "prepare begin" "start begin" "stopped end" "release end"; do
+		# shellcheck disable=SC2086
+		hook $stage
+		expect_status 0
+		expect_silent
+	done
+	figure "vfio-variant-hook, domain without hostdevs (process wall time, fake kernel preloaded)" "$last_ms ms"
+	after=$(snapshot)
+	[ "$before" = "$after" ] || fail "the tree changed: $(diff <(echo "$before") <(echo "$after") | head -5)"
+	[ ! -e "$root/run/vfio-variant" ] || fail "a state directory was made"
+	expect_no_write
+}
+
+case_other_operations_silent() {
+	domain_xml 00:01.0:yes
+	for stage in "started begin" "stopped begin" "release begin" "migrate begin" "restore begin" "reconnect begin" "attach begin" "prepare end" "start end"; do
+		# stdin is not even read: a closed one must do.
+		# shellcheck disable=SC2086
+		hook_input=/dev/null hook $stage
+		expect_status 0
+		expect_silent
+	done
+	[ ! -e "$root/run/vfio-variant" ] || fail "a state directory was made"
+}
+
+case_bad_xml_refused() {
+	local before after big
+	domain_xml 00:01.0:yes
+	before=$(snapshot)
+	printf '<domain><name>vm1</name><uuid>%s</uuid><devices><hostdev mode="subsystem" type="pci" managed="yes"><source><address bus="0x00" slot="0x01" function="0x0"/></source></hostdev>' "$uuid" >"$root.broken.xml"
+	hook_input="$root.broken.xml" hook prepare begin
+	expect_status 1
+	expect_out "is not well-formed"
+	cat >"$root.entities.xml" <<-EOF
+	<?xml version="1.0"?>
+	<!DOCTYPE domain [ <!ENTITY a "aaaaaaaaaa"> <!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"> <!ENTITY c SYSTEM "file:///etc/shadow"> ]>
+	<domain><name>&b;</name><uuid>$uuid</uuid><devices><hostdev mode='subsystem' type='pci' managed='yes'><source><address bus='0x00' slot='0x01' function='0x0'/></source></hostdev></devices><description>&c;</description></domain>
+	EOF
+	hook_input="$root.entities.xml" hook prepare begin
+	expect_status 1
+	expect_out "DOCTYPE, an entity declaration"
+	big="$root.big.xml"
+	{ head -n -1 "$xml"; head -c 4200000 /dev/zero | tr '\0' ' '; echo "</domain>"; } >"$big"
+	hook_input="$big" hook prepare begin
+	expect_status 1
+	expect_out "larger than 4 MiB"
+	hook_input=/dev/null hook prepare begin
+	expect_status 1
+	expect_out "No domain XML on standard input"
+	after=$(snapshot)
+	[ "$before" = "$after" ] || fail "the tree changed: $(diff <(echo "$before") <(echo "$after") | head -5)"
+	expect_no_write
+}
+
+case_group_not_viable() {
+	domain_xml 00:04.0:yes
+	hook prepare begin
+	expect_status 1
+	expect_out "0000:00:04.0 cannot be given to a guest: its IOMMU group 4 is not viable"
+	expect_out "0000:00:04.1 (bound to abcd_nic)"
+	expect_no_write
+	expect_no_plan
+	# Both functions given to the guest: libvirt detaches both, the group is viable.
+	domain_xml 00:04.0:yes 00:04.1:yes
+	run_guest 0000:00:04.0 0000:00:04.1
+	figure "start begin, 2 hostdevs (one moved to its variant, one on vfio-pci already; hook's own time)" "$(hook_ms) ms"
+	expect_driver 0000:00:04.0 acme-vfio-pci
+	expect_driver 0000:00:04.1 vfio-pci
+	stop_guest 0000:00:04.0 0000:00:04.1
+	expect_driver 0000:00:04.0 abcd_nic
+	expect_driver 0000:00:04.1 abcd_nic
+}
+
+case_policy_deny_refused() {
+	policy "[device 0000:00:01.0]\ndriver=deny\n"
+	domain_xml 00:01.0:yes:vfio-pci
+	hook prepare begin
+	expect_status 1
+	expect_out "the guest cannot start: 0000:00:01.0: The policy denies this device ([device 0000:00:01.0] in $root/etc/vfio-variant/vfio-variant.conf line 2)"
+	expect_no_write
+	# A broken policy file stops the start too, naming the line.
+	policy "[device 0000:00:01.0]\ndriver=maybe not\n"
+	hook prepare begin
+	expect_status 1
+	expect_out "vfio-variant.conf line 2: 'maybe not' is not a value of driver"
+}
+
+case_bridge_refused() {
+	domain_xml 00:1c.0:yes
+	hook prepare begin
+	expect_status 1
+	expect_out "0000:00:1c.0 cannot be given to a guest: it is a PCI bridge"
+}
+
+case_libvirt10_other_choice() {
+	domain_xml 00:01.0:yes
+	hook prepare begin
+	expect_status 0
+	lv10_detach 0000:00:01.0 picky_vfio_pci
+	expect_driver 0000:00:01.0 picky_vfio_pci
+	hook start begin
+	expect_status 0
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	expect_record 0000:00:01.0 "original-driver=abcd_nic"
+	# Its own choice equal to ours: nothing to move.
+	domain_xml 00:05.0:yes
+	hook prepare begin
+	lv10_detach 0000:00:05.0 acme-vfio-pci
+	: >"$log"
+	hook start begin
+	expect_status 0
+	expect_out "already bound to acme-vfio-pci; nothing to move"
+	expect_no_write
+	expect_record 0000:00:05.0 "original-driver=abcd_nic"
+}
+
+case_native_module_reloaded() {
+	domain_xml 00:09.0:yes
+	run_guest 0000:00:09.0
+	expect_driver 0000:00:09.0 vfio-pci
+	# The host's driver module is unloaded while the guest runs.
+	rm -rf "$root/sys/module/abcd_native" "$sys/drivers/abcd_native"
+	sed -i '/^abcd_native /d' "$root/proc/modules"
+	hook stopped end
+	lv_reattach 0000:00:09.0
+	expect_driver 0000:00:09.0 ""
+	hook release end
+	expect_status 0
+	expect_log "load abcd_native -> ok"
+	expect_driver 0000:00:09.0 abcd_native
+	expect_no_record 0000:00:09.0
+}
+
+case_killed_mid_move_then_stopped() {
+	domain_xml 00:01.0:yes
+	hook prepare begin
+	lv_detach 0000:00:01.0
+	VV_FAKEKERNEL_KILL_AFTER=/unbind hook start begin
+	expect_status 137
+	expect_driver 0000:00:01.0 ""
+	# libvirt gives up on the start and runs its stop path.
+	stop_guest 0000:00:01.0
+	expect_driver 0000:00:01.0 abcd_nic
+	expect_override 0000:00:01.0 "(null)"
+	expect_no_record 0000:00:01.0
+	expect_no_plan
+}
+
+case_no_plan_leaves_devices() {
+	domain_xml 00:01.0:no
+	vv detach 00:01.0
+	# No 'prepare begin' was seen: the admin's device is not touched.
+	: >"$log"
+	hook stopped end
+	expect_status 0
+	hook release end
+	expect_status 0
+	expect_no_write
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	expect_record 0000:00:01.0 "requester=cli"
+}
+
+case_libvirt_calling_convention() {
+	local dir="$root/etc/libvirt/hooks/qemu.d"
+	mkdir -p "$dir"
+	ln -s "$(readlink -f "$hookbin")" "$dir/vfio-variant"
+	domain_xml
+	out=$("$dir/vfio-variant" vm1 prepare begin - <"$xml" 2>&1)
+	status=$?
+	expect_status 0
+	expect_silent
+	out=$("$dir/vfio-variant" vm1 started begin - </dev/null 2>&1)
+	status=$?
+	expect_status 0
+	out=$("$dir/vfio-variant" --sysroot "$root" qemu vm1 prepare begin - <"$xml" 2>&1)
+	status=$?
+	expect_status 2
+	expect_out "four arguments"
+}
+
+case_cli_hook_command() {
+	local t0 t1
+	domain_xml
+	t0=$(date +%s%N)
+	out=$(LD_PRELOAD="$preload" "$cli" --sysroot "$root" hook qemu vm1 prepare begin - <"$xml" 2>&1)
+	t1=$(date +%s%N)
+	figure "vfio-variant hook (the CLI, linking libvirt), domain without hostdevs (process wall time)" "$(( (t1 - t0) / 1000000 )) ms"
+	domain_xml 00:01.0:yes
+	out=$(LD_PRELOAD="$preload" "$cli" --sysroot "$root" hook qemu vm1 prepare begin - <"$xml" 2>&1)
+	status=$?
+	expect_status 0
+	expect_out "plan acme-vfio-pci"
+	[ -e "$(plan)" ] || fail "no plan written"
+}
+
+case_policy_cli() {
+	policy "[global]\nhook-mode=strict\n[device 0000:00:01.0]\ndriver=deny\n[device 0000:00:03.0]\ndriver=other_vfio_pci\n"
+	vv explain 00:03.0
+	expect_status 0
+	expect_out "Policy:         other_vfio_pci, from [device 0000:00:03.0] in $root/etc/vfio-variant/vfio-variant.conf line 6"
+	expect_out "Hook mode:      strict"
+	expect_out "although none of its vfio_pci aliases matches"
+	vv explain --xml 00:01.0
+	expect_status 1
+	expect_out '<policy action="deny" scope="device" line="4" hook-mode="strict"/>'
+	vv list
+	expect_out "0000:00:01.0  abcd:0001  abcd_nic     none: policy deny"
+	vv detach --driver vfio-pci 00:01.0
+	expect_status 1
+	expect_out "The policy denies this device"
+	expect_no_write
+	vv detach 00:03.0
+	expect_status 0
+	expect_driver 0000:00:03.0 other-vfio-pci
+	vv --config /nonexistent.conf list
+	expect_status 2
+	expect_out "/nonexistent.conf"
+	# A broken policy does not keep a device from going back.
+	policy "[global]\ndriver=\n"
+	vv reattach 00:03.0
+	expect_status 0
+	expect_driver 0000:00:03.0 abcd_nic
+}
+
+cases=(
+	"managed: variant while running, native and override back after release|case_managed_cycle"
+	"<driver model='vfio-pci'/> stays on vfio-pci|case_model_vfio_pci"
+	"our <metadata> names the driver (libvirt 9.0 drops <driver model>)|case_metadata_driver"
+	"generic policy stays on vfio-pci|case_generic_policy"
+	"variant refuses: fallback to vfio-pci, guest starts|case_refused_fallback"
+	"variant refuses in strict mode: start fails, device back on native|case_refused_strict"
+	"managed='no' after vfio-variant detach: vfio-pci for libvirt, variant while running|case_unmanaged_after_our_detach"
+	"managed='no' after plain virsh nodedev-detach: variant while running|case_unmanaged_after_plain_virsh_detach"
+	"managed='no' on its host driver refused at prepare|case_unmanaged_on_host_driver_refused"
+	"domain without hostdevs: nothing at all|case_no_hostdevs"
+	"other operations: exit 0, silent, stdin unread|case_other_operations_silent"
+	"malformed, entity-laden, oversized, empty XML refused untouched|case_bad_xml_refused"
+	"group not viable fails at prepare, naming the blocker|case_group_not_viable"
+	"policy deny and a broken policy fail at prepare|case_policy_deny_refused"
+	"bridge refused at prepare|case_bridge_refused"
+	"libvirt >= 10 chose another VFIO driver: moved to the plan|case_libvirt10_other_choice"
+	"native module unloaded while running: release reloads it|case_native_module_reloaded"
+	"hook killed mid-move: libvirt's stop path ends on native|case_killed_mid_move_then_stopped"
+	"no plan from prepare: devices left alone|case_no_plan_leaves_devices"
+	"libvirt's calling convention through qemu.d/NAME|case_libvirt_calling_convention"
+	"vfio-variant hook qemu ... runs the same stages|case_cli_hook_command"
+	"policy in explain, list and detach|case_policy_cli"
+)
+
+echo "1..${#cases[@]}"
+for entry in "${cases[@]}"; do
+	label=${entry%%|*} fn=${entry#*|}
+	n=$((n + 1))
+	problem=""
+	unset hook_input
+	fresh
+	"$fn"
+	if [ -z "$problem" ]; then
+		echo "ok $n - $label"
+	else
+		echo "not ok $n - $label"
+		printf '%s\n' "$problem" | sed 's/^/# /'
+		failed=$((failed + 1))
+	fi
+done
+for f in "${figures[@]}"; do echo "# FIGURE $f"; done
+[ "$failed" -eq 0 ]

@@ -1,0 +1,46 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# /init of the libvirt suite's VM (busybox sh, in the initramfs that
+# tests/vm/mkinitramfs.sh builds): the host's root, shared read-only over
+# virtio-9p (mount tag "hostroot"), becomes the lower layer of an overlay
+# with a tmpfs on top; the initramfs's own module tree (the VM's drivers
+# and the test variant, indexed by depmod on the host) is put over the
+# host's /lib/modules/RELEASE; then switch_root runs the scenario script,
+# whose path /etc/vv-vm.conf names (STAGE2), with the host's own libvirtd,
+# virsh and QEMU. The share is read-only: nothing here can write to the
+# host, and the guest's /proc, /sys and /dev are its own.
+
+export PATH=/usr/bin:/bin:/sbin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+# Only emergencies on the console: kernel messages must not split our lines.
+echo 1 >/proc/sys/kernel/printk
+
+# shellcheck source=/dev/null
+. /etc/vv-vm.conf
+fail() {
+	echo "RESULT root: FAIL $*"
+	echo "VV-INIT done (stage 1 failed)"
+	poweroff -f
+}
+
+release=$(uname -r)
+/sbin/modprobe -a virtio_pci 9pnet_virtio 9p overlay || fail "cannot load virtio_pci, 9pnet_virtio, 9p and overlay"
+mkdir -p /mnt/host /mnt/rw /newroot
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 hostroot /mnt/host ||
+	fail "cannot mount the host's root (9p tag hostroot)"
+mount -t tmpfs -o mode=0755 tmpfs /mnt/rw
+mkdir -p /mnt/rw/upper /mnt/rw/work
+mount -t overlay overlay -o lowerdir=/mnt/host,upperdir=/mnt/rw/upper,workdir=/mnt/rw/work /newroot ||
+	fail "cannot mount the overlay on the host's root"
+[ -x "/newroot$STAGE2" ] || [ -r "/newroot$STAGE2" ] || fail "the host's root has no $STAGE2"
+mkdir -p "/newroot/lib/modules/$release"
+mount -t tmpfs tmpfs "/newroot/lib/modules/$release"
+cp -a "/lib/modules/$release/." "/newroot/lib/modules/$release/"
+cp /etc/vv-vm.conf /newroot/etc/vv-vm.conf
+for dir in proc sys dev; do
+	mount --move "/$dir" "/newroot/$dir"
+done
+exec switch_root /newroot /bin/sh "$STAGE2"

@@ -1,0 +1,192 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash
+#
+# What the two real-kernel suites share, sourced by tests/vm/run-vm.sh (the
+# CLI in an initramfs) and tests/libvirt/run-vm-libvirt.sh (libvirtd in the
+# VM, on the host's root shared read-only): the Debian kernel to boot, the
+# prerequisites, the test variant module, the VM's devices, the boot, and
+# the parsing of the guest's RESULT lines into TAP.
+#
+# Nothing here touches this machine's devices: every sysfs write happens in
+# the guest. QEMU runs as the calling user; KVM is never used.
+#
+# Results for the caller: VM_KVER, VM_MISSING, VM_SKIP_STATUS, VM_KO,
+# VM_T_MODULE, VM_QEMU_STATUS, VM_T_BOOT, VM_T_END, VM_BOOT_AT, VM_FAILED.
+# shellcheck disable=SC2034
+
+vm_now() { echo "${EPOCHREALTIME/./}"; } # microseconds
+vm_secs() { printf '%d.%01d' $(($1 / 1000000)) $(($1 % 1000000 / 100000)); }
+
+# VM_KVER: the newest kernel under /lib/modules that has its image in /boot,
+# its headers and the modules the VM needs (a cloud flavour lacks e1000e).
+# Never `uname -r`: the host may run another kernel (a container's, a cloud
+# image's).
+vm_find_kernel() {
+	local v
+	VM_KVER=
+	for v in $(find /lib/modules -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort -V); do
+		[ -r "/boot/vmlinuz-$v" ] && [ -e "/lib/modules/$v/build/Makefile" ] &&
+			/sbin/modprobe -a -S "$v" --show-depends vfio_pci e1000e e1000 virtio_net \
+				9p 9pnet_virtio overlay >/dev/null 2>&1 && VM_KVER=$v
+	done
+}
+
+# VM_MISSING: what the VM needs and this machine lacks, one entry each.
+vm_missing_base() {
+	VM_MISSING=()
+	command -v qemu-system-x86_64 >/dev/null || VM_MISSING+=("qemu-system-x86_64 (qemu-system-x86)")
+	vm_find_kernel
+	[ -n "$VM_KVER" ] || VM_MISSING+=("a kernel under /lib/modules with /boot/vmlinuz and headers (linux-image-amd64 linux-headers-amd64)")
+	{ [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || VM_MISSING+=("a static /bin/busybox (busybox-static)")
+	{ [ -x /sbin/modprobe ] && [ -x /sbin/depmod ]; } || VM_MISSING+=("/sbin/modprobe and /sbin/depmod (kmod)")
+	command -v cpio >/dev/null || VM_MISSING+=("cpio")
+	{ command -v make >/dev/null && command -v cc >/dev/null; } || VM_MISSING+=("make and cc (build-essential)")
+}
+
+# vm_skip_if_missing SUITE PACKAGES: with VM_MISSING non-empty, a failure
+# on CI (CI=true), else a TAP skip saying what to install; then it returns
+# 1 and the caller exits with VM_SKIP_STATUS:
+#   vm_skip_if_missing "VM suite" "qemu-system-x86 ..." || exit "$VM_SKIP_STATUS"
+vm_skip_if_missing() {
+	local suite=$1 packages=$2 needs msg
+	[ ${#VM_MISSING[@]} -eq 0 ] && return 0
+	needs=$(printf '%s, ' "${VM_MISSING[@]}")
+	msg="the $suite needs ${needs%, }. Install: apt-get install $packages (build-aux/deps.sh does)"
+	if [ "${CI:-}" = true ]; then
+		echo "Bail out! $msg"
+		VM_SKIP_STATUS=1
+	else
+		echo "vfio-variant: skipping the $suite: $msg" >&2
+		echo "1..0 # SKIP $msg"
+		VM_SKIP_STATUS=0
+	fi
+	return 1
+}
+
+# TAP: vm_tap ok|not-ok DESCRIPTION.
+VM_N=0
+VM_FAILED=0
+vm_tap() {
+	VM_N=$((VM_N + 1))
+	if [ "$1" = ok ]; then echo "ok $VM_N - $2"; else echo "not ok $VM_N - $2"; VM_FAILED=1; fi
+}
+
+# vm_build_module SRC WORK: the test variant driver, built against
+# VM_KVER's headers into WORK/module; VM_KO is the .ko, VM_T_MODULE the
+# build time. One TAP line; a build failure bails out.
+vm_build_module() {
+	local src=$1 work=$2 t0 aliases
+	t0=$(vm_now)
+	mkdir -p "$work/module"
+	cp "$src"/Kbuild "$src"/*.c "$work/module/"
+	VM_KO=$work/module/vv_test_vfio_pci.ko
+	if ! make -s -C "/lib/modules/$VM_KVER/build" M="$work/module" modules >"$work/module/build.log" 2>&1 ||
+		[ ! -f "$VM_KO" ]; then
+		sed 's/^/# /' "$work/module/build.log"
+		vm_tap not-ok "test variant module builds against $VM_KVER headers"
+		echo "Bail out! the test module does not build"
+		exit 1
+	fi
+	VM_T_MODULE=$(($(vm_now) - t0))
+	aliases=$(/sbin/modinfo -F alias "$VM_KO" | sort | tr '\n' ' ')
+	if [ "$aliases" = "vfio_pci:v00001234d000011E8sv*sd*bc*sc*i* vfio_pci:v00008086d000010D3sv*sd*bc*sc*i* " ] &&
+		[ "$(/sbin/modinfo -F name "$VM_KO")" = vv_test_vfio_pci ] &&
+		[ "$(/sbin/modinfo -F vermagic "$VM_KO" | cut -d' ' -f1)" = "$VM_KVER" ]; then
+		vm_tap ok "test variant module vv_test_vfio_pci builds against $VM_KVER headers; modpost aliases: $aliases"
+	else
+		vm_tap not-ok "test variant module: unexpected modinfo (aliases: $aliases)"
+	fi
+}
+
+# The VM's devices at fixed addresses, so that the guest knows what sits
+# where (tests/vm/README.md has the table). Two devices sit behind one
+# conventional PCI bridge (secondary bus 1): the kernel puts the bridge and
+# everything behind it in one IOMMU group.
+vm_write_conf() {
+	cat >"$1" <<EOF
+EDU=0000:00:03.0
+TESTDEV=0000:00:04.0
+E1000=0000:00:05.0
+E1000E=0000:00:06.0
+VIRTIO=0000:00:07.0
+BRIDGE=0000:00:08.0
+BR_E1000=0000:01:01.0
+BR_EDU=0000:01:02.0
+VARIANT_MODULE=vv_test_vfio_pci
+VARIANT_DRIVER=vv-test-vfio-pci
+EOF
+}
+# shellcheck disable=SC2034,SC2054 # used by the callers; commas separate QEMU properties
+VM_DEVICES=(
+	-device intel-iommu
+	-netdev user,id=n0 -netdev user,id=n1 -netdev user,id=n2 -netdev user,id=n3
+	-device edu,addr=03.0
+	-device pci-testdev,addr=04.0
+	-device e1000,netdev=n0,addr=05.0
+	-device e1000e,netdev=n1,addr=06.0
+	-device virtio-net-pci,disable-legacy=on,netdev=n2,addr=07.0
+	-device pci-bridge,id=br0,chassis_nr=1,addr=08.0
+	-device e1000,netdev=n3,bus=br0,addr=01.0
+	-device edu,bus=br0,addr=02.0
+)
+
+# vm_boot SERIAL TIMEOUT MEMORY_MIB INITRD [QEMU_ARGS...]: one boot of the
+# Debian kernel with VM_DEVICES (TCG, emulated Intel IOMMU); every console
+# line goes to SERIAL behind its host time in microseconds. Sets
+# VM_QEMU_STATUS, VM_T_BOOT and VM_T_END.
+vm_boot() {
+	local serial=$1 timeout_s=$2 memory=$3 initrd=$4
+	shift 4
+	VM_T_BOOT=$(vm_now)
+	timeout -k 10 "$timeout_s" qemu-system-x86_64 -machine q35,accel=tcg -m "$memory" -smp 1 -nodefaults \
+		-display none -serial stdio -no-reboot \
+		-kernel "/boot/vmlinuz-$VM_KVER" -initrd "$initrd" \
+		-append "console=ttyS0 intel_iommu=on panic=-1 quiet" \
+		"${VM_DEVICES[@]}" "$@" </dev/null 2>"$serial.qemu-err" |
+		while IFS= read -r line; do
+			echo "$(vm_now) ${line%$'\r'}"
+		done >"$serial"
+	VM_QEMU_STATUS=${PIPESTATUS[0]}
+	VM_T_END=$(vm_now)
+}
+
+# Console lines without their host timestamps; the host time of the first
+# line that holds TEXT.
+vm_lines() { cut -d' ' -f2- "$1"; }
+vm_first_at() { awk -v p="$2" 'index($0, p) { print $1; exit }' "$1"; }
+
+# vm_report SERIAL TIMEOUT NAME...: a TAP line per scenario NAME (its
+# RESULT line), then one for the run as a whole: powered off by the guest
+# after "VV-INIT done", no panic, no kernel warning, no unknown RESULT.
+vm_report() {
+	local serial=$1 timeout_s=$2 name line extra
+	shift 2
+	local problems=()
+	for name in "$@"; do
+		line=$(vm_lines "$serial" | grep -m1 "^RESULT $name: ")
+		case $line in
+		"RESULT $name: OK"*) vm_tap ok "$name${line#"RESULT $name: OK"}" ;;
+		"RESULT $name: FAIL"*) vm_tap not-ok "$name:${line#"RESULT $name: FAIL"}" ;;
+		*) vm_tap not-ok "$name: no RESULT line (the VM stopped before it)" ;;
+		esac
+	done
+	{ [ "$VM_QEMU_STATUS" = 124 ] || [ "$VM_QEMU_STATUS" = 137 ]; } && problems+=("timed out after ${timeout_s} s")
+	[ "$VM_QEMU_STATUS" != 0 ] && [ "$VM_QEMU_STATUS" != 124 ] && [ "$VM_QEMU_STATUS" != 137 ] &&
+		problems+=("qemu exited with status $VM_QEMU_STATUS: $(head -c 300 "$serial.qemu-err")")
+	vm_lines "$serial" | grep -q 'Kernel panic' && problems+=("kernel panic: $(vm_lines "$serial" | grep -m1 'Kernel panic')")
+	vm_lines "$serial" | grep -q '^KERNEL-WARNING ' &&
+		problems+=("kernel warnings: $(vm_lines "$serial" | grep -m3 '^KERNEL-WARNING ' | tr '\n' ' ')")
+	vm_lines "$serial" | grep -q '^VV-INIT done' || problems+=("/init did not finish")
+	extra=$(vm_lines "$serial" | grep '^RESULT ' | grep -cv -E "^RESULT ($(
+		IFS='|'
+		echo "$*"
+	)): ")
+	[ "$extra" = 0 ] || problems+=("$extra RESULT lines for unknown scenarios")
+
+	VM_BOOT_AT=$(vm_first_at "$serial" "VV-INIT start")
+	if [ ${#problems[@]} -eq 0 ]; then
+		vm_tap ok "VM ran every scenario and powered off (boot to /init $(vm_secs $((VM_BOOT_AT - VM_T_BOOT))) s, whole VM $(vm_secs $((VM_T_END - VM_T_BOOT))) s)"
+	else
+		vm_tap not-ok "VM run: ${problems[*]}"
+	fi
+}
