@@ -421,6 +421,44 @@ vv_op_begin(vv_op *op, vv_device *device, const char *verb, const vv_bind_option
 	return TRUE;
 }
 
+/* Read the device NAME, then take its group's lock and load its record
+ * (vv_op_begin). OP's dry_run must be set. */
+static gboolean
+vv_op_open(vv_op *op, const char *name, const char *verb, const vv_bind_options *options,
+	   char **address, vv_device **device, vv_lock **lock, GError **error)
+{
+	*address = vv_address_parse(name, error);
+	if (!*address || !(*device = vv_device_new(op->ctx, *address, error)))
+		return FALSE;
+	op->address = *address;
+	return vv_op_begin(op, *device, verb, options, lock, error);
+}
+
+/* A record of an operation cut short is settled before anything else (see
+ * vv_op_settle), and the device read again. A dry run can only say that
+ * recover must run first: *STOP tells the caller to return then. */
+static gboolean
+vv_op_settle_first(vv_op *op, vv_record **record, vv_device **device, gboolean move,
+		   gboolean *stop, GError **error)
+{
+	*stop = FALSE;
+	if (!*record || vv_record_is_complete(*record))
+		return TRUE;
+	if (!vv_op_settle(op, error))
+		return FALSE;
+	if (op->dry_run) {
+		vv_op_say(op, move ? _("Run 'vfio-variant recover %s' first; the move is planned after it.") :
+				     _("Run 'vfio-variant recover %s' first; the detach is planned after it."),
+			  op->address);
+		*stop = TRUE;
+		return TRUE;
+	}
+	g_clear_pointer(record, vv_record_unref);
+	vv_device_unref(*device);
+	*device = vv_device_new(op->ctx, op->address, error);
+	return *device != NULL;
+}
+
 static char *
 vv_bind_now_iso8601(void)
 {
@@ -574,7 +612,8 @@ vv_detach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError 
 	g_autoptr(vv_record) record = NULL;
 	g_autoptr(vv_device) device = NULL;
 	g_autoptr(vv_lock) lock = NULL;
-	g_autofree char *address = vv_address_parse(name, error);
+	g_autofree char *address = NULL;
+	gboolean stop;
 	g_autofree char *module = NULL;
 	g_autofree char *driver = NULL;
 	g_autoptr(GError) failure = NULL;
@@ -583,26 +622,15 @@ vv_detach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError 
 
 	if (!options)
 		options = defaults;
-	if (!address || !(device = vv_device_new(ctx, address, error)))
-		return NULL;
-	op.address = address;
 	op.dry_run = options->flags & VV_BIND_DRY_RUN;
-	if (!vv_op_begin(&op, device, "detach", options, &lock, error))
+	if (!vv_op_open(&op, name, "detach", options, &address, &device, &lock, error))
 		return NULL;
 	record = op.record;
 
-	if (record && !vv_record_is_complete(record)) {
-		if (!vv_op_settle(&op, error))
-			return NULL;
-		if (op.dry_run) {
-			vv_op_say(&op, _("Run 'vfio-variant recover %s' first; the detach is planned after it."), address);
-			return g_steal_pointer(&result);
-		}
-		g_clear_pointer(&record, vv_record_unref);
-		vv_device_unref(device);
-		if (!(device = vv_device_new(ctx, address, error)))
-			return NULL;
-	}
+	if (!vv_op_settle_first(&op, &record, &device, FALSE, &stop, error))
+		return NULL;
+	if (stop)
+		return g_steal_pointer(&result);
 	op.record = NULL;
 
 	if (!vv_detach_choose(&op, device, options, &module, &driver, error))
@@ -659,33 +687,23 @@ vv_detach_prepare(vv_ctx *ctx, const char *name, const vv_bind_options *options,
 	g_autoptr(vv_device) device = NULL;
 	g_autoptr(vv_lock) lock = NULL;
 	g_autoptr(GError) failure = NULL;
-	g_autofree char *address = vv_address_parse(name, error);
+	g_autofree char *address = NULL;
+	gboolean stop;
 	g_autofree char *module = NULL;
 	g_autofree char *driver = NULL;
 	g_auto(vv_op) op = { .ctx = ctx, .result = result };
 
 	if (!options)
 		options = defaults;
-	if (!address || !(device = vv_device_new(ctx, address, error)))
-		return NULL;
-	op.address = address;
 	op.dry_run = options->flags & VV_BIND_DRY_RUN;
-	if (!vv_op_begin(&op, device, "detach", options, &lock, error))
+	if (!vv_op_open(&op, name, "detach", options, &address, &device, &lock, error))
 		return NULL;
 	record = op.record;
 
-	if (record && !vv_record_is_complete(record)) {
-		if (!vv_op_settle(&op, error))
-			return NULL;
-		if (op.dry_run) {
-			vv_op_say(&op, _("Run 'vfio-variant recover %s' first; the detach is planned after it."), address);
-			return g_steal_pointer(&result);
-		}
-		g_clear_pointer(&record, vv_record_unref);
-		vv_device_unref(device);
-		if (!(device = vv_device_new(ctx, address, error)))
-			return NULL;
-	}
+	if (!vv_op_settle_first(&op, &record, &device, FALSE, &stop, error))
+		return NULL;
+	if (stop)
+		return g_steal_pointer(&result);
 	op.record = NULL;
 	if (record) {
 		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
@@ -741,17 +759,15 @@ vv_detach_adopt(vv_ctx *ctx, const char *name, const vv_bind_options *options, G
 	g_autoptr(vv_record) record = NULL;
 	g_autoptr(vv_device) device = NULL;
 	g_autoptr(vv_lock) lock = NULL;
-	g_autofree char *address = vv_address_parse(name, error);
+	g_autofree char *address = NULL;
 	const char *now, *now_module;
 	gboolean fallback;
 	g_auto(vv_op) op = { .ctx = ctx, .result = result };
 
 	if (!options)
 		options = defaults;
-	if (!address || !(device = vv_device_new(ctx, address, error)))
-		return NULL;
-	op.address = address;
-	if (!vv_op_begin(&op, device, "detach", options, &lock, error))
+	/* Adopting records what libvirt did: there is no dry run of it. */
+	if (!vv_op_open(&op, name, "detach", options, &address, &device, &lock, error))
 		return NULL;
 	record = op.record;
 	now = vv_device_get_driver(device);
@@ -816,17 +832,14 @@ vv_reattach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GErro
 	g_autoptr(vv_device) device = NULL;
 	g_autoptr(vv_lock) lock = NULL;
 	g_autoptr(GError) local = NULL;
-	g_autofree char *address = vv_address_parse(name, error);
+	g_autofree char *address = NULL;
 	g_autofree char *now = NULL;
 	g_auto(vv_op) op = { .ctx = ctx, .result = result };
 
 	if (!options)
 		options = defaults;
-	if (!address || !(device = vv_device_new(ctx, address, error)))
-		return NULL;
-	op.address = address;
 	op.dry_run = options->flags & VV_BIND_DRY_RUN;
-	if (!vv_op_begin(&op, device, "reattach", options, &lock, error))
+	if (!vv_op_open(&op, name, "reattach", options, &address, &device, &lock, error))
 		return NULL;
 	record = op.record;
 
@@ -916,16 +929,13 @@ vv_recover(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError
 	g_autoptr(vv_record) record = NULL;
 	g_autoptr(vv_device) device = NULL;
 	g_autoptr(vv_lock) lock = NULL;
-	g_autofree char *address = vv_address_parse(name, error);
+	g_autofree char *address = NULL;
 	g_auto(vv_op) op = { .ctx = ctx, .result = result };
 
 	if (!options)
 		options = defaults;
-	if (!address || !(device = vv_device_new(ctx, address, error)))
-		return NULL;
-	op.address = address;
 	op.dry_run = options->flags & VV_BIND_DRY_RUN;
-	if (!vv_op_begin(&op, device, "recover", options, &lock, error))
+	if (!vv_op_open(&op, name, "recover", options, &address, &device, &lock, error))
 		return NULL;
 	record = op.record;
 
@@ -1061,7 +1071,8 @@ vv_rebind(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError 
 	g_autoptr(vv_lock) lock = NULL;
 	g_autoptr(GError) failure = NULL;
 	g_autoptr(GError) undo = NULL;
-	g_autofree char *address = vv_address_parse(name, error);
+	g_autofree char *address = NULL;
+	gboolean stop;
 	g_autofree char *module = NULL;
 	g_autofree char *driver = NULL;
 	g_autofree char *from_driver = NULL;
@@ -1072,25 +1083,14 @@ vv_rebind(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError 
 
 	if (!options)
 		options = defaults;
-	if (!address || !(device = vv_device_new(ctx, address, error)))
-		return NULL;
-	op.address = address;
 	op.dry_run = options->flags & VV_BIND_DRY_RUN;
-	if (!vv_op_begin(&op, device, "rebind", options, &lock, error))
+	if (!vv_op_open(&op, name, "rebind", options, &address, &device, &lock, error))
 		return NULL;
 	record = op.record;
-	if (record && !vv_record_is_complete(record)) {
-		if (!vv_op_settle(&op, error))
-			return NULL;
-		if (op.dry_run) {
-			vv_op_say(&op, _("Run 'vfio-variant recover %s' first; the move is planned after it."), address);
-			return g_steal_pointer(&result);
-		}
-		g_clear_pointer(&record, vv_record_unref);
-		vv_device_unref(device);
-		if (!(device = vv_device_new(ctx, address, error)))
-			return NULL;
-	}
+	if (!vv_op_settle_first(&op, &record, &device, TRUE, &stop, error))
+		return NULL;
+	if (stop)
+		return g_steal_pointer(&result);
 	op.record = NULL;
 
 	from_driver = g_strdup(vv_device_get_driver(device));
