@@ -232,6 +232,35 @@ vv_cli_nodedev_detach(const vv_cli_globals *globals, int argc, char **argv)
 	return VV_CLI_EXIT_OK;
 }
 
+/*
+ * libvirt refused the reattach after the device was moved to vfio-pci for
+ * it: back to FROM, the VFIO driver it was on, with its record as it was
+ * (requester, domain), so that a failed command leaves the device where it
+ * found it. Returns a sentence saying where the device is now.
+ */
+static char *
+vv_cli_nodedev_move_back(vv_ctx *ctx, const char *address, const vv_record *record, const char *from, int timeout)
+{
+	g_autoptr(vv_bind_options) options = vv_bind_options_new();
+	g_autoptr(vv_bind_result) result = NULL;
+	g_autoptr(GError) error = NULL;
+
+	vv_bind_options_set_driver(options, from);
+	vv_bind_options_set_requester(options, vv_record_get_requester(record));
+	vv_bind_options_set_domain(options, vv_record_get_domain(record), vv_record_is_managed(record));
+	vv_bind_options_set_lock_timeout(options, (guint)timeout * 1000);
+	vv_bind_options_set_flags(options, VV_BIND_STRICT);
+	if (!(result = vv_rebind(ctx, address, options, &error))) {
+		g_autofree char *now = vv_cli_nodedev_driver_now(ctx, address);
+
+		return g_strdup_printf(_("%1$s is on %2$s now: returning it to %3$s, where it was, failed: %4$s"),
+				       address, now, from, error->message);
+	}
+	vv_cli_nodedev_print(result);
+	return g_strdup_printf(_("%1$s is back on %2$s, where it was before this command."),
+			       address, vv_bind_result_get_driver(result));
+}
+
 int
 vv_cli_nodedev_reattach(const vv_cli_globals *globals, int argc, char **argv)
 {
@@ -247,6 +276,7 @@ vv_cli_nodedev_reattach(const vv_cli_globals *globals, int argc, char **argv)
 	g_autofree char *address = NULL;
 	g_autofree char *user = NULL;
 	g_autofree char *after_libvirt = NULL;
+	g_autofree char *moved_from = NULL;
 	g_autoptr(virConnect) conn = NULL;
 	g_autoptr(virNodeDevice) nodedev = NULL;
 	g_autoptr(vv_ctx) ctx = NULL;
@@ -308,12 +338,20 @@ vv_cli_nodedev_reattach(const vv_cli_globals *globals, int argc, char **argv)
 			return vv_cli_nodedev_fail(_("Failed to re-attach device %1$s\nmoving it to vfio-pci, the driver libvirt gives back, failed: %2$s"),
 						   name, error->message);
 		vv_cli_nodedev_print(moved);
+		moved_from = g_strdup(vv_device_get_driver(device));
 	}
 
 	if (!vv_virt_nodedev_reattach(nodedev, &error)) {
-		g_autofree char *now = vv_cli_nodedev_driver_now(ctx, address);
+		g_autofree char *where = NULL;
 
-		return vv_cli_nodedev_fail(_("%1$s\n%2$s stays on %3$s."), error->message, name, now);
+		if (moved_from) {
+			where = vv_cli_nodedev_move_back(ctx, address, record, moved_from, timeout);
+		} else {
+			g_autofree char *now = vv_cli_nodedev_driver_now(ctx, address);
+
+			where = g_strdup_printf(_("%1$s stays on %2$s."), name, now);
+		}
+		return vv_cli_nodedev_fail("%s\n%s", error->message, where);
 	}
 	after_libvirt = vv_cli_nodedev_driver_now(ctx, address);
 

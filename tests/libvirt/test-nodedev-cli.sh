@@ -1,0 +1,221 @@
+#!/bin/bash
+# The nodedev-* commands against libvirt's own test driver: an in-process
+# libvirt connection (test:///PATH, no daemon) whose node devices are those
+# of the bind host (tests/libvirt/test-driver-node.xml), on a fresh copy of
+# that host per case under the simulated kernel (tests/fakekernel). The
+# test driver serves lookups, node-device XML, its version (9.0.0) and
+# domain lists, and refuses detach and reattach with a real libvirt error:
+# URI and name handling, and every error path, each checked for what it
+# says and for where it leaves the device.
+# Usage: test-nodedev-cli.sh VFIO_VARIANT LIBVV_FAKEKERNEL HOSTS_DIR VALIDATOR DRIVER_XML
+# (the validator needs VV_SCHEMA_DIR and VV_LIBVIRT_NODEDEV_RNG)
+set -u
+cli=$1 fakekernel=$2 hosts=$3 validator=$4 driver_xml=$5
+export LC_ALL=C VV_TESTSUITE=1
+unset LIBVIRT_DEFAULT_URI VV_FAKEKERNEL_KILL_AFTER
+
+if [ ! -f "$fakekernel" ] || [ ! -d "$hosts/bind/sys" ]; then
+	echo "1..0 # SKIP no fake kernel ($fakekernel) or bind host ($hosts/bind)"
+	exit 0
+fi
+asan=$(ldd "$cli" 2>/dev/null | awk '/libasan\.so/ { print $3; exit }')
+preload="${asan:+$asan:}$fakekernel"
+uri="test://$(readlink -f "$driver_xml")"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/vv-test-nodedev.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+n=0 failed=0 problem=""
+
+fresh() {
+	root="$work/case$n"
+	log="$root.log"
+	cp -a "$hosts/bind" "$root"
+	: >"$log"
+	export VV_FAKEKERNEL_ROOT="$root" VV_FAKEKERNEL_LOG="$log"
+}
+# vv ARGS...: the CLI on $root; $status, $out (stdout), $err (stderr).
+vv() {
+	LD_PRELOAD="$preload" ${VV_CLI_WRAPPER:-} "$cli" --sysroot "$root" "$@" >"$work/out" 2>"$work/err"
+	status=$?
+	out=$(cat "$work/out") err=$(cat "$work/err")
+}
+
+fail() { [ -n "$problem" ] || problem="$*"; }
+expect_status() { [ "$status" -eq "$1" ] || fail "exit status $status, expected $1: $out $err"; }
+expect_err() { grep -qxF -- "$1" <<<"$err" || fail "stderr lacks the line '$1': $err"; }
+expect_out() { grep -qF -- "$1" <<<"$out" || fail "stdout lacks '$1': $out"; }
+driver_of() { basename "$(readlink "$root/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null; }
+expect_driver() { [ "$(driver_of "$1")" = "$2" ] || fail "$1 is on '$(driver_of "$1")', expected '$2'"; }
+override_of() { cat "$root/sys/bus/pci/devices/$1/driver_override"; }
+record() { echo "$root/run/vfio-variant/devices/$1.conf"; }
+expect_record() { grep -qxF -- "$2" "$(record "$1")" 2>/dev/null || fail "record of $1 lacks '$2': $(cat "$(record "$1")" 2>&1)"; }
+expect_no_record() { [ ! -e "$(record "$1")" ] || fail "record of $1 remains: $(cat "$(record "$1")")"; }
+validates() { "$validator" --validate "$1" >"$work/validate" 2>&1 || fail "$(cat "$work/validate")"; }
+
+case_dumpxml_names() {
+	vv nodedev-dumpxml -c "$uri" pci_0000_00_01_0
+	expect_status 0
+	echo "$out" >"$work/by-nodedev.xml"
+	validates "$work/by-nodedev.xml"
+	expect_out '<selected module="acme_vfio_pci"'
+	expect_out '<name>pci_0000_00_01_0</name>'
+	for name in 0000:00:01.0 00:01.0; do
+		vv nodedev-dumpxml -c "$uri" "$name"
+		expect_status 0
+		[ "$out" = "$(cat "$work/by-nodedev.xml")" ] || fail "$name gives another document than pci_0000_00_01_0: $out"
+	done
+	# No driver in libvirt's document: <driver> holds only <vfio>.
+	vv nodedev-dumpxml -c "$uri" 00:08.0
+	expect_status 0
+	echo "$out" >"$work/unbound.xml"
+	validates "$work/unbound.xml"
+}
+
+case_uri_sources() {
+	vv nodedev-dumpxml -c "$uri" 00:01.0
+	local with_c=$out
+	LIBVIRT_DEFAULT_URI=$uri vv nodedev-dumpxml 00:01.0
+	expect_status 0
+	[ "$out" = "$with_c" ] || fail "LIBVIRT_DEFAULT_URI gives another document than -c: $out"
+	# -c wins over the environment, as in virsh.
+	LIBVIRT_DEFAULT_URI=nosuch:///x vv nodedev-dumpxml --connect "$uri" 00:01.0
+	expect_status 0
+	[ "$out" = "$with_c" ] || fail "--connect does not win over LIBVIRT_DEFAULT_URI: $out $err"
+	LIBVIRT_DEFAULT_URI=nosuch:///x vv nodedev-dumpxml 00:01.0
+	expect_status 2
+	expect_err "error: failed to connect to the hypervisor"
+}
+
+case_no_daemon() {
+	for command in nodedev-list nodedev-dumpxml nodedev-detach nodedev-reattach; do
+		if [ "$command" = nodedev-list ]; then
+			vv "$command" -c "qemu:///system?socket=$work/no-such-sock"
+		else
+			vv "$command" -c "qemu:///system?socket=$work/no-such-sock" 00:01.0
+		fi
+		expect_status 2
+		expect_err "error: failed to connect to the hypervisor"
+		expect_err "error: Failed to connect socket to '$work/no-such-sock': No such file or directory"
+	done
+	expect_driver 0000:00:01.0 abcd_nic
+	[ ! -s "$log" ] || fail "something was written: $(cat "$log")"
+}
+
+case_unknown_nodedev() {
+	# 00:02.0 is on the host, but libvirt does not know it.
+	for command in nodedev-dumpxml nodedev-detach nodedev-reattach; do
+		vv "$command" -c "$uri" 00:02.0
+		expect_status 2
+		expect_err "error: failed to get node device 'pci_0000_00_02_0'"
+		grep -q '^error: Node device not found' <<<"$err" || fail "$command: no libvirt reason: $err"
+	done
+	expect_driver 0000:00:02.0 abcd_nic
+	[ ! -s "$log" ] || fail "something was written: $(cat "$log")"
+}
+
+case_bad_name_before_libvirt() {
+	# Refused before any connection: the bad URI is never reached.
+	for name in ../../etc/passwd pci_0000_00_01 0000:00:01.8; do
+		vv nodedev-dumpxml -c nosuch:///x "$name"
+		expect_status 2
+		grep -q "^vfio-variant: error: .*$name" <<<"$err" || fail "'$name' is not named in: $err"
+		! grep -q 'connect' <<<"$err" || fail "'$name' reached libvirt: $err"
+	done
+}
+
+case_detach_refused_by_libvirt() {
+	vv nodedev-detach -c "$uri" 00:01.0
+	expect_status 1
+	expect_err "error: Failed to detach device pci_0000_00_01_0"
+	expect_err "error: this function is not supported by the connection driver: virNodeDeviceDetachFlags"
+	expect_err "error: 0000:00:01.0 is back on abcd_nic."
+	expect_driver 0000:00:01.0 abcd_nic
+	[ "$(override_of 0000:00:01.0)" = "(null)" ] || fail "override left: $(override_of 0000:00:01.0)"
+	expect_no_record 0000:00:01.0
+}
+
+case_detach_named_driver_refused_by_libvirt() {
+	vv nodedev-detach -c "$uri" --driver acme_vfio_pci 00:03.0
+	expect_status 1
+	expect_err "error: Failed to detach device pci_0000_00_03_0"
+	expect_err "error: 0000:00:03.0 is back on abcd_nic."
+	expect_driver 0000:00:03.0 abcd_nic
+	expect_no_record 0000:00:03.0
+}
+
+case_reattach_refused_by_libvirt() {
+	vv detach 00:01.0
+	expect_status 0
+	vv nodedev-reattach -c "$uri" pci_0000_00_01_0
+	expect_status 1
+	expect_err "error: Failed to re-attach device pci_0000_00_01_0"
+	expect_err "error: this function is not supported by the connection driver: virNodeDeviceReAttach"
+	# libvirt 9.0 gives back only from vfio-pci: moved there for it, and
+	# back to the variant when libvirt refused.
+	expect_err "error: 0000:00:01.0 is back on acme-vfio-pci, where it was before this command."
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	expect_record 0000:00:01.0 "requester=cli"
+	expect_record 0000:00:01.0 "driver=acme-vfio-pci"
+	expect_record 0000:00:01.0 "original-driver=abcd_nic"
+	expect_record 0000:00:01.0 "step=verified"
+	# On vfio-pci already: nothing to move, nothing moved.
+	vv detach --generic 00:03.0
+	: >"$log"
+	vv nodedev-reattach -c "$uri" 00:03.0
+	expect_status 1
+	expect_err "error: pci_0000_00_03_0 stays on vfio-pci."
+	[ ! -s "$log" ] || fail "something was written: $(cat "$log")"
+}
+
+case_dumpxml_detached() {
+	vv detach 00:01.0
+	vv nodedev-dumpxml -c "$uri" 00:01.0
+	expect_status 0
+	expect_out '<detached driver="acme-vfio-pci" module="acme_vfio_pci" fallback="no" requester="cli"'
+	expect_out '<native driver="abcd_nic" module="abcd_nic"/>'
+	echo "$out" >"$work/detached.xml"
+	validates "$work/detached.xml"
+}
+
+case_list() {
+	vv nodedev-list -c "$uri"
+	expect_status 0
+	[ "$(awk '{ print $1 "|" $2 "|" $3 }' <<<"$out")" = "pci_0000_00_01_0|abcd_nic|acme_vfio_pci
+pci_0000_00_03_0|abcd_nic|vfio_pci
+pci_0000_00_08_0|-|vfio_pci" ] || fail "unexpected list: $out"
+	# A node device libvirt lists but the host lacks: named.
+	rm "$root/sys/bus/pci/devices/0000:00:03.0"
+	vv nodedev-list -c "$uri"
+	expect_status 2
+	grep -q '0000:00:03.0' <<<"$err" || fail "the missing device is not named: $err"
+}
+
+cases=(
+	"dumpxml: node-device name, address, short address give one valid document|case_dumpxml_names"
+	"-c, --connect and LIBVIRT_DEFAULT_URI as in virsh|case_uri_sources"
+	"no daemon at the URI: libvirt's reason, nothing written|case_no_daemon"
+	"device libvirt does not know: named, libvirt's reason|case_unknown_nodedev"
+	"malformed names refused before libvirt is asked|case_bad_name_before_libvirt"
+	"detach refused by libvirt: named, reason, back on the native driver, no record|case_detach_refused_by_libvirt"
+	"detach --driver refused by libvirt: back on the native driver|case_detach_named_driver_refused_by_libvirt"
+	"reattach refused by libvirt: back on the VFIO driver it was on, record as it was|case_reattach_refused_by_libvirt"
+	"dumpxml of a detached device: <detached> and <native>, valid|case_dumpxml_detached"
+	"list: libvirt's PCI devices with the selection; a device the host lacks named|case_list"
+)
+
+echo "1..${#cases[@]}"
+for entry in "${cases[@]}"; do
+	label=${entry%%|*} fn=${entry#*|}
+	n=$((n + 1))
+	problem=""
+	fresh
+	"$fn"
+	if [ -z "$problem" ]; then
+		echo "ok $n - $label"
+	else
+		echo "not ok $n - $label"
+		printf '%s\n' "$problem" | sed 's/^/# /'
+		failed=$((failed + 1))
+	fi
+done
+[ "$failed" -eq 0 ]
