@@ -7,60 +7,15 @@
 # Usage: test-bind.sh VFIO_VARIANT LIBVV_FAKEKERNEL HOSTS_DIR
 set -u
 cli=$1 fakekernel=$2 hosts=$3
-export LC_ALL=C VV_TESTSUITE=1
-unset VV_FAKEKERNEL_KILL_AFTER
-
-# The preload is what keeps module loads and sysfs writes inside the copy;
-# without it a load would reach this machine's kernel.
-if [ ! -f "$fakekernel" ] || [ ! -d "$hosts/bind/sys" ]; then
-	echo "1..0 # SKIP no fake kernel ($fakekernel) or bind host ($hosts/bind)"
-	exit 0
-fi
-
-# Under AddressSanitizer its runtime must come first among the preloads.
-asan=$(ldd "$cli" 2>/dev/null | awk '/libasan\.so/ { print $3; exit }')
-preload="${asan:+$asan:}$fakekernel"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/vv-test-bind.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-n=0 failed=0 problem=""
-
-# A fresh host in $root, its fake-kernel log in $log.
-fresh() {
-	root="$work/case$n"
-	log="$root.log"
-	rm -rf "$root" "$log"
-	cp -a "$hosts/bind" "$root"
-	: >"$log"
-	export VV_FAKEKERNEL_ROOT="$root" VV_FAKEKERNEL_LOG="$log"
-}
+# shellcheck source=tests/sim-lib.sh
+. "$(dirname "$0")/../sim-lib.sh"
+sim_setup bind "$cli" "$fakekernel" "$hosts/bind"
 
 # vv ARGS...: run the CLI on $root; sets $status, $out (stdout+stderr).
 vv() {
 	out=$(LD_PRELOAD="$preload" ${VV_CLI_WRAPPER:-} "$cli" --sysroot "$root" "$@" 2>&1)
 	status=$?
 }
-
-fail() { [ -n "$problem" ] || problem="$*"; }
-expect_status() { [ "$status" -eq "$1" ] || fail "exit status $status, expected $1: $out"; }
-expect_out() { grep -qF -- "$1" <<<"$out" || fail "output lacks '$1': $out"; }
-expect_no_out() { ! grep -qF -- "$1" <<<"$out" || fail "output has '$1': $out"; }
-driver_of() { basename "$(readlink "$root/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null; }
-expect_driver() {
-	local now
-	now=$(driver_of "$1")
-	[ "$now" = "$2" ] || fail "$1 is on '${now}', expected '$2'"
-}
-expect_vfio() { [ -d "$root/sys/bus/pci/devices/$1/vfio-dev" ] || fail "$1 has no vfio-dev/"; }
-expect_log() { grep -qF -- "$1" "$log" || fail "fake-kernel log lacks '$1': $(cat "$log")"; }
-expect_no_log() { ! grep -qF -- "$1" "$log" || fail "fake-kernel log has '$1': $(cat "$log")"; }
-expect_log_empty() { [ ! -s "$log" ] || fail "something was written: $(cat "$log")"; }
-record() { echo "$root/run/vfio-variant/devices/$1.conf"; }
-expect_record() { grep -qxF -- "$2" "$(record "$1")" 2>/dev/null || fail "record of $1 lacks '$2': $(cat "$(record "$1")" 2>&1)"; }
-expect_no_record() { [ ! -e "$(record "$1")" ] || fail "record of $1 remains: $(cat "$(record "$1")")"; }
-override_of() { cat "$root/sys/bus/pci/devices/$1/driver_override"; }
-# Everything in the tree, contents included, but the log.
-snapshot() { (cd "$root" && find . -printf '%p %y %l %s\n' | sort && find . -type f -exec md5sum {} + | sort); }
 
 case_variant_bind() {
 	vv detach 00:01.0
@@ -414,19 +369,5 @@ cases=(
 	"--generic and --driver|case_generic_and_named"
 )
 
-echo "1..${#cases[@]}"
-for entry in "${cases[@]}"; do
-	label=${entry%%|*} fn=${entry#*|}
-	n=$((n + 1))
-	problem=""
-	fresh
-	"$fn"
-	if [ -z "$problem" ]; then
-		echo "ok $n - $label"
-	else
-		echo "not ok $n - $label"
-		printf '%s\n' "$problem" | sed 's/^/# /'
-		failed=$((failed + 1))
-	fi
-done
+sim_run_cases "${cases[@]}"
 [ "$failed" -eq 0 ]

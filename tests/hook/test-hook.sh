@@ -15,32 +15,14 @@
 # Usage: test-hook.sh VFIO_VARIANT_HOOK VFIO_VARIANT LIBVV_FAKEKERNEL HOSTS_DIR
 set -u
 hookbin=$1 cli=$2 fakekernel=$3 hosts=$4
-export LC_ALL=C VV_TESTSUITE=1
-unset VV_FAKEKERNEL_KILL_AFTER
-
-if [ ! -f "$fakekernel" ] || [ ! -d "$hosts/hook/sys" ]; then
-	echo "1..0 # SKIP no fake kernel ($fakekernel) or hook host ($hosts/hook)"
-	exit 0
-fi
-
-# Under AddressSanitizer its runtime must come first among the preloads.
-asan=$(ldd "$hookbin" 2>/dev/null | awk '/libasan\.so/ { print $3; exit }')
-preload="${asan:+$asan:}$fakekernel"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/vv-test-hook.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-n=0 failed=0 problem=""
+# shellcheck source=tests/sim-lib.sh
+. "$(dirname "$0")/../sim-lib.sh"
+sim_setup hook "$hookbin" "$fakekernel" "$hosts/hook"
 figures=()
 uuid=6d0c3a1e-5b7f-4c2a-9d41-0a1b2c3d4e5f
 
-fresh() {
-	root="$work/case$n"
-	log="$root.log"
-	rm -rf "$root" "$log"
-	cp -a "$hosts/hook" "$root"
-	: >"$log"
-	export VV_FAKEKERNEL_ROOT="$root" VV_FAKEKERNEL_LOG="$log"
-	sys="$root/sys/bus/pci"
+sim_before_case() {
+	unset hook_input
 	domain_xml
 }
 
@@ -121,30 +103,11 @@ lv10_detach() {
 		echo '$1' > '$sys/drivers_probe'"
 }
 
-fail() { [ -n "$problem" ] || problem="$*"; }
-expect_status() { [ "$status" -eq "$1" ] || fail "exit status $status, expected $1: $out"; }
-expect_out() { grep -qF -- "$1" <<<"$out" || fail "output lacks '$1': $out"; }
-expect_no_out() { ! grep -qF -- "$1" <<<"$out" || fail "output has '$1': $out"; }
 expect_silent() { [ -z "$out" ] || fail "output: $out"; }
-driver_of() { basename "$(readlink "$sys/devices/$1/driver" 2>/dev/null)" 2>/dev/null; }
-expect_driver() {
-	local now
-	now=$(driver_of "$1")
-	[ "$now" = "$2" ] || fail "$1 is on '${now}', expected '$2' (log: $(tr '\n' '|' <"$log"))"
-}
-override_of() { cat "$sys/devices/$1/driver_override"; }
-expect_override() { [ "$(override_of "$1")" = "$2" ] || fail "$1 has driver_override '$(override_of "$1")', expected '$2'"; }
-expect_vfio() { [ -d "$sys/devices/$1/vfio-dev" ] || fail "$1 has no vfio-dev/"; }
-expect_log() { grep -qF -- "$1" "$log" || fail "fake-kernel log lacks '$1': $(tr '\n' '|' <"$log")"; }
-expect_no_log() { ! grep -qF -- "$1" "$log" || fail "fake-kernel log has '$1': $(tr '\n' '|' <"$log")"; }
-record() { echo "$root/run/vfio-variant/devices/$1.conf"; }
-expect_record() { grep -qxF -- "$2" "$(record "$1")" 2>/dev/null || fail "record of $1 lacks '$2': $(cat "$(record "$1")" 2>&1)"; }
-expect_no_record() { [ ! -e "$(record "$1")" ] || fail "record of $1 remains: $(cat "$(record "$1")")"; }
 plan() { echo "$root/run/vfio-variant/hook/$uuid.conf"; }
 expect_no_plan() { [ ! -e "$(plan)" ] || fail "plan remains: $(cat "$(plan)")"; }
 # No sysfs write and no module load since the log was last emptied.
 expect_no_write() { ! grep -qE '^(write|load|unload) ' "$log" || fail "something was written: $(grep -E '^(write|load|unload) ' "$log" | tr '\n' '|')"; }
-snapshot() { (cd "$root" && find . -printf '%p %y %l %s\n' | sort && find . -type f -exec md5sum {} + | sort); }
 policy() { mkdir -p "$root/etc/vfio-variant"; printf '%b' "$1" >"$root/etc/vfio-variant/vfio-variant.conf"; }
 figure() { figures+=("$1: $2"); }
 hook_ms() { grep -oE '[0-9.]+ ms in the hook' <<<"$out" | tail -n 1 | cut -d' ' -f1; }
@@ -602,21 +565,6 @@ cases=(
 	"policy in explain, list and detach|case_policy_cli"
 )
 
-echo "1..${#cases[@]}"
-for entry in "${cases[@]}"; do
-	label=${entry%%|*} fn=${entry#*|}
-	n=$((n + 1))
-	problem=""
-	unset hook_input
-	fresh
-	"$fn"
-	if [ -z "$problem" ]; then
-		echo "ok $n - $label"
-	else
-		echo "not ok $n - $label"
-		printf '%s\n' "$problem" | sed 's/^/# /'
-		failed=$((failed + 1))
-	fi
-done
+sim_run_cases "${cases[@]}"
 for f in "${figures[@]}"; do echo "# FIGURE $f"; done
 [ "$failed" -eq 0 ]

@@ -11,45 +11,19 @@
 # (the validator needs VV_SCHEMA_DIR and VV_LIBVIRT_NODEDEV_RNG)
 set -u
 cli=$1 fakekernel=$2 hosts=$3 validator=$4 driver_xml=$5
-export LC_ALL=C VV_TESTSUITE=1
-unset LIBVIRT_DEFAULT_URI VV_FAKEKERNEL_KILL_AFTER
-
-if [ ! -f "$fakekernel" ] || [ ! -d "$hosts/bind/sys" ]; then
-	echo "1..0 # SKIP no fake kernel ($fakekernel) or bind host ($hosts/bind)"
-	exit 0
-fi
-asan=$(ldd "$cli" 2>/dev/null | awk '/libasan\.so/ { print $3; exit }')
-preload="${asan:+$asan:}$fakekernel"
+# shellcheck source=tests/sim-lib.sh
+. "$(dirname "$0")/../sim-lib.sh"
+sim_setup nodedev "$cli" "$fakekernel" "$hosts/bind"
+unset LIBVIRT_DEFAULT_URI
 uri="test://$(readlink -f "$driver_xml")"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/vv-test-nodedev.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-n=0 failed=0 problem=""
-
-fresh() {
-	root="$work/case$n"
-	log="$root.log"
-	cp -a "$hosts/bind" "$root"
-	: >"$log"
-	export VV_FAKEKERNEL_ROOT="$root" VV_FAKEKERNEL_LOG="$log"
-}
 # vv ARGS...: the CLI on $root; $status, $out (stdout), $err (stderr).
 vv() {
 	LD_PRELOAD="$preload" ${VV_CLI_WRAPPER:-} "$cli" --sysroot "$root" "$@" >"$work/out" 2>"$work/err"
 	status=$?
 	out=$(cat "$work/out") err=$(cat "$work/err")
 }
-
-fail() { [ -n "$problem" ] || problem="$*"; }
-expect_status() { [ "$status" -eq "$1" ] || fail "exit status $status, expected $1: $out $err"; }
 expect_err() { grep -qxF -- "$1" <<<"$err" || fail "stderr lacks the line '$1': $err"; }
-expect_out() { grep -qF -- "$1" <<<"$out" || fail "stdout lacks '$1': $out"; }
-driver_of() { basename "$(readlink "$root/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null; }
-expect_driver() { [ "$(driver_of "$1")" = "$2" ] || fail "$1 is on '$(driver_of "$1")', expected '$2'"; }
-override_of() { cat "$root/sys/bus/pci/devices/$1/driver_override"; }
-record() { echo "$root/run/vfio-variant/devices/$1.conf"; }
-expect_record() { grep -qxF -- "$2" "$(record "$1")" 2>/dev/null || fail "record of $1 lacks '$2': $(cat "$(record "$1")" 2>&1)"; }
-expect_no_record() { [ ! -e "$(record "$1")" ] || fail "record of $1 remains: $(cat "$(record "$1")")"; }
 validates() { "$validator" --validate "$1" >"$work/validate" 2>&1 || fail "$(cat "$work/validate")"; }
 
 case_dumpxml_names() {
@@ -98,7 +72,7 @@ case_no_daemon() {
 		expect_err "error: Failed to connect socket to '$work/no-such-sock': No such file or directory"
 	done
 	expect_driver 0000:00:01.0 abcd_nic
-	[ ! -s "$log" ] || fail "something was written: $(cat "$log")"
+	expect_log_empty
 }
 
 case_unknown_nodedev() {
@@ -110,7 +84,7 @@ case_unknown_nodedev() {
 		grep -q '^error: Node device not found' <<<"$err" || fail "$command: no libvirt reason: $err"
 	done
 	expect_driver 0000:00:02.0 abcd_nic
-	[ ! -s "$log" ] || fail "something was written: $(cat "$log")"
+	expect_log_empty
 }
 
 case_bad_name_before_libvirt() {
@@ -130,7 +104,7 @@ case_detach_refused_by_libvirt() {
 	expect_err "error: this function is not supported by the connection driver: virNodeDeviceDetachFlags"
 	expect_err "error: 0000:00:01.0 is back on abcd_nic."
 	expect_driver 0000:00:01.0 abcd_nic
-	[ "$(override_of 0000:00:01.0)" = "(null)" ] || fail "override left: $(override_of 0000:00:01.0)"
+	expect_override 0000:00:01.0 "(null)"
 	expect_no_record 0000:00:01.0
 }
 
@@ -164,7 +138,7 @@ case_reattach_refused_by_libvirt() {
 	vv nodedev-reattach -c "$uri" 00:03.0
 	expect_status 1
 	expect_err "error: pci_0000_00_03_0 stays on vfio-pci."
-	[ ! -s "$log" ] || fail "something was written: $(cat "$log")"
+	expect_log_empty
 }
 
 case_dumpxml_detached() {
@@ -203,19 +177,5 @@ cases=(
 	"list: libvirt's PCI devices with the selection; a device the host lacks named|case_list"
 )
 
-echo "1..${#cases[@]}"
-for entry in "${cases[@]}"; do
-	label=${entry%%|*} fn=${entry#*|}
-	n=$((n + 1))
-	problem=""
-	fresh
-	"$fn"
-	if [ -z "$problem" ]; then
-		echo "ok $n - $label"
-	else
-		echo "not ok $n - $label"
-		printf '%s\n' "$problem" | sed 's/^/# /'
-		failed=$((failed + 1))
-	fi
-done
+sim_run_cases "${cases[@]}"
 [ "$failed" -eq 0 ]
