@@ -72,6 +72,7 @@ VV_HOOK=$hook
 VV_SYSCONFDIR=${VV_SYSCONFDIR:-/usr/local/etc}
 HELPER_DIR=$(dirname "$timeit")
 EOF
+vm_libvirt_share "$work/vv-vm.conf" "$libvirt_dir" "${VV_QEMU_CAPS_DIR:-$work.qemu-caps}"
 t0=$(vm_now)
 if ! "$vm_dir/mkinitramfs.sh" --kver "$VM_KVER" --root "$work/root" --out "$work/initrd.cpio" \
 	--cli "$cli" --libdir "$libdir" --module "$VM_KO" --init "$libvirt_dir/vm-init.sh" --conf "$work/vv-vm.conf" \
@@ -83,10 +84,7 @@ fi
 t_initrd=$(($(vm_now) - t0))
 
 serial=$work/serial.log
-# shellcheck disable=SC2054 # commas separate QEMU properties
-vm_boot "$serial" "$timeout_s" 1536 "$work/initrd.cpio" \
-	-fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap \
-	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot,addr=0a.0
+vm_boot "$serial" "$timeout_s" 1536 "$work/initrd.cpio" "${VM_LIBVIRT_ARGS[@]}"
 vm_report "$serial" "$timeout_s" "${scenarios[@]}"
 
 echo "# FIGURE host: test module build $(vm_secs "$VM_T_MODULE") s, initramfs $(vm_secs "$t_initrd") s"

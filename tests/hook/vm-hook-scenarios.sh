@@ -15,17 +15,11 @@
 
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export LC_ALL=C
-mount -t tmpfs -o mode=0755 tmpfs /run
-mount -t tmpfs tmpfs /tmp
-mkdir -p /dev/pts /dev/shm
-mount -t devpts devpts /dev/pts
-mount -t tmpfs tmpfs /dev/shm
-for dir in /var/lib/libvirt /var/cache/libvirt /var/log/libvirt /etc/libvirt/qemu; do
-	mount -t tmpfs -o mode=0755 tmpfs "$dir"
-done
-
 # shellcheck source=/dev/null
 . /etc/vv-vm.conf
+# shellcheck source=tests/libvirt/vm-libvirtd.sh
+. "$LIBVIRTD_LIB"
+libvirtd_fresh_root
 read -r uptime _ </proc/uptime
 echo "VV-INIT start"
 echo "FIGURE boot: kernel start to the scenarios: ${uptime} s (guest clock)"
@@ -36,12 +30,9 @@ PATH=$PATH:$HELPER_DIR
 . "$GUEST_LIB"
 coldplug
 
-LV=/run/lv
-URI="qemu:///system?socket=$LV/libvirt-sock"
 E1000E_NODEDEV=pci_0000_00_06_0
 POLICY=$VV_SYSCONFDIR/vfio-variant/vfio-variant.conf
 HOOKS=/etc/libvirt/hooks/qemu.d
-now_us() { date +%s%6N; }
 
 vsh() {
 	timeout -s KILL "$CMD_TIMEOUT" virsh -q -c "$URI" "$@" >/tmp/out 2>/tmp/err
@@ -51,29 +42,6 @@ vsh() {
 }
 record_has() { grep -qxF -- "$2" "$(record_of "$1")" 2>/dev/null; }
 plans_left() { [ -n "$(find "$STATE/hook" -type f 2>/dev/null)" ]; }
-
-# ---- libvirtd -------------------------------------------------------------
-
-start_libvirtd() {
-	rm -f "$LV/libvirt-sock"
-	libvirtd --config "$LV/libvirtd.conf" --pid-file "$LV/libvirtd.pid" >>"$LV/stdout" 2>&1 &
-	up=no
-	for _ in $(seq 600); do
-		if [ -S "$LV/libvirt-sock" ] && virsh -c "$URI" version >/dev/null 2>&1; then
-			up=yes
-			break
-		fi
-		sleep 0.1
-	done
-}
-stop_libvirtd() {
-	pid=$(cat "$LV/libvirtd.pid" 2>/dev/null)
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null
-	for _ in $(seq 300); do
-		if [ -z "$pid" ] || [ ! -d "/proc/$pid" ]; then break; fi
-		sleep 0.1
-	done
-}
 
 # ---- guests -----------------------------------------------------------------
 
@@ -143,23 +111,9 @@ hook_device_ms() { # STAGE
 begin libvirtd-hook
 mkdir -p "$LV" "$HOOKS"
 ln -sf "$VV_HOOK" "$HOOKS/vfio-variant"
-cat >"$LV/libvirtd.conf" <<EOF
-unix_sock_dir = "$LV"
-auth_unix_rw = "none"
-auth_unix_ro = "none"
-log_filters = "1:util.command"
-log_outputs = "3:file:$LV/libvirtd.log 1:file:$LV/command.log"
-EOF
-cat >/etc/libvirt/qemu.conf <<EOF
-user = "root"
-group = "root"
-security_driver = "none"
-namespaces = []
-stdio_handler = "file"
-EOF
-t0=$(now_us)
+libvirtd_configure "log_filters = \"1:util.command\"
+log_outputs = \"3:file:$LV/libvirtd.log 1:file:$LV/command.log\""
 start_libvirtd
-LIBVIRTD_US=$(($(now_us) - t0))
 check "libvirtd did not answer within 60 s: $(tail -n 3 "$LV/libvirtd.log" "$LV/stdout" | tr '\n' ' ')" is "$up" yes
 vsh version
 LIBVIRT_VERSION=$(sed -n 's/^Using library: libvirt //p' /tmp/out)
@@ -407,7 +361,7 @@ echo "FIGURE virsh start, managed e1000e, module loaded: $(ms "${WARM_WITH_US:-0
 
 echo "FIGURE hook's own time, managed e1000e, first start (module loaded at prepare): prepare begin ${PREPARE_MS:-?} ms, start begin ${START_MS:-?} ms (the move vfio-pci -> $VARIANT_DRIVER ${START_DEV_MS:-?} ms), stopped end ${STOPPED_MS:-?} ms (the move back ${STOPPED_DEV_MS:-?} ms), release end ${RELEASE_MS:-?} ms"
 echo "FIGURE virsh start, first start of the managed guest (module loaded by the hook): $(ms "${WITH_HOOK_US:-0}") ms; a guest without hostdevs, hook installed: $(ms "${NOHOSTDEV_US:-0}") ms"
-echo "FIGURE libvirtd 9.0 start in the VM (QEMU capabilities probed): $(ms "$LIBVIRTD_US") ms"
+echo "FIGURE libvirtd 9.0 start in the VM ($(libvirtd_caps_said)): $(ms "$LIBVIRTD_US") ms"
 
 stop_libvirtd
 grep -E ' error : ' "$LV/libvirtd.log" | grep -v -E 'virGDBus|/dev/kvm|virNetSocketNewConnectUNIX' |

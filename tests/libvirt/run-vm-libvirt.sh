@@ -81,6 +81,7 @@ HELPER_DIR=$(dirname "$timeit")
 SCHEMA_DIR=$(readlink -f "$VV_SCHEMA_DIR")
 NODEDEV_RNG=$(readlink -f "$VV_LIBVIRT_NODEDEV_RNG")
 EOF
+vm_libvirt_share "$work/vv-vm.conf" "$here" "${VV_QEMU_CAPS_DIR:-$work.qemu-caps}"
 t0=$(vm_now)
 if ! "$vm_dir/mkinitramfs.sh" --kver "$VM_KVER" --root "$work/root" --out "$work/initrd.cpio" \
 	--cli "$cli" --libdir "$libdir" --module "$VM_KO" --init "$here/vm-init.sh" --conf "$work/vv-vm.conf" \
@@ -94,10 +95,7 @@ t_initrd=$(($(vm_now) - t0))
 # ---- boot: the host's root read-only over virtio-9p; memory for libvirtd and a guest ----
 
 serial=$work/serial.log
-# shellcheck disable=SC2054 # commas separate QEMU properties
-vm_boot "$serial" "$timeout_s" 1536 "$work/initrd.cpio" \
-	-fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap \
-	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot,addr=0a.0
+vm_boot "$serial" "$timeout_s" 1536 "$work/initrd.cpio" "${VM_LIBVIRT_ARGS[@]}"
 vm_report "$serial" "$timeout_s" "${scenarios[@]}"
 
 # libvirt's documents, one file each.

@@ -9,7 +9,8 @@
 # host's /lib/modules/RELEASE; then switch_root runs the scenario script,
 # whose path /etc/vv-vm.conf names (STAGE2), with the host's own libvirtd,
 # virsh and QEMU. The share is read-only: nothing here can write to the
-# host, and the guest's /proc, /sys and /dev are its own.
+# host but for the one directory of the build tree shared for libvirtd's
+# QEMU capabilities cache, and the guest's /proc, /sys and /dev are its own.
 
 export PATH=/usr/bin:/bin:/sbin:/usr/sbin
 mount -t proc proc /proc
@@ -40,6 +41,13 @@ mkdir -p "/newroot/lib/modules/$release"
 mount -t tmpfs tmpfs "/newroot/lib/modules/$release"
 cp -a "/lib/modules/$release/." "/newroot/lib/modules/$release/"
 cp /etc/vv-vm.conf /newroot/etc/vv-vm.conf
+# The host's writable directory for libvirtd's QEMU capabilities cache
+# (tests/libvirt/vm-libvirtd.sh), when the suite shares one.
+if [ -n "${CAPS_SHARE:-}" ]; then
+	mkdir -p "/newroot$CAPS_SHARE"
+	mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 qemucaps "/newroot$CAPS_SHARE" ||
+		fail "cannot mount the QEMU capabilities cache (9p tag qemucaps)"
+fi
 for dir in proc sys dev; do
 	mount --move "/$dir" "/newroot/$dir"
 done

@@ -12,19 +12,11 @@
 
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export LC_ALL=C
-mount -t tmpfs -o mode=0755 tmpfs /run
-mount -t tmpfs tmpfs /tmp
-mkdir -p /dev/pts /dev/shm
-mount -t devpts devpts /dev/pts
-mount -t tmpfs tmpfs /dev/shm
-# libvirt's state and configuration start empty: nothing of the host's
-# (no domains, no autostarted network) and nothing left for the host.
-for dir in /var/lib/libvirt /var/cache/libvirt /var/log/libvirt /etc/libvirt/qemu; do
-	mount -t tmpfs -o mode=0755 tmpfs "$dir"
-done
-
 # shellcheck source=/dev/null
 . /etc/vv-vm.conf
+# shellcheck source=tests/libvirt/vm-libvirtd.sh
+. "$LIBVIRTD_LIB"
+libvirtd_fresh_root
 read -r uptime _ </proc/uptime
 echo "VV-INIT start"
 echo "FIGURE boot: kernel start to the scenarios: ${uptime} s (guest clock)"
@@ -35,10 +27,7 @@ PATH=$PATH:$HELPER_DIR # vv-timeit
 . "$GUEST_LIB"
 coldplug
 
-LV=/run/lv
-URI="qemu:///system?socket=$LV/libvirt-sock"
 E1000E_NODEDEV=pci_0000_00_06_0
-now_us() { date +%s%6N; }
 
 # virsh ARGS...: like vv, for virsh against the private daemon.
 vsh() {
@@ -81,32 +70,8 @@ EOF
 # ---- libvirtd 9.0, private: no systemd, udevd or D-Bus ---------------------------
 
 begin libvirtd
-mkdir -p "$LV"
-cat >"$LV/libvirtd.conf" <<EOF
-unix_sock_dir = "$LV"
-auth_unix_rw = "none"
-auth_unix_ro = "none"
-log_outputs = "3:file:$LV/libvirtd.log"
-EOF
-# root's QEMU, no security driver, no mount namespace, no virtlogd.
-cat >/etc/libvirt/qemu.conf <<EOF
-user = "root"
-group = "root"
-security_driver = "none"
-namespaces = []
-stdio_handler = "file"
-EOF
-t0=$(now_us)
-libvirtd --config "$LV/libvirtd.conf" --pid-file "$LV/libvirtd.pid" >"$LV/stdout" 2>&1 &
-up=no
-for _ in $(seq 600); do
-	if [ -S "$LV/libvirt-sock" ] && virsh -c "$URI" version >/dev/null 2>&1; then
-		up=yes
-		break
-	fi
-	sleep 0.1
-done
-LIBVIRTD_US=$(($(now_us) - t0))
+libvirtd_configure
+start_libvirtd
 check "libvirtd did not answer within 60 s: $(tail -n 3 "$LV/libvirtd.log" "$LV/stdout" | tr '\n' ' ')" is "$up" yes
 vsh version
 LIBVIRT_VERSION=$(sed -n 's/^Using library: libvirt //p' /tmp/out)
@@ -114,7 +79,7 @@ check "libvirt is $LIBVIRT_VERSION, expected 9.0.0" is "$LIBVIRT_VERSION" 9.0.0
 vsh nodedev-list --cap pci
 cp /tmp/out /tmp/nodedevs
 check "virsh nodedev-list lacks $E1000E_NODEDEV" out_has "^$E1000E_NODEDEV\$"
-end "libvirt $LIBVIRT_VERSION up in $(ms "$LIBVIRTD_US") ms (QEMU capabilities probed in the VM), $(wc -l </tmp/nodedevs) PCI node devices"
+end "libvirt $LIBVIRT_VERSION up in $(ms "$LIBVIRTD_US") ms ($(libvirtd_caps_said)), $(wc -l </tmp/nodedevs) PCI node devices"
 
 # ---- nodedev-list, and every device's nodedev-dumpxml ------------------------------
 
@@ -336,7 +301,7 @@ t0=$(now_us)
 vsh nodedev-detach "$E1000E_NODEDEV"
 PLAIN_DETACH_US=$(($(now_us) - t0))
 vsh nodedev-reattach "$E1000E_NODEDEV"
-echo "FIGURE libvirtd 9.0 start in the VM (QEMU capabilities probed, no cache): $(ms "$LIBVIRTD_US") ms"
+echo "FIGURE libvirtd 9.0 start in the VM ($(libvirtd_caps_said)): $(ms "$LIBVIRTD_US") ms"
 echo "FIGURE vfio-variant nodedev-detach e1000e -> $VARIANT_DRIVER: $(ms "${DETACH_US:-0}") ms; virsh nodedev-detach (vfio-pci): $(ms "$PLAIN_DETACH_US") ms"
 echo "FIGURE vfio-variant nodedev-reattach e1000e: $(ms "${REATTACH_US:-0}") ms; virsh nodedev-reattach: $(ms "$PLAIN_REATTACH_US") ms"
 echo "FIGURE start of a paused managed='no' guest with the device: $(ms "${START_US:-0}") ms"

@@ -130,6 +130,27 @@ VM_DEVICES=(
 	-device edu,bus=br0,addr=02.0
 )
 
+# vm_libvirt_share CONF LIBVIRT_DIR CAPS_DIR: what the libvirt suites add
+# to the VM (tests/libvirt/vm-init.sh, vm-libvirtd.sh): this machine's root,
+# READ-ONLY over virtio-9p, and CAPS_DIR, writable, where libvirtd's QEMU
+# capabilities cache outlives the boot that probed it. The QEMU arguments
+# are in VM_LIBVIRT_ARGS.
+vm_libvirt_share() {
+	local conf=$1 libvirt_dir=$2 caps_dir=$3
+	mkdir -p "$caps_dir"
+	cat >>"$conf" <<EOF
+LIBVIRTD_LIB=$libvirt_dir/vm-libvirtd.sh
+CAPS_SHARE=/mnt/vv-qemu-caps
+EOF
+	# shellcheck disable=SC2054 # commas separate QEMU properties
+	VM_LIBVIRT_ARGS=(
+		-fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap
+		-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot,addr=0a.0
+		-fsdev "local,id=qemucaps,path=$(readlink -f "$caps_dir"),security_model=none"
+		-device virtio-9p-pci,fsdev=qemucaps,mount_tag=qemucaps,addr=0b.0
+	)
+}
+
 # vm_boot SERIAL TIMEOUT MEMORY_MIB INITRD [QEMU_ARGS...]: one boot of the
 # Debian kernel with VM_DEVICES (TCG, emulated Intel IOMMU); every console
 # line goes to SERIAL behind its host time in microseconds. Sets
