@@ -494,6 +494,10 @@ case_libvirt_calling_convention() {
 	status=$?
 	expect_status 2
 	expect_out "four arguments"
+	# A hook must never call back into libvirt (libvirtd waits for it):
+	# it does not even link it.
+	! readelf -d "$hookbin" | grep -q 'NEEDED.*libvirt' ||
+		fail "the hook links libvirt: $(readelf -d "$hookbin" | grep NEEDED | tr '\n' ' ')"
 }
 
 case_cli_hook_command() {
@@ -560,7 +564,7 @@ cases=(
 	"native module unloaded while running: release reloads it|case_native_module_reloaded"
 	"hook killed mid-move: libvirt's stop path ends on native|case_killed_mid_move_then_stopped"
 	"no plan from prepare: devices left alone|case_no_plan_leaves_devices"
-	"libvirt's calling convention through qemu.d/NAME|case_libvirt_calling_convention"
+	"libvirt's calling convention through qemu.d/NAME; no libvirt linked|case_libvirt_calling_convention"
 	"vfio-variant hook qemu ... runs the same stages|case_cli_hook_command"
 	"policy in explain, list and detach|case_policy_cli"
 )
