@@ -21,11 +21,12 @@ CAPS_CACHE=/var/cache/libvirt/qemu/capabilities
 
 now_us() { date +%s%6N; }
 
-# Fresh /run, /tmp and libvirt state: nothing of the host's (no domains, no
-# autostarted network), nothing left for the host. Then the seed.
+# Fresh /run and libvirt state: nothing of the host's (no domains, no
+# autostarted network). Then the seed. /tmp is left as the overlay shows
+# it: a build tree there (a CI clone, say) stays readable, and what the
+# scenarios write there lands in the overlay's tmpfs like every write.
 libvirtd_fresh_root() {
 	mount -t tmpfs -o mode=0755 tmpfs /run
-	mount -t tmpfs tmpfs /tmp
 	mkdir -p /dev/pts /dev/shm
 	mount -t devpts devpts /dev/pts
 	mount -t tmpfs tmpfs /dev/shm
