@@ -154,6 +154,52 @@ vv_cli_nodedev_detach_then_move(vv_ctx *ctx, virNodeDevicePtr nodedev, const cha
 	return VV_CLI_EXIT_OK;
 }
 
+/* What both commands open before they change anything: the device's
+ * address, libvirt's node device on a read-write connection and the
+ * daemon's version (which decides the strategy), and the context. */
+typedef struct {
+	char *address;
+	virConnectPtr conn;
+	virNodeDevicePtr nodedev;
+	const char *name; /* libvirt's node-device name */
+	unsigned long version;
+	vv_virt_strategy strategy;
+	vv_ctx *ctx;
+} vv_cli_nodedev_target;
+
+static void
+vv_cli_nodedev_target_clear(vv_cli_nodedev_target *target)
+{
+	g_clear_pointer(&target->ctx, vv_ctx_unref);
+	g_clear_pointer(&target->nodedev, virNodeDeviceFree);
+	g_clear_pointer(&target->conn, virConnectClose);
+	g_free(target->address);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(vv_cli_nodedev_target, vv_cli_nodedev_target_clear)
+
+/* Bad input first (exit status 2, nothing asked of libvirt), then libvirt
+ * (its errors as virsh shows them). */
+static int
+vv_cli_nodedev_open(const vv_cli_globals *globals, const char *device, const char *uri, int timeout,
+		    vv_cli_nodedev_target *target)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (timeout < 0)
+		return vv_cli_usage(_("--timeout takes a number of seconds, 0 or more."));
+	if (!(target->address = vv_address_parse(device, &error)))
+		return vv_cli_error(g_steal_pointer(&error));
+	target->conn = vv_virt_connect(uri, FALSE, &error);
+	if (!target->conn || !(target->nodedev = vv_virt_lookup_nodedev(target->conn, target->address, &error)) ||
+	    !vv_virt_get_version(target->conn, &target->version, &error))
+		return vv_cli_virt_error(g_steal_pointer(&error));
+	target->name = virNodeDeviceGetName(target->nodedev);
+	target->strategy = vv_virt_strategy_for_version(target->version);
+	if (!(target->ctx = vv_cli_open(globals, &error)))
+		return vv_cli_error(g_steal_pointer(&error));
+	return VV_CLI_EXIT_OK;
+}
+
 int
 vv_cli_nodedev_detach(const vv_cli_globals *globals, int argc, char **argv)
 {
@@ -170,37 +216,21 @@ vv_cli_nodedev_detach(const vv_cli_globals *globals, int argc, char **argv)
 		{ NULL },
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new(_("DEVICE"));
-	g_autoptr(GError) error = NULL;
-	g_autofree char *address = NULL;
+	g_auto(vv_cli_nodedev_target) target = { 0 };
 	g_autofree char *version_text = NULL;
-	g_autoptr(virConnect) conn = NULL;
-	g_autoptr(virNodeDevice) nodedev = NULL;
-	g_autoptr(vv_ctx) ctx = NULL;
 	g_autoptr(vv_bind_options) options = vv_bind_options_new();
 	g_autoptr(vv_bind_options) generic = vv_bind_options_new();
 	g_autoptr(vv_bind_result) result = NULL;
 	g_autoptr(vv_record) record = NULL;
-	unsigned long version;
-	vv_virt_strategy strategy;
 	int status;
 
 	g_option_context_set_summary(context, _("Detach DEVICE through libvirt, so that libvirt knows it is detached, and bind the VFIO driver chosen for it."));
 	g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
 	if (!vv_cli_parse(context, &argc, &argv, 1))
 		return VV_CLI_EXIT_USAGE;
-	if (timeout < 0)
-		return vv_cli_usage(_("--timeout takes a number of seconds, 0 or more."));
-	if (!(address = vv_address_parse(argv[1], &error)))
-		return vv_cli_error(g_steal_pointer(&error));
-
-	conn = vv_virt_connect(uri, FALSE, &error);
-	if (!conn || !(nodedev = vv_virt_lookup_nodedev(conn, address, &error)) ||
-	    !vv_virt_get_version(conn, &version, &error))
-		return vv_cli_virt_error(g_steal_pointer(&error));
-	strategy = vv_virt_strategy_for_version(version);
-	version_text = vv_virt_version_string(version);
-	if (!(ctx = vv_cli_open(globals, &error)))
-		return vv_cli_error(g_steal_pointer(&error));
+	if ((status = vv_cli_nodedev_open(globals, argv[1], uri, timeout, &target)) != VV_CLI_EXIT_OK)
+		return status;
+	version_text = vv_virt_version_string(target.version);
 
 	for (guint i = 0; i < 2; i++) {
 		vv_bind_options *each = i ? generic : options;
@@ -213,22 +243,22 @@ vv_cli_nodedev_detach(const vv_cli_globals *globals, int argc, char **argv)
 	vv_bind_options_set_flags(options, (force ? VV_BIND_FORCE : 0) | (driver ? VV_BIND_STRICT : 0));
 	vv_bind_options_set_flags(generic, VV_BIND_GENERIC | (force ? VV_BIND_FORCE : 0));
 
-	if (strategy.detach_by_driver_name)
-		status = vv_cli_nodedev_detach_by_name(ctx, nodedev, address, options, driver != NULL, &result);
+	if (target.strategy.detach_by_driver_name)
+		status = vv_cli_nodedev_detach_by_name(target.ctx, target.nodedev, target.address, options, driver != NULL, &result);
 	else
-		status = vv_cli_nodedev_detach_then_move(ctx, nodedev, address, options, generic, &result);
+		status = vv_cli_nodedev_detach_then_move(target.ctx, target.nodedev, target.address, options, generic, &result);
 	if (status != VV_CLI_EXIT_OK)
 		return status;
 
 	vv_cli_nodedev_print(result);
-	record = vv_record_load(ctx, address, NULL);
+	record = vv_record_load(target.ctx, target.address, NULL);
 	if (record && vv_record_get_original_driver(record))
 		g_print(_("Device %1$s detached (libvirt %2$s): on %3$s, native driver %4$s recorded.\n"),
-			virNodeDeviceGetName(nodedev), version_text, vv_bind_result_get_driver(result),
+			target.name, version_text, vv_bind_result_get_driver(result),
 			vv_record_get_original_driver(record));
 	else
 		g_print(_("Device %1$s detached (libvirt %2$s): on %3$s; it had no driver before.\n"),
-			virNodeDeviceGetName(nodedev), version_text, vv_bind_result_get_driver(result));
+			target.name, version_text, vv_bind_result_get_driver(result));
 	return VV_CLI_EXIT_OK;
 }
 
@@ -272,39 +302,28 @@ vv_cli_nodedev_reattach(const vv_cli_globals *globals, int argc, char **argv)
 		{ NULL },
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new(_("DEVICE"));
+	g_auto(vv_cli_nodedev_target) target = { 0 };
 	g_autoptr(GError) error = NULL;
-	g_autofree char *address = NULL;
 	g_autofree char *user = NULL;
 	g_autofree char *after_libvirt = NULL;
 	g_autofree char *moved_from = NULL;
-	g_autoptr(virConnect) conn = NULL;
-	g_autoptr(virNodeDevice) nodedev = NULL;
-	g_autoptr(vv_ctx) ctx = NULL;
 	g_autoptr(vv_record) record = NULL;
 	g_autoptr(vv_device) device = NULL;
 	g_autoptr(vv_bind_options) options = vv_bind_options_new();
 	g_autoptr(vv_bind_result) result = NULL;
-	const char *name, *native;
-	unsigned long version;
-	vv_virt_strategy strategy;
+	const char *name, *address, *native;
+	vv_ctx *ctx;
+	int status;
 
 	g_option_context_set_summary(context, _("Give DEVICE back through libvirt, then make sure it is on the driver it had before it was detached."));
 	g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
 	if (!vv_cli_parse(context, &argc, &argv, 1))
 		return VV_CLI_EXIT_USAGE;
-	if (timeout < 0)
-		return vv_cli_usage(_("--timeout takes a number of seconds, 0 or more."));
-	if (!(address = vv_address_parse(argv[1], &error)))
-		return vv_cli_error(g_steal_pointer(&error));
-
-	conn = vv_virt_connect(uri, FALSE, &error);
-	if (!conn || !(nodedev = vv_virt_lookup_nodedev(conn, address, &error)) ||
-	    !vv_virt_get_version(conn, &version, &error))
-		return vv_cli_virt_error(g_steal_pointer(&error));
-	name = virNodeDeviceGetName(nodedev);
-	strategy = vv_virt_strategy_for_version(version);
-	if (!(ctx = vv_cli_open(globals, &error)))
-		return vv_cli_error(g_steal_pointer(&error));
+	if ((status = vv_cli_nodedev_open(globals, argv[1], uri, timeout, &target)) != VV_CLI_EXIT_OK)
+		return status;
+	ctx = target.ctx;
+	address = target.address;
+	name = target.name;
 	vv_bind_options_set_requester(options, VV_REQUESTER_LIBVIRT);
 	vv_bind_options_set_lock_timeout(options, (guint)timeout * 1000);
 
@@ -315,7 +334,7 @@ vv_cli_nodedev_reattach(const vv_cli_globals *globals, int argc, char **argv)
 
 	/* Nothing moves while a guest holds the device: libvirt would refuse
 	 * only after the move. */
-	user = vv_virt_find_domain_using(conn, address, &error);
+	user = vv_virt_find_domain_using(target.conn, address, &error);
 	if (error)
 		return vv_cli_nodedev_fail(_("Failed to re-attach device %1$s\n%2$s"), name, error->message);
 	if (user)
@@ -326,7 +345,7 @@ vv_cli_nodedev_reattach(const vv_cli_globals *globals, int argc, char **argv)
 	 * record cut short is settled by vv_reattach() below instead. */
 	if (!(device = vv_device_new(ctx, address, &error)))
 		return vv_cli_error(g_steal_pointer(&error));
-	if (record && vv_record_is_complete(record) && strategy.reattach_from_generic && vv_device_is_vfio_bound(device) &&
+	if (record && vv_record_is_complete(record) && target.strategy.reattach_from_generic && vv_device_is_vfio_bound(device) &&
 	    g_strcmp0(vv_device_get_driver(device), "vfio-pci") != 0) {
 		g_autoptr(vv_bind_options) generic = vv_bind_options_new();
 		g_autoptr(vv_bind_result) moved = NULL;
@@ -341,7 +360,7 @@ vv_cli_nodedev_reattach(const vv_cli_globals *globals, int argc, char **argv)
 		moved_from = g_strdup(vv_device_get_driver(device));
 	}
 
-	if (!vv_virt_nodedev_reattach(nodedev, &error)) {
+	if (!vv_virt_nodedev_reattach(target.nodedev, &error)) {
 		g_autofree char *where = NULL;
 
 		if (moved_from) {

@@ -77,18 +77,6 @@ vv_hook_plan_add(vv_hook_plan *plan, const char *address, gboolean managed)
 	return entry;
 }
 
-vv_hook_plan_entry *
-vv_hook_plan_find(const vv_hook_plan *plan, const char *address)
-{
-	for (guint i = 0; i < plan->entries->len; i++) {
-		vv_hook_plan_entry *entry = g_ptr_array_index(plan->entries, i);
-
-		if (g_str_equal(entry->address, address))
-			return entry;
-	}
-	return NULL;
-}
-
 char *
 vv_hook_plan_path(vv_ctx *ctx, const char *uuid)
 {
@@ -134,7 +122,6 @@ vv_hook_plan_save(vv_ctx *ctx, const vv_hook_plan *plan, GError **error)
 			vv_hook_put(file, group, "admin-driver", entry->admin_driver);
 			vv_hook_put(file, group, "admin-module", entry->admin_module);
 			vv_hook_put(file, group, "admin-requester", vv_requester_to_string(entry->admin_requester));
-			g_key_file_set_boolean(file, group, "admin-record", entry->admin_record);
 		}
 	}
 	data = g_key_file_to_data(file, &length, NULL);
@@ -207,7 +194,6 @@ vv_hook_plan_load(vv_ctx *ctx, const char *uuid, GError **error)
 		entry->admin_module = g_key_file_get_string(file, groups[i], "admin-module", NULL);
 		requester = g_key_file_get_string(file, groups[i], "admin-requester", NULL);
 		entry->admin_requester = vv_hook_requester_from_string(requester);
-		entry->admin_record = g_key_file_get_boolean(file, groups[i], "admin-record", NULL);
 	}
 	return g_steal_pointer(&plan);
 }

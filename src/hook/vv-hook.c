@@ -191,7 +191,6 @@ vv_hook_plan_hostdev(const vv_hook *hook, const vv_hook_hostdev *hostdev, vv_hoo
 		}
 		entry->admin_driver = g_strdup(current);
 		entry->admin_module = g_strdup(vv_device_get_driver_module(device));
-		entry->admin_record = record != NULL;
 		entry->admin_requester = record ? vv_record_get_requester(record) : VV_REQUESTER_CLI;
 	} else if (record && vv_record_is_complete(record)) {
 		/* Detached by vfio-variant before: its record knows the host driver. */
@@ -227,7 +226,9 @@ vv_hook_plan_hostdev(const vv_hook *hook, const vv_hook_hostdev *hostdev, vv_hoo
 	return entry->driver != NULL;
 }
 
-/* Undo the moves to vfio-pci made so far (up to END) for a failed prepare. */
+/* An unmanaged hostdev back where the administrator left it, with the
+ * record as it was (requester, no domain): at 'release end', and when a
+ * 'prepare begin' that moved it to vfio-pci for libvirt fails. */
 static gboolean
 vv_hook_restore_admin(const vv_hook *hook, const vv_hook_plan_entry *entry)
 {
@@ -483,28 +484,6 @@ vv_hook_release_managed(const vv_hook *hook, const vv_hook_plan_entry *entry)
 	return TRUE;
 }
 
-/* An unmanaged hostdev: back where the administrator left it, with the
- * record as it was (requester, no domain). */
-static gboolean
-vv_hook_release_unmanaged(const vv_hook *hook, const vv_hook_plan_entry *entry)
-{
-	g_autoptr(vv_bind_options) options = vv_bind_options_new();
-	g_autoptr(vv_bind_result) result = NULL;
-	g_autoptr(GError) error = NULL;
-	gint64 start = g_get_monotonic_time();
-
-	vv_bind_options_set_driver(options, entry->admin_module ? entry->admin_module : entry->admin_driver);
-	vv_bind_options_set_requester(options, entry->admin_requester);
-	vv_bind_options_set_flags(options, VV_BIND_STRICT);
-	if (!(result = vv_rebind(hook->ctx, entry->address, options, &error))) {
-		vv_hook_log(hook, _("%1$s: cannot return it to %2$s, where the administrator left it: %3$s"),
-			    entry->address, entry->admin_driver, error->message);
-		return FALSE;
-	}
-	vv_hook_log_result(hook, entry->address, result, start);
-	return TRUE;
-}
-
 static int
 vv_hook_release(const vv_hook *hook)
 {
@@ -520,7 +499,7 @@ vv_hook_release(const vv_hook *hook)
 		if (entry->managed)
 			ok &= vv_hook_release_managed(hook, entry);
 		else if (entry->admin_driver)
-			ok &= vv_hook_release_unmanaged(hook, entry);
+			ok &= vv_hook_restore_admin(hook, entry);
 	}
 	/* Kept after a failure: the next 'release end' of this domain (or a
 	 * person reading it) knows what was planned. */

@@ -68,7 +68,6 @@ typedef struct {
 	/* The state the administrator left an unmanaged device in. */
 	char *admin_driver, *admin_module;
 	vv_requester admin_requester;
-	gboolean admin_record;
 } vv_hook_plan_entry;
 
 typedef struct {
@@ -82,7 +81,6 @@ vv_hook_plan *vv_hook_plan_new(const vv_hook_domain *domain);
 void vv_hook_plan_free(vv_hook_plan *plan);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_hook_plan, vv_hook_plan_free)
 vv_hook_plan_entry *vv_hook_plan_add(vv_hook_plan *plan, const char *address, gboolean managed);
-vv_hook_plan_entry *vv_hook_plan_find(const vv_hook_plan *plan, const char *address);
 
 /* STATE_DIR/hook/UUID.conf. Load: NULL with NOT_FOUND when absent. */
 char *vv_hook_plan_path(vv_ctx *ctx, const char *uuid);
