@@ -63,9 +63,9 @@ expected=$(virsh -c "$uri" nodedev-list --cap pci 2>/dev/null | sed '/^$/d' | so
 [ -n "$expected" ] || { echo "Bail out! libvirtd did not start or lists no PCI device: $(tail -3 "$work/libvirtd.log" "$work/stdout")"; exit 1; }
 echo "1..$(( $(wc -l <<<"$expected") * 2 + 2 ))"
 
-listed() { "$cli" --modules-dir "$modules_dir" nodedev-list -c "$uri" | awk '{ print $1 }' | sort; }
-check "nodedev-list shows every PCI node device virsh shows" diff <(echo "$expected") <(listed)
-check "LIBVIRT_DEFAULT_URI works as in virsh" env LIBVIRT_DEFAULT_URI="$uri" "$cli" --modules-dir "$modules_dir" nodedev-list
+listed() { "$cli" --modules-dir "$modules_dir" nodedev-list "$@" | awk '{ print $1 }' | sort; }
+check "nodedev-list shows every PCI node device virsh shows" diff <(echo "$expected") <(listed -c "$uri")
+check "LIBVIRT_DEFAULT_URI works as in virsh" diff <(echo "$expected") <(LIBVIRT_DEFAULT_URI="$uri" listed)
 for name in $expected; do
 	check "nodedev-dumpxml $name" sh -c "\"$cli\" --modules-dir \"$modules_dir\" nodedev-dumpxml -c \"$uri\" $name >\"$work/$name.xml\""
 	check "$name validates (ours and libvirt's grammar)" "$validator" --validate "$work/$name.xml"
