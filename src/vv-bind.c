@@ -852,7 +852,7 @@ vv_reattach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GErro
 	if (record && record->domain && options->requester != VV_REQUESTER_HOOK &&
 	    !(options->flags & VV_BIND_FORCE)) {
 		g_set_error(error, VV_ERROR, VV_ERROR_IN_USE,
-			    _("Refusing to reattach %1$s: it is assigned to the libvirt domain %2$s, and the qemu hook gives it back when that domain is stopped. Stop the domain first."),
+			    _("Refusing to reattach %1$s: it is assigned to the libvirt domain %2$s, and the qemu hook gives it back when that domain is stopped. Stop the domain first; if it is not running any more (its stop was cut short, or the hook's 'release end' failed), reattach with --force."),
 			    address, record->domain);
 		return NULL;
 	}

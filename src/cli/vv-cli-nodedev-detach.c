@@ -326,6 +326,9 @@ vv_cli_nodedev_reattach(const vv_cli_globals *globals, int argc, char **argv)
 	name = target.name;
 	vv_bind_options_set_requester(options, VV_REQUESTER_LIBVIRT);
 	vv_bind_options_set_lock_timeout(options, (guint)timeout * 1000);
+	/* A record naming a domain does not stop it: libvirt itself says
+	 * below whether a running domain uses the device. */
+	vv_bind_options_set_flags(options, VV_BIND_FORCE);
 
 	record = vv_record_load(ctx, address, &error);
 	if (!record && !g_error_matches(error, VV_ERROR, VV_ERROR_NOT_FOUND))

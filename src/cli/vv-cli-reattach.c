@@ -6,9 +6,12 @@ int
 vv_cli_reattach(const vv_cli_globals *globals, int argc, char **argv)
 {
 	gboolean dry_run = FALSE;
+	gboolean force = FALSE;
 	int timeout = 10;
 	GOptionEntry entries[] = {
 		{ "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, N_("Print every sysfs write and module load, make none"), NULL },
+		{ "force", 0, 0, G_OPTION_ARG_NONE, &force,
+		  N_("Reattach even when the record names a libvirt domain (one that is not running any more)"), NULL },
 		{ "timeout", 0, 0, G_OPTION_ARG_INT, &timeout, N_("Wait at most SECONDS for the IOMMU group's lock (default 10)"), N_("SECONDS") },
 		{ NULL },
 	};
@@ -22,7 +25,7 @@ vv_cli_reattach(const vv_cli_globals *globals, int argc, char **argv)
 	if (timeout < 0)
 		return vv_cli_usage(_("--timeout takes a number of seconds, 0 or more."));
 
-	vv_bind_options_set_flags(options, dry_run ? VV_BIND_DRY_RUN : 0);
+	vv_bind_options_set_flags(options, (dry_run ? VV_BIND_DRY_RUN : 0) | (force ? VV_BIND_FORCE : 0));
 	vv_bind_options_set_lock_timeout(options, (guint)timeout * 1000);
 	return vv_cli_run_bind(globals, argv[1], options, dry_run, vv_reattach);
 }

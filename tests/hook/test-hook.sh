@@ -449,6 +449,35 @@ case_native_module_reloaded() {
 	expect_no_record 0000:00:09.0
 }
 
+case_release_fails_then_forced_reattach() {
+	local ko
+	domain_xml 00:09.0:yes
+	run_guest 0000:00:09.0
+	# The host's driver module is removed while the guest runs: it can
+	# neither be loaded by libvirt's reprobe nor by 'release end'.
+	ko=$(echo "$root"/lib/modules/*/kernel/drivers/misc/abcd_native.ko)
+	mv "$ko" "$work/abcd_native.ko"
+	rm -rf "$root/sys/module/abcd_native" "$sys/drivers/abcd_native"
+	sed -i '/^abcd_native /d' "$root/proc/modules"
+	hook stopped end
+	lv_reattach 0000:00:09.0
+	hook release end
+	expect_status 1
+	expect_out "0000:00:09.0"
+	expect_record 0000:00:09.0 "domain=vm1"
+	# The administrator puts the module back; the guest is gone, but its
+	# record names it: a plain reattach refuses and says what to do.
+	mv "$work/abcd_native.ko" "$ko"
+	vv reattach 00:09.0
+	expect_status 1
+	expect_out "assigned to the libvirt domain vm1"
+	expect_out "reattach with --force"
+	vv reattach --force 00:09.0
+	expect_status 0
+	expect_driver 0000:00:09.0 abcd_native
+	expect_no_record 0000:00:09.0
+}
+
 case_killed_mid_move_then_stopped() {
 	domain_xml 00:01.0:yes
 	hook prepare begin
@@ -562,6 +591,7 @@ cases=(
 	"bridge refused at prepare|case_bridge_refused"
 	"libvirt >= 10 chose another VFIO driver: moved to the plan|case_libvirt10_other_choice"
 	"native module unloaded while running: release reloads it|case_native_module_reloaded"
+	"release end fails (native module gone): record kept, reattach --force after the fix|case_release_fails_then_forced_reattach"
 	"hook killed mid-move: libvirt's stop path ends on native|case_killed_mid_move_then_stopped"
 	"no plan from prepare: devices left alone|case_no_plan_leaves_devices"
 	"libvirt's calling convention through qemu.d/NAME; no libvirt linked|case_libvirt_calling_convention"
