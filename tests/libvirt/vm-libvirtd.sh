@@ -7,7 +7,7 @@
 # directories, a private daemon (no systemd, udevd or D-Bus), and QEMU's
 # capabilities kept between boots.
 #
-# libvirtd probes QEMU's capabilities when it starts (8-12 s of TCG in
+# libvirtd probes QEMU's capabilities when it starts (13-16 s of TCG in
 # this VM) and caches them in /var/cache/libvirt/qemu/capabilities, which
 # is a tmpfs here. The host shares a writable directory of its build tree
 # (9p tag "qemucaps", mounted by vm-init.sh at $CAPS_SHARE): what one boot
@@ -34,7 +34,9 @@ libvirtd_fresh_root() {
 		mount -t tmpfs -o mode=0755 tmpfs "$dir"
 	done
 	CAPS_SEEDED=0
+	CAPS_SHARED=no
 	if [ -n "${CAPS_SHARE:-}" ] && [ -d "$CAPS_SHARE" ]; then
+		CAPS_SHARED=yes
 		mkdir -p "$CAPS_CACHE"
 		for file in "$CAPS_SHARE"/*.xml; do
 			[ -f "$file" ] || continue
@@ -44,8 +46,8 @@ libvirtd_fresh_root() {
 }
 
 # libvirtd.conf (a private socket in $LV, no authentication, and the log
-# lines given, else errors to $LV/libvirtd.log) and qemu.conf (root's QEMU, no security driver, no mount
-# namespace, no virtlogd).
+# lines given, else errors to $LV/libvirtd.log) and qemu.conf (root's
+# QEMU, no security driver, no mount namespace, no virtlogd).
 libvirtd_configure() { # [LOG_LINES]
 	if [ $# -gt 0 ]; then
 		log_lines=$1
@@ -84,7 +86,7 @@ start_libvirtd() {
 		sleep 0.1
 	done
 	LIBVIRTD_US=$(($(now_us) - t0_libvirtd))
-	if [ "$up" = yes ] && [ -n "${CAPS_SHARE:-}" ] && [ -d "$CAPS_SHARE" ]; then
+	if [ "$up" = yes ] && [ "$CAPS_SHARED" = yes ]; then
 		for file in "$CAPS_CACHE"/*.xml; do
 			[ -f "$file" ] || continue
 			cmp -s "$file" "$CAPS_SHARE/${file##*/}" || cp "$file" "$CAPS_SHARE/"
