@@ -139,6 +139,18 @@ void vv_record_set(char **field, const char *value);
 gboolean vv_record_save(vv_ctx *ctx, const vv_record *record, GError **error);
 gboolean vv_record_remove(vv_ctx *ctx, const char *address, GError **error);
 
+/* vv-statefile.c: the state directory's files, never through a symlink.
+ * A directory: opened O_NOFOLLOW (created first when CREATE); absent is
+ * NOT_FOUND. A file: opened O_NOFOLLOW | O_NONBLOCK relative to DIRFD, a
+ * regular file only; read whole up to MAX bytes; removed; listed (names
+ * without a leading dot, sorted; an absent directory lists nothing).
+ * vv_state_file_write() is public (the hook writes its plan with it). */
+int vv_state_dir_open(const char *dir, gboolean create, GError **error);
+int vv_state_file_open(int dirfd, const char *path, int flags, GError **error);
+char *vv_state_file_read(const char *path, gsize max, gsize *length, GError **error);
+gboolean vv_state_file_remove(const char *path, GError **error);
+GPtrArray *vv_state_dir_list(const char *dir, GError **error);
+
 /* vv-lock.c: one advisory lock per IOMMU group. */
 typedef struct vv_lock vv_lock;
 vv_lock *vv_lock_acquire(vv_ctx *ctx, int group, const char *holder, guint timeout_ms, GError **error);
