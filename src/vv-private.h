@@ -40,6 +40,10 @@ struct vv_ctx {
 	 * source that answers), and the configured one (modprobe.d). */
 	struct kmod_ctx *kmod_indexes;
 	struct kmod_ctx *kmod_config;
+	/* Why the module indexes cannot be used, NULL when they can: only
+	 * selection needs them (vv_ctx_require_indexes), so a host without
+	 * them can still give its devices back. */
+	GError *indexes_error;
 
 	GPtrArray *builtin_aliases;  /* vv_alias: vfio_pci: entries of modules.builtin.alias.bin */
 	GPtrArray *config_aliases;   /* vv_alias: vfio_pci: alias lines of modprobe.d */
@@ -61,6 +65,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_alias, vv_alias_free)
 GPtrArray *vv_ctx_get_module_patterns(vv_ctx *ctx, const char *module);
 gboolean vv_ctx_is_blacklisted(vv_ctx *ctx, const char *module);
 gboolean vv_ctx_is_builtin_module(vv_ctx *ctx, const char *module);
+gboolean vv_ctx_require_indexes(vv_ctx *ctx, GError **error);
 
 /* vv-sysfs.c: every sysfs path the library knows is built here. */
 char *vv_sysfs_device_dir(const vv_ctx *ctx, const char *address);

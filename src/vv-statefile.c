@@ -103,8 +103,8 @@ vv_state_file_read(const char *path, gsize max, gsize *length, GError **error)
 	 * most one byte more than allowed, in case it grew meanwhile. */
 	if (fstat(fd, &st) < 0 || (guint64)st.st_size > max) {
 		g_set_error(error, VV_ERROR, VV_ERROR_IO,
-			    _("%1$s is larger than %2$" G_GSIZE_FORMAT " bytes; it is not a file vfio-variant wrote."),
-			    path, max);
+			    _("%1$s is larger than %2$zu bytes; it is not a file vfio-variant wrote."),
+			    path, (size_t)max);
 		close(fd);
 		return NULL;
 	}
@@ -129,8 +129,8 @@ vv_state_file_read(const char *path, gsize max, gsize *length, GError **error)
 	close(fd);
 	if (done > max) {
 		g_set_error(error, VV_ERROR, VV_ERROR_IO,
-			    _("%1$s is larger than %2$" G_GSIZE_FORMAT " bytes; it is not a file vfio-variant wrote."),
-			    path, max);
+			    _("%1$s is larger than %2$zu bytes; it is not a file vfio-variant wrote."),
+			    path, (size_t)max);
 		return NULL;
 	}
 	data[done] = '\0';
