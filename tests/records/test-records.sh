@@ -6,9 +6,9 @@
 # locks; temporaries a killed writer left are cleaned; status lists every
 # record; giving back needs no module index; the exit status is the one
 # README promises for each error; --timeout is range-checked.
-# Usage: test-records.sh VFIO_VARIANT LIBVV_FAKEKERNEL HOSTS_DIR
+# Usage: test-records.sh VFIO_VARIANT LIBVV_FAKEKERNEL HOSTS_DIR VFIO_VARIANT_HOOK
 set -u
-cli=$1 fakekernel=$2 hosts=$3
+cli=$1 fakekernel=$2 hosts=$3 hookbin=$4
 # shellcheck source=tests/sim-lib.sh
 . "$(dirname "$0")/../sim-lib.sh"
 sim_setup records "$cli" "$fakekernel" "$hosts/bind"
@@ -124,6 +124,28 @@ case_stale_temporaries_cleaned() {
 	expect_status 0
 	[ ! -e "$(devices_dir)/0000:00:01.0.conf.Ab34Cd" ] || fail "the stale temporary of 00:01.0 remains after reattach"
 	expect_driver 0000:00:01.0 abcd_nic
+}
+
+# The hook's plan (STATE/hook/UUID.conf) has the same writer: a hook killed
+# while writing it leaves UUID.conf.XXXXXX, gone after the next stage.
+case_stale_plan_temporaries_cleaned() {
+	local uuid=6d0c3a1e-5b7f-4c2a-9d41-0a1b2c3d4e5f plans
+	rm -rf "$root" && cp -a "$hosts/hook" "$root"
+	plans="$root/run/vfio-variant/hook"
+	mkdir -p "$plans"
+	echo half >"$plans/$uuid.conf.Qw12Er"
+	cat >"$root.xml" <<-XML
+	<domain type='qemu'><name>vm1</name><uuid>$uuid</uuid><devices>
+	<hostdev mode='subsystem' type='pci' managed='yes'><source>
+	<address domain='0x0000' bus='0x00' slot='0x01' function='0x0'/></source></hostdev>
+	</devices></domain>
+	XML
+	out=$(LD_PRELOAD="$preload" "$hookbin" --sysroot "$root" qemu vm1 prepare begin - <"$root.xml" 2>&1)
+	status=$?
+	expect_status 0
+	[ -f "$plans/$uuid.conf" ] || fail "no plan written: $out"
+	[ ! -e "$plans/$uuid.conf.Qw12Er" ] || fail "the stale temporary of the plan remains"
+	[ "$(find "$plans" -name "$uuid.conf.*" | wc -l)" = 0 ] || fail "a temporary remains: $(ls "$plans")"
 }
 
 # --- status lists every record -------------------------------------------
@@ -277,6 +299,7 @@ sim_run_cases \
 	"a lock that is a symlink is refused, its target untouched|case_lock_symlink_refused" \
 	"a devices/ that is a symlink is refused|case_devices_dir_symlink_refused" \
 	"a killed writer's temporaries are gone after the next command|case_stale_temporaries_cleaned" \
+	"a killed hook's plan temporaries are gone after the next stage|case_stale_plan_temporaries_cleaned" \
 	"status lists every readable record and names the unreadable one|case_status_lists_every_record" \
 	"status lists a record whose device is gone|case_status_device_gone" \
 	"status, reattach, recover work without module indexes|case_no_index_give_back" \
