@@ -72,7 +72,8 @@ vv_record_path(vv_ctx *ctx, const char *address)
 	return g_build_filename(ctx->state_dir, "devices", name, NULL);
 }
 
-/* An absent value is an absent key; an empty string would be a value. */
+/* An absent value is an absent key (but see original-driver below); the
+ * loader reads an absent key and an empty value alike, as none. */
 static void
 vv_record_put(GKeyFile *file, const char *group, const char *key, const char *value)
 {

@@ -291,6 +291,7 @@ test_record_state_dirs_not_symlinks(void)
 	g_autofree char *devices = g_build_filename(dir, "devices", NULL);
 	g_autofree char *locks = g_build_filename(dir, "locks", NULL);
 	g_autofree char *planted = g_build_filename(elsewhere, "0000:03:00.0.conf", NULL);
+	g_autofree char *through = g_build_filename(elsewhere, "group-5.lock", NULL);
 	g_autoptr(vv_record) record = vv_record_new("0000:03:00.0");
 	g_autoptr(vv_record) back = NULL;
 	g_autoptr(vv_lock) lock = NULL;
@@ -323,7 +324,7 @@ test_record_state_dirs_not_symlinks(void)
 	g_assert_nonnull(strstr(error->message, "symbolic link"));
 	g_clear_error(&error);
 	/* Nothing was written through them. */
-	g_assert_false(g_file_test(g_build_filename(elsewhere, "group-5.lock", NULL), G_FILE_TEST_EXISTS));
+	g_assert_false(g_file_test(through, G_FILE_TEST_EXISTS));
 
 	g_unlink(devices);
 	g_unlink(locks);
@@ -389,26 +390,40 @@ test_record_temporaries_cleaned(void)
 	guint count = 0;
 
 	g_assert_cmpint(g_mkdir(devices, 0755), ==, 0);
-	for (guint i = 0; i < G_N_ELEMENTS(stale); i++)
-		g_assert_true(g_file_set_contents(g_build_filename(devices, stale[i], NULL), "half", -1, NULL));
-	for (guint i = 0; i < G_N_ELEMENTS(kept); i++)
-		g_assert_true(g_file_set_contents(g_build_filename(devices, kept[i], NULL), "other", -1, NULL));
+	for (guint i = 0; i < G_N_ELEMENTS(stale); i++) {
+		g_autofree char *path = g_build_filename(devices, stale[i], NULL);
+
+		g_assert_true(g_file_set_contents(path, "half", -1, NULL));
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(kept); i++) {
+		g_autofree char *path = g_build_filename(devices, kept[i], NULL);
+
+		g_assert_true(g_file_set_contents(path, "other", -1, NULL));
+	}
 	record->original_driver = g_strdup("xe");
 	record->operation = g_strdup("detach");
 	record->step = g_strdup("recorded");
 	g_assert_true(vv_record_save(ctx, record, &error));
 	g_assert_no_error(error);
 
-	for (guint i = 0; i < G_N_ELEMENTS(stale); i++)
-		if (g_file_test(g_build_filename(devices, stale[i], NULL), G_FILE_TEST_EXISTS))
+	for (guint i = 0; i < G_N_ELEMENTS(stale); i++) {
+		g_autofree char *path = g_build_filename(devices, stale[i], NULL);
+
+		if (g_file_test(path, G_FILE_TEST_EXISTS))
 			g_error("the stale temporary %s remains", stale[i]);
-	for (guint i = 0; i < G_N_ELEMENTS(kept); i++)
-		g_assert_true(g_file_test(g_build_filename(devices, kept[i], NULL), G_FILE_TEST_IS_REGULAR));
+	}
+	for (guint i = 0; i < G_N_ELEMENTS(kept); i++) {
+		g_autofree char *path = g_build_filename(devices, kept[i], NULL);
+
+		g_assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
+	}
 	/* And the write left no temporary of its own. */
 	listing = g_dir_open(devices, 0, NULL);
 	while ((name = g_dir_read_name(listing))) {
+		g_autofree char *path = g_build_filename(devices, name, NULL);
+
 		count++;
-		g_unlink(g_build_filename(devices, name, NULL));
+		g_unlink(path);
 	}
 	g_assert_cmpuint(count, ==, G_N_ELEMENTS(kept) + 1);
 	g_rmdir(devices);
