@@ -181,12 +181,13 @@ case_status_device_gone() {
 
 # --- giving back needs no alias index ------------------------------------
 
+# no_index_give_back REMOVE: REMOVE takes the module indexes away.
 no_index_give_back() {
 	vv detach 00:01.0
 	expect_status 0
 	VV_FAKEKERNEL_KILL_AFTER=/unbind vv detach 00:09.0
 	expect_status 137
-	eval "$1"
+	"$1"
 	vv status
 	expect_status 0
 	expect_out "0000:00:01.0: detached"
@@ -203,8 +204,10 @@ no_index_give_back() {
 	expect_out "modules.alias.bin"
 	expect_driver 0000:00:01.0 abcd_nic
 }
-case_no_index_give_back() { no_index_give_back 'rm "$root"/lib/modules/*/*.bin'; }
-case_no_module_dir_give_back() { no_index_give_back 'rm -rf "$root"/lib/modules'; }
+remove_indexes() { rm "$root"/lib/modules/*/*.bin; }
+remove_module_dir() { rm -rf "$root"/lib/modules; }
+case_no_index_give_back() { no_index_give_back remove_indexes; }
+case_no_module_dir_give_back() { no_index_give_back remove_module_dir; }
 
 # The native module is not loaded and cannot be loaded without the module
 # directory: said plainly, and the device stays on its VFIO driver.
