@@ -126,7 +126,15 @@ vv_ctx_find_release(const char *sysroot, GError **error)
 }
 
 /* libkmod without configuration answers from the indexes alone, with it
- * from modprobe.d too; see struct vv_ctx. */
+ * from modprobe.d too; see struct vv_ctx.
+ *
+ * Only the selection needs the indexes (which module's vfio_pci: alias
+ * matches a device). Giving a device back needs none: its native driver
+ * is named in its record and usually still loaded or built in, and a load
+ * by name is tried even so. A host whose module directory is missing or
+ * unindexed (a container; a kernel whose modules an upgrade removed) must
+ * still be able to give its devices back, so a missing index is noted
+ * here and reported by vv_ctx_require_indexes(), when selection asks. */
 static gboolean
 vv_ctx_open_kmod(vv_ctx *ctx, GError **error)
 {
@@ -136,13 +144,6 @@ vv_ctx_open_kmod(vv_ctx *ctx, GError **error)
 	g_autoptr(GPtrArray) config_paths = g_ptr_array_new_with_free_func(g_free);
 	g_autofree char *alias_index = g_build_filename(ctx->modules_dir, "modules.alias.bin", NULL);
 	int err;
-
-	if (!g_file_test(alias_index, G_FILE_TEST_IS_REGULAR)) {
-		g_set_error(error, VV_ERROR, VV_ERROR_MODULES,
-			    _("The module directory %1$s has no modules.alias.bin; run 'depmod %2$s' there, or give another directory with --modules-dir."),
-			    ctx->modules_dir, ctx->release);
-		return FALSE;
-	}
 
 	for (guint i = 0; config_dirs[i]; i++)
 		g_ptr_array_add(config_paths, g_build_filename(ctx->sysroot, config_dirs[i], NULL));
@@ -158,14 +159,27 @@ vv_ctx_open_kmod(vv_ctx *ctx, GError **error)
 	kmod_set_log_fn(ctx->kmod_indexes, vv_ctx_kmod_log, NULL);
 	kmod_set_log_fn(ctx->kmod_config, vv_ctx_kmod_log, NULL);
 
+	if (!g_file_test(alias_index, G_FILE_TEST_IS_REGULAR)) {
+		g_set_error(&ctx->indexes_error, VV_ERROR, VV_ERROR_MODULES,
+			    _("The module directory %1$s has no modules.alias.bin; run 'depmod %2$s' there, or give another directory with --modules-dir."),
+			    ctx->modules_dir, ctx->release);
+		return TRUE;
+	}
 	err = kmod_load_resources(ctx->kmod_indexes);
-	if (err < 0) {
-		g_set_error(error, VV_ERROR, VV_ERROR_MODULES,
+	if (err < 0)
+		g_set_error(&ctx->indexes_error, VV_ERROR, VV_ERROR_MODULES,
 			    _("libkmod cannot load the indexes of %1$s: %2$s. Run 'depmod %3$s' there."),
 			    ctx->modules_dir, g_strerror(-err), ctx->release);
-		return FALSE;
-	}
 	return TRUE;
+}
+
+gboolean
+vv_ctx_require_indexes(vv_ctx *ctx, GError **error)
+{
+	if (!ctx->indexes_error)
+		return TRUE;
+	g_propagate_error(error, g_error_copy(ctx->indexes_error));
+	return FALSE;
 }
 
 /* The built-in alias index is small (about 1 KiB on Debian 12), so its
@@ -320,6 +334,7 @@ vv_ctx_unref(vv_ctx *ctx)
 		kmod_unref(ctx->kmod_indexes);
 	if (ctx->kmod_config)
 		kmod_unref(ctx->kmod_config);
+	g_clear_error(&ctx->indexes_error);
 	g_ptr_array_unref(ctx->builtin_aliases);
 	g_ptr_array_unref(ctx->config_aliases);
 	g_hash_table_unref(ctx->blacklist);

@@ -54,16 +54,21 @@ vv_lock_acquire(vv_ctx *ctx, int group, const char *holder, guint timeout_ms, GE
 	g_autofree char *dir = g_path_get_dirname(path);
 	g_autofree char *text = NULL;
 	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+	g_autoptr(GError) local = NULL;
 	vv_lock *lock;
-	int fd;
+	int dirfd, fd = -1;
 
-	if (g_mkdir_with_parents(dir, 0755) < 0 ||
-	    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0) {
-		int saved = errno;
-
+	/* Neither locks/ nor the lock may be a symbolic link: flock on the
+	 * target would serialize with whatever else locks it, and the holder's
+	 * note would be written there (see vv-statefile.c). */
+	if ((dirfd = vv_state_dir_open(dir, TRUE, &local)) >= 0) {
+		fd = vv_state_file_open(dirfd, path, O_RDWR | O_CREAT, &local);
+		close(dirfd);
+	}
+	if (fd < 0) {
 		g_set_error(error, VV_ERROR, VV_ERROR_IO,
-			    _("Cannot open the lock %1$s of IOMMU group %2$d: %3$s. Give a writable state directory with --state-dir."),
-			    path, group, g_strerror(saved));
+			    _("Cannot use the lock %1$s of IOMMU group %2$d: %3$s"),
+			    path, group, local->message);
 		return NULL;
 	}
 

@@ -49,6 +49,9 @@ vv_lookup_aliases(vv_ctx *ctx, const char *key, GError **error)
 	struct kmod_list *list = NULL, *item;
 	int err;
 
+	/* The one reader of the indexes (see vv_ctx_open_kmod). */
+	if (!vv_ctx_require_indexes(ctx, error))
+		return NULL;
 	err = kmod_module_new_from_lookup(ctx->kmod_indexes, key, &list);
 	if (err < 0) {
 		g_set_error(error, VV_ERROR, VV_ERROR_MODULES,

@@ -40,6 +40,10 @@ struct vv_ctx {
 	 * source that answers), and the configured one (modprobe.d). */
 	struct kmod_ctx *kmod_indexes;
 	struct kmod_ctx *kmod_config;
+	/* Why the module indexes cannot be used, NULL when they can: only
+	 * selection needs them (vv_ctx_require_indexes), so a host without
+	 * them can still give its devices back. */
+	GError *indexes_error;
 
 	GPtrArray *builtin_aliases;  /* vv_alias: vfio_pci: entries of modules.builtin.alias.bin */
 	GPtrArray *config_aliases;   /* vv_alias: vfio_pci: alias lines of modprobe.d */
@@ -61,6 +65,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_alias, vv_alias_free)
 GPtrArray *vv_ctx_get_module_patterns(vv_ctx *ctx, const char *module);
 gboolean vv_ctx_is_blacklisted(vv_ctx *ctx, const char *module);
 gboolean vv_ctx_is_builtin_module(vv_ctx *ctx, const char *module);
+gboolean vv_ctx_require_indexes(vv_ctx *ctx, GError **error);
 
 /* vv-sysfs.c: every sysfs path the library knows is built here. */
 char *vv_sysfs_device_dir(const vv_ctx *ctx, const char *address);
@@ -138,6 +143,18 @@ vv_record *vv_record_new(const char *address);
 void vv_record_set(char **field, const char *value);
 gboolean vv_record_save(vv_ctx *ctx, const vv_record *record, GError **error);
 gboolean vv_record_remove(vv_ctx *ctx, const char *address, GError **error);
+
+/* vv-statefile.c: the state directory's files, never through a symlink.
+ * A directory: opened O_NOFOLLOW (created first when CREATE); absent is
+ * NOT_FOUND. A file: opened O_NOFOLLOW | O_NONBLOCK relative to DIRFD, a
+ * regular file only; read whole up to MAX bytes; removed; listed (names
+ * without a leading dot, sorted; an absent directory lists nothing).
+ * vv_state_file_write() is public (the hook writes its plan with it). */
+int vv_state_dir_open(const char *dir, gboolean create, GError **error);
+int vv_state_file_open(int dirfd, const char *path, int flags, GError **error);
+char *vv_state_file_read(const char *path, gsize max, gsize *length, GError **error);
+gboolean vv_state_file_remove(const char *path, GError **error);
+GPtrArray *vv_state_dir_list(const char *dir, GError **error);
 
 /* vv-lock.c: one advisory lock per IOMMU group. */
 typedef struct vv_lock vv_lock;

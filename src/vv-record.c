@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The record of a detached device: STATE_DIR/devices/BDF.conf, a key file
- * rewritten whole (g_file_set_contents: temporary file, fsync, rename) at
+ * rewritten whole (vv_state_file_write: temporary file, fsync, rename) at
  * every step, so a reader or a crash sees the previous version or the new
  * one, never half of each. It holds what reattach needs (the native driver,
  * its module, the original driver_override) and a journal: the operation
@@ -17,6 +17,8 @@
 
 #define VV_RECORD_GROUP "device"
 #define VV_RECORD_JOURNAL "journal"
+/* A record is a few hundred bytes; anything much larger is not one. */
+#define VV_RECORD_MAX_SIZE (64 * 1024)
 
 vv_record *
 vv_record_new(const char *address)
@@ -70,7 +72,8 @@ vv_record_path(vv_ctx *ctx, const char *address)
 	return g_build_filename(ctx->state_dir, "devices", name, NULL);
 }
 
-/* An absent value is an absent key; an empty string would be a value. */
+/* An absent value is an absent key (but see original-driver below); the
+ * loader reads an absent key and an empty value alike, as none. */
 static void
 vv_record_put(GKeyFile *file, const char *group, const char *key, const char *value)
 {
@@ -83,13 +86,16 @@ vv_record_save(vv_ctx *ctx, const vv_record *record, GError **error)
 {
 	g_autoptr(GKeyFile) file = g_key_file_new();
 	g_autofree char *path = vv_record_path(ctx, record->address);
-	g_autofree char *dir = g_path_get_dirname(path);
 	g_autofree char *data = NULL;
 	g_autoptr(GError) local = NULL;
 	gsize length;
 
 	vv_record_put(file, VV_RECORD_GROUP, "address", record->address);
-	vv_record_put(file, VV_RECORD_GROUP, "original-driver", record->original_driver);
+	/* Always written, empty for "none": a record without the key is one
+	 * the loader refuses as incomplete, never one read as "no native
+	 * driver" (which would leave the device driverless on reattach). */
+	g_key_file_set_string(file, VV_RECORD_GROUP, "original-driver",
+			      record->original_driver ? record->original_driver : "");
 	vv_record_put(file, VV_RECORD_GROUP, "original-module", record->original_module);
 	vv_record_put(file, VV_RECORD_GROUP, "original-override", record->original_override);
 	vv_record_put(file, VV_RECORD_GROUP, "driver", record->driver);
@@ -106,17 +112,9 @@ vv_record_save(vv_ctx *ctx, const vv_record *record, GError **error)
 	vv_record_put(file, VV_RECORD_JOURNAL, "step", record->step);
 	data = g_key_file_to_data(file, &length, NULL);
 
-	if (g_mkdir_with_parents(dir, 0755) < 0) {
-		int saved = errno;
-
+	if (!vv_state_file_write(path, data, length, &local)) {
 		g_set_error(error, VV_ERROR, VV_ERROR_IO,
-			    _("Cannot create the state directory %1$s for %2$s: %3$s. Give a writable one with --state-dir."),
-			    dir, record->address, g_strerror(saved));
-		return FALSE;
-	}
-	if (!g_file_set_contents_full(path, data, length, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &local)) {
-		g_set_error(error, VV_ERROR, VV_ERROR_IO,
-			    _("Cannot write the record of %1$s: %2$s."), record->address, local->message);
+			    _("Cannot write the record of %1$s: %2$s"), record->address, local->message);
 		return FALSE;
 	}
 	return TRUE;
@@ -126,12 +124,11 @@ gboolean
 vv_record_remove(vv_ctx *ctx, const char *address, GError **error)
 {
 	g_autofree char *path = vv_record_path(ctx, address);
+	g_autoptr(GError) local = NULL;
 
-	if (g_unlink(path) < 0 && errno != ENOENT) {
-		int saved = errno;
-
+	if (!vv_state_file_remove(path, &local)) {
 		g_set_error(error, VV_ERROR, VV_ERROR_IO,
-			    _("Cannot remove the record %1$s of %2$s: %3$s."), path, address, g_strerror(saved));
+			    _("Cannot remove the record of %1$s: %2$s"), address, local->message);
 		return FALSE;
 	}
 	return TRUE;
@@ -147,6 +144,68 @@ vv_requester_from_string(const char *text)
 	return VV_REQUESTER_CLI;
 }
 
+/* A string value; "" reads as NULL ("none"), as the writer writes it. */
+static char *
+vv_record_get(GKeyFile *file, const char *group, const char *key)
+{
+	char *value = g_key_file_get_string(file, group, key, NULL);
+
+	if (value && !*value)
+		g_clear_pointer(&value, g_free);
+	return value;
+}
+
+/*
+ * The keys without which giving the device back would be a guess: where
+ * it goes back to (original-driver, "" when it had none) and what the last
+ * command did (operation and step, from which recover settles it). A
+ * record lacking one was not written whole by vfio-variant (a hand edit, a
+ * copy cut short, a release before 0.4 that wrote no original-driver for a
+ * device without a driver): it is refused, so nothing acts on it blindly.
+ */
+static const struct {
+	const char *group;
+	const char *key;
+} vv_record_required[] = {
+	{ VV_RECORD_GROUP, "original-driver" },
+	{ VV_RECORD_JOURNAL, "operation" },
+	{ VV_RECORD_JOURNAL, "step" },
+};
+
+static gboolean
+vv_record_check_whole(GKeyFile *file, const char *path, const char *address, GError **error)
+{
+	g_autofree char *operation = NULL;
+	g_autofree char *step = NULL;
+	g_autofree char *named = NULL;
+
+	for (guint i = 0; i < G_N_ELEMENTS(vv_record_required); i++) {
+		if (!g_key_file_has_key(file, vv_record_required[i].group, vv_record_required[i].key, NULL)) {
+			g_set_error(error, VV_ERROR, VV_ERROR_IO,
+				    _("The record %1$s of %2$s is incomplete: it has no '%3$s' in [%4$s], so how to give the device back is unknown. The device is left as it is; move the record aside and give the device back by hand."),
+				    path, address, vv_record_required[i].key, vv_record_required[i].group);
+			return FALSE;
+		}
+	}
+	operation = vv_record_get(file, VV_RECORD_JOURNAL, "operation");
+	step = vv_record_get(file, VV_RECORD_JOURNAL, "step");
+	if (!operation || !step || (!g_str_equal(operation, "detach") && !g_str_equal(operation, "reattach"))) {
+		g_set_error(error, VV_ERROR, VV_ERROR_IO,
+			    _("The record %1$s of %2$s is incomplete: its journal names no known operation and step, so how to settle it is unknown. The device is left as it is; move the record aside and give the device back by hand."),
+			    path, address);
+		return FALSE;
+	}
+	/* A record copied under another device's name describes that one. */
+	named = vv_record_get(file, VV_RECORD_GROUP, "address");
+	if (named && !g_str_equal(named, address)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_IO,
+			    _("The record %1$s of %2$s describes another device, %3$s; it is not used. Move it aside."),
+			    path, address, named);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static vv_record *
 vv_record_read(const char *path, const char *address, GError **error)
 {
@@ -154,37 +213,60 @@ vv_record_read(const char *path, const char *address, GError **error)
 	g_autoptr(GError) local = NULL;
 	g_autoptr(vv_record) record = vv_record_new(address);
 	g_autofree char *requester = NULL;
+	g_autofree char *data = NULL;
+	gsize length;
 
-	if (!g_key_file_load_from_file(file, path, G_KEY_FILE_NONE, &local)) {
-		if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+	data = vv_state_file_read(path, VV_RECORD_MAX_SIZE, &length, &local);
+	if (!data) {
+		if (g_error_matches(local, VV_ERROR, VV_ERROR_NOT_FOUND))
 			g_set_error(error, VV_ERROR, VV_ERROR_NOT_FOUND,
 				    _("%s has no record: vfio-variant did not detach it."), address);
 		else
 			g_set_error(error, VV_ERROR, VV_ERROR_IO,
-				    _("Cannot read the record %1$s of %2$s: %3$s. Move it aside and run 'vfio-variant reattach %2$s'."),
-				    path, address, local->message);
+				    _("Cannot read the record of %1$s: %2$s"), address, local->message);
 		return NULL;
 	}
-	record->original_driver = g_key_file_get_string(file, VV_RECORD_GROUP, "original-driver", NULL);
-	record->original_module = g_key_file_get_string(file, VV_RECORD_GROUP, "original-module", NULL);
-	record->original_override = g_key_file_get_string(file, VV_RECORD_GROUP, "original-override", NULL);
-	record->driver = g_key_file_get_string(file, VV_RECORD_GROUP, "driver", NULL);
-	record->module = g_key_file_get_string(file, VV_RECORD_GROUP, "module", NULL);
+	if (!g_key_file_load_from_data(file, data, length, G_KEY_FILE_NONE, &local)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_IO,
+			    _("Cannot read the record %1$s of %2$s: %3$s. Move it aside and run 'vfio-variant reattach %2$s'."),
+			    path, address, local->message);
+		return NULL;
+	}
+	if (!vv_record_check_whole(file, path, address, error))
+		return NULL;
+	record->original_driver = vv_record_get(file, VV_RECORD_GROUP, "original-driver");
+	record->original_module = vv_record_get(file, VV_RECORD_GROUP, "original-module");
+	record->original_override = vv_record_get(file, VV_RECORD_GROUP, "original-override");
+	record->driver = vv_record_get(file, VV_RECORD_GROUP, "driver");
+	record->module = vv_record_get(file, VV_RECORD_GROUP, "module");
 	record->fallback = g_key_file_get_boolean(file, VV_RECORD_GROUP, "fallback", NULL);
 	record->time = g_key_file_get_string(file, VV_RECORD_GROUP, "time", NULL);
 	requester = g_key_file_get_string(file, VV_RECORD_GROUP, "requester", NULL);
 	record->requester = vv_requester_from_string(requester);
-	record->domain = g_key_file_get_string(file, VV_RECORD_GROUP, "domain", NULL);
+	record->domain = vv_record_get(file, VV_RECORD_GROUP, "domain");
 	record->managed = record->domain && g_key_file_get_boolean(file, VV_RECORD_GROUP, "managed", NULL);
 	record->operation = g_key_file_get_string(file, VV_RECORD_JOURNAL, "operation", NULL);
 	record->step = g_key_file_get_string(file, VV_RECORD_JOURNAL, "step", NULL);
-	if (!record->operation || !record->step) {
-		g_set_error(error, VV_ERROR, VV_ERROR_IO,
-			    _("The record %1$s of %2$s has no journal. Move it aside and run 'vfio-variant reattach %2$s'."),
-			    path, address);
-		return NULL;
-	}
+	/* Names read back (drivers, modules) are checked here like names from
+	 * any other input, before anything acts on them. */
 	return g_steal_pointer(&record);
+}
+
+/* ADDRESS when NAME is a record's file name (BDF.conf, canonical), else
+ * NULL: not the temporaries of an interrupted write, nor anything else. */
+static char *
+vv_record_address_of(const char *name)
+{
+	g_autofree char *stem = NULL;
+	g_autofree char *address = NULL;
+
+	if (!g_str_has_suffix(name, ".conf"))
+		return NULL;
+	stem = g_strndup(name, strlen(name) - strlen(".conf"));
+	address = vv_address_parse(stem, NULL);
+	if (!address || !g_str_equal(address, stem))
+		return NULL;
+	return g_steal_pointer(&address);
 }
 
 VV_EXPORT vv_record *
@@ -199,29 +281,36 @@ vv_record_load(vv_ctx *ctx, const char *device, GError **error)
 	return vv_record_read(path, address, error);
 }
 
+VV_EXPORT GStrv
+vv_ctx_list_record_addresses(vv_ctx *ctx, GError **error)
+{
+	g_autofree char *dir = g_build_filename(ctx->state_dir, "devices", NULL);
+	g_autoptr(GPtrArray) names = vv_state_dir_list(dir, error);
+	g_autoptr(GStrvBuilder) addresses = g_strv_builder_new();
+
+	if (!names)
+		return NULL;
+	for (guint i = 0; i < names->len; i++) {
+		g_autofree char *address = vv_record_address_of(g_ptr_array_index(names, i));
+
+		if (address)
+			g_strv_builder_add(addresses, address);
+	}
+	return g_strv_builder_end(addresses);
+}
+
 VV_EXPORT GPtrArray *
 vv_ctx_list_records(vv_ctx *ctx, GError **error)
 {
-	g_autofree char *dir = g_build_filename(ctx->state_dir, "devices", NULL);
-	g_autoptr(GPtrArray) names = vv_sysfs_list_dir(dir);
+	g_auto(GStrv) addresses = vv_ctx_list_record_addresses(ctx, error);
 	g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func((GDestroyNotify)vv_record_unref);
 
-	for (guint i = 0; i < names->len; i++) {
-		const char *name = g_ptr_array_index(names, i);
-		g_autofree char *stem = NULL;
-		g_autofree char *address = NULL;
-		g_autofree char *path = NULL;
-		vv_record *record;
+	if (!addresses)
+		return NULL;
+	for (guint i = 0; addresses[i]; i++) {
+		g_autofree char *path = vv_record_path(ctx, addresses[i]);
+		vv_record *record = vv_record_read(path, addresses[i], error);
 
-		/* Only BDF.conf: not g_file_set_contents' temporary files. */
-		if (!g_str_has_suffix(name, ".conf"))
-			continue;
-		stem = g_strndup(name, strlen(name) - strlen(".conf"));
-		address = vv_address_parse(stem, NULL);
-		if (!address || !g_str_equal(address, stem))
-			continue;
-		path = g_build_filename(dir, name, NULL);
-		record = vv_record_read(path, address, error);
 		if (!record)
 			return NULL;
 		g_ptr_array_add(records, record);

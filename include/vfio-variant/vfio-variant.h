@@ -298,6 +298,21 @@ gboolean vv_bind_result_is_fallback(const vv_bind_result *result);
  * device that has one (a GPtrArray of vv_record, in address order). */
 vv_record *vv_record_load(vv_ctx *ctx, const char *device, GError **error);
 GPtrArray *vv_ctx_list_records(vv_ctx *ctx, GError **error);
+
+/* Since 0.4: the address of every device that has a record file, in
+ * address order, whether or not the record can be read (load each with
+ * vv_record_load() to tell). An absent state directory has none; a
+ * devices/ directory that is a symbolic link is refused (VV_ERROR_IO). */
+GStrv vv_ctx_list_record_addresses(vv_ctx *ctx, GError **error);
+
+/* Since 0.4: replace the state file PATH (a record, the hook's plan) with
+ * the LENGTH bytes of DATA, atomically: a temporary PATH.XXXXXX in the same
+ * directory, flushed, then renamed over PATH. The directory is created
+ * when absent and must not be a symbolic link. The caller must be PATH's
+ * only writer at that moment (it holds the lock every writer takes):
+ * temporaries of PATH that killed writers left behind are removed.
+ * Errors: VV_ERROR_IO. */
+gboolean vv_state_file_write(const char *path, const char *data, gsize length, GError **error);
 vv_record *vv_record_ref(vv_record *record);
 void vv_record_unref(vv_record *record);
 const char *vv_record_get_address(const vv_record *record);

@@ -27,10 +27,7 @@ static const struct {
 int
 vv_cli_error(GError *error)
 {
-	/* Bad input is the user's to fix (2); a refused or failed change of
-	 * the host is not (1). */
-	int status = error->domain == VV_ERROR && error->code >= VV_ERROR_NOT_ASSIGNABLE ?
-		     VV_CLI_EXIT_FAILED : VV_CLI_EXIT_USAGE;
+	int status = vv_cli_exit_status(error);
 
 	g_printerr(_("vfio-variant: error: %s\n"), error->message);
 	g_error_free(error);
@@ -49,6 +46,22 @@ vv_cli_usage(const char *format, ...)
 	g_printerr(_("vfio-variant: %s\n"), message);
 	g_printerr(_("Run 'vfio-variant --help' for usage.\n"));
 	return VV_CLI_EXIT_USAGE;
+}
+
+/* The largest --timeout whose milliseconds fit the lock's guint: seconds
+ * times 1000 in 32 bits would wrap (4294968 s gave 704 ms). */
+#define VV_CLI_TIMEOUT_MAX (G_MAXUINT / 1000)
+
+gboolean
+vv_cli_timeout_ms(const char *option, gint64 seconds, guint *ms)
+{
+	if (seconds < 0 || seconds > VV_CLI_TIMEOUT_MAX) {
+		vv_cli_usage(_("%1$s takes a number of seconds from 0 to %2$u; %3$lld is out of range."),
+			     option, (guint)VV_CLI_TIMEOUT_MAX, (long long)seconds);
+		return FALSE;
+	}
+	*ms = (guint)seconds * 1000;
+	return TRUE;
 }
 
 /* Parse a command's options; it must be left with EXPECTED_ARGS operands. */

@@ -8,6 +8,7 @@ vv_cli_detach(const vv_cli_globals *globals, int argc, char **argv)
 	g_autofree char *driver = NULL;
 	gboolean generic = FALSE, dry_run = FALSE, force = FALSE;
 	int timeout = 10;
+	guint timeout_ms;
 	GOptionEntry entries[] = {
 		{ "driver", 0, 0, G_OPTION_ARG_STRING, &driver,
 		  N_("Bind this driver (module or driver name) instead of the selected one; no fallback"), N_("NAME") },
@@ -26,12 +27,12 @@ vv_cli_detach(const vv_cli_globals *globals, int argc, char **argv)
 		return VV_CLI_EXIT_USAGE;
 	if (driver && generic)
 		return vv_cli_usage(_("--driver and --generic exclude each other."));
-	if (timeout < 0)
-		return vv_cli_usage(_("--timeout takes a number of seconds, 0 or more."));
+	if (!vv_cli_timeout_ms("--timeout", timeout, &timeout_ms))
+		return VV_CLI_EXIT_USAGE;
 
 	vv_bind_options_set_driver(options, driver);
 	vv_bind_options_set_flags(options, (generic ? VV_BIND_GENERIC : 0) | (dry_run ? VV_BIND_DRY_RUN : 0) |
 					   (force ? VV_BIND_FORCE : 0));
-	vv_bind_options_set_lock_timeout(options, (guint)timeout * 1000);
+	vv_bind_options_set_lock_timeout(options, timeout_ms);
 	return vv_cli_run_bind(globals, argv[1], options, dry_run, vv_detach);
 }

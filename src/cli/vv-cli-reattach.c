@@ -8,6 +8,7 @@ vv_cli_reattach(const vv_cli_globals *globals, int argc, char **argv)
 	gboolean dry_run = FALSE;
 	gboolean force = FALSE;
 	int timeout = 10;
+	guint timeout_ms;
 	GOptionEntry entries[] = {
 		{ "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, N_("Print every sysfs write and module load, make none"), NULL },
 		{ "force", 0, 0, G_OPTION_ARG_NONE, &force,
@@ -22,10 +23,10 @@ vv_cli_reattach(const vv_cli_globals *globals, int argc, char **argv)
 	g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
 	if (!vv_cli_parse(context, &argc, &argv, 1))
 		return VV_CLI_EXIT_USAGE;
-	if (timeout < 0)
-		return vv_cli_usage(_("--timeout takes a number of seconds, 0 or more."));
+	if (!vv_cli_timeout_ms("--timeout", timeout, &timeout_ms))
+		return VV_CLI_EXIT_USAGE;
 
 	vv_bind_options_set_flags(options, (dry_run ? VV_BIND_DRY_RUN : 0) | (force ? VV_BIND_FORCE : 0));
-	vv_bind_options_set_lock_timeout(options, (guint)timeout * 1000);
+	vv_bind_options_set_lock_timeout(options, timeout_ms);
 	return vv_cli_run_bind(globals, argv[1], options, dry_run, vv_reattach);
 }

@@ -23,6 +23,12 @@ typedef struct {
 } vv_cli_globals;
 
 int vv_cli_error(GError *error);
+/* vv-cli-exit.c: the exit status for ERROR (1 failed or refused, 2 the
+ * user's input). */
+int vv_cli_exit_status(const GError *error);
+/* OPTION's SECONDS as milliseconds, range-checked (out of range: the usage
+ * message is printed, FALSE). */
+gboolean vv_cli_timeout_ms(const char *option, gint64 seconds, guint *ms);
 int vv_cli_usage(const char *format, ...) G_GNUC_PRINTF(1, 2);
 gboolean vv_cli_parse(GOptionContext *context, int *argc, char ***argv, int expected_args);
 vv_ctx *vv_cli_open(const vv_cli_globals *globals, GError **error);

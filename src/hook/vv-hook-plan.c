@@ -97,7 +97,6 @@ vv_hook_plan_save(vv_ctx *ctx, const vv_hook_plan *plan, GError **error)
 {
 	g_autoptr(GKeyFile) file = g_key_file_new();
 	g_autofree char *path = vv_hook_plan_path(ctx, plan->uuid);
-	g_autofree char *dir = g_path_get_dirname(path);
 	g_autofree char *data = NULL;
 	g_autoptr(GError) local = NULL;
 	gsize length;
@@ -125,15 +124,12 @@ vv_hook_plan_save(vv_ctx *ctx, const vv_hook_plan *plan, GError **error)
 		}
 	}
 	data = g_key_file_to_data(file, &length, NULL);
-	if (g_mkdir_with_parents(dir, 0755) < 0) {
-		int saved = errno;
-
-		g_set_error(error, VV_ERROR, VV_ERROR_IO, _("Cannot create the directory %1$s: %2$s."),
-			    dir, g_strerror(saved));
-		return FALSE;
-	}
-	if (!g_file_set_contents_full(path, data, length, G_FILE_SET_CONTENTS_CONSISTENT, 0644, &local)) {
-		g_set_error(error, VV_ERROR, VV_ERROR_IO, _("Cannot write the hook's plan %1$s: %2$s."),
+	/* The library's atomic write, as for the device records: it also
+	 * removes the temporaries of a hook killed in a previous write of this
+	 * plan (libvirt runs one stage of a domain at a time, so this hook is
+	 * the plan's only writer). */
+	if (!vv_state_file_write(path, data, length, &local)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_IO, _("Cannot write the hook's plan %1$s: %2$s"),
 			    path, local->message);
 		return FALSE;
 	}

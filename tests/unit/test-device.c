@@ -156,6 +156,8 @@ test_ctx_errors(void)
 	g_autoptr(vv_ctx_options) options = vv_ctx_options_new();
 	g_autoptr(GError) error = NULL;
 	g_autoptr(vv_ctx) ctx = NULL;
+	g_autoptr(GPtrArray) devices = NULL;
+	g_autoptr(vv_selection) selection = NULL;
 
 	vv_ctx_options_set_sysroot(options, "/nonexistent-vfio-variant-root");
 	ctx = vv_ctx_new(options, &error);
@@ -164,11 +166,19 @@ test_ctx_errors(void)
 	g_assert_nonnull(strstr(error->message, "/nonexistent-vfio-variant-root"));
 	g_clear_error(&error);
 
-	/* --modules-dir pointing at a directory without depmod's indexes. */
+	/* --modules-dir pointing at a directory without depmod's indexes: the
+	 * context opens (giving devices back needs no index), and selection,
+	 * which does, says what is missing. */
 	vv_ctx_options_set_sysroot(options, rules);
 	vv_ctx_options_set_modules_dir(options, no_index);
 	ctx = vv_ctx_new(options, &error);
-	g_assert_null(ctx);
+	g_assert_no_error(error);
+	g_assert_nonnull(ctx);
+	devices = vv_ctx_list_devices(ctx, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(devices->len, >, 0);
+	selection = vv_selection_new(ctx, g_ptr_array_index(devices, 0), &error);
+	g_assert_null(selection);
 	g_assert_error(error, VV_ERROR, VV_ERROR_MODULES);
 	g_assert_nonnull(strstr(error->message, "modules.alias.bin"));
 	g_assert_nonnull(strstr(error->message, "depmod"));

@@ -134,7 +134,7 @@ static const struct {
 	  "[journal]\noperation=detach\nstep=verified\n",
 	  { "requester=\"libvirt\"", "complete=\"yes\"", "<native driver=\"virtio-pci\" module=\"virtio_pci\"/>", NULL } },
 	{ "fallback, no native driver",
-	  "[device]\naddress=0000:00:03.0\ndriver=vfio-pci\nmodule=vfio_pci\nfallback=true\ntime=2026-11-21T14:05:00Z\nrequester=cli\n"
+	  "[device]\naddress=0000:00:03.0\noriginal-driver=\ndriver=vfio-pci\nmodule=vfio_pci\nfallback=true\ntime=2026-11-21T14:05:00Z\nrequester=cli\n"
 	  "[journal]\noperation=detach\nstep=verified\n",
 	  { "fallback=\"yes\"", "<native/>", NULL } },
 	{ "prepared, not yet adopted",
