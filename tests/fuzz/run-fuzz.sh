@@ -23,12 +23,16 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
 	-timeout=10 -rss_limit_mb=2048 -artifact_prefix="$findings/$name-" \
 	"$work/corpus" >"$work/log" 2>&1
 status=$?
+found=""
 
 units=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log")
 echo "$name: ${units:-no} executions in $seconds s, corpus $seed_count seeds -> $(find "$work/corpus" -type f | wc -l) inputs, exit status $status"
 if [ "$status" -ne 0 ] || [ -z "$units" ] ||
    grep -qE '^==[0-9]+==(ERROR|WARNING: MemorySanitizer)|runtime error:|^SUMMARY: ' "$work/log"; then
 	tail -n 80 "$work/log"
-	echo "$name: FINDING; the input is kept as: $(cd "$findings" && ls -t | grep "^$name-" | head -n 3 | tr '\n' ' ')"
+	for kept in "$findings/$name-"*; do
+		[ -e "$kept" ] && found="$found $(basename "$kept")"
+	done
+	echo "$name: FINDING; inputs kept in $findings:${found:- none (see the log above)}"
 	exit 1
 fi
