@@ -3,7 +3,9 @@
 # ASan+UBSan, and under valgrind; Debian's libvirtd on this machine,
 # read-only (tests/libvirt); then the VM suite (tests/vm: the CLI on
 # Debian's kernel under QEMU) and the libvirt VM suite (libvirtd 9.0 in
-# that VM, tests/libvirt/run-vm-libvirt.sh) in the normal build. Prints
+# that VM, tests/libvirt/run-vm-libvirt.sh) in the normal build; then the
+# libFuzzer harnesses (tests/fuzz) in a clang build, VV_FUZZ_SECONDS (30)
+# seconds each, with the executions of each printed. Prints
 # one closing line "N passed, M failed" and exits non-zero when anything
 # failed.
 set -uo pipefail
@@ -27,8 +29,12 @@ run_suite() {
 	local setup_args=$1; shift
 	echo "== $builddir: meson test $*"
 	if [ ! -d "$builddir" ]; then
+		# SETUP_CC: the compiler of this build dir only (clang for tests/fuzz).
+		local cc_env=()
+		[ -n "${SETUP_CC:-}" ] && cc_env=(env "CC=$SETUP_CC")
 		# shellcheck disable=SC2086
-		meson setup "$builddir" -Dwerror=true $setup_args >/dev/null || { failed=$((failed + 1)); return; }
+		"${cc_env[@]}" meson setup "$builddir" -Dwerror=true $setup_args >/dev/null ||
+			{ failed=$((failed + 1)); return; }
 	fi
 	meson compile -C "$builddir" >/dev/null || { echo "build failed in $builddir"; failed=$((failed + 1)); return; }
 	meson test -C "$builddir" --print-errorlogs "$@"
@@ -41,6 +47,7 @@ SETUP=valgrind run_suite build "" --suite unit --setup valgrind
 run_suite build "" --suite libvirt-host
 run_suite build "" --suite vm
 run_suite build "" --suite libvirt
+SETUP_CC=clang run_suite build-fuzz "-Dfuzzing=true" --suite fuzz --verbose
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

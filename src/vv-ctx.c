@@ -81,7 +81,7 @@ vv_alias_free(vv_alias *alias)
 	g_free(alias);
 }
 
-static void
+static void G_GNUC_PRINTF(6, 0)
 vv_ctx_kmod_log(void *data, int priority, const char *file, int line,
 		const char *fn, const char *format, va_list args)
 {

@@ -26,8 +26,18 @@ char *vv_virt_xml_strip(const char *merged_xml, GError **error);
 /* vv-virt-conn.c: connections and node devices. */
 
 /* Open URI (NULL: LIBVIRT_DEFAULT_URI, then libvirt's default), read-only
- * when READ_ONLY. Errors are libvirt's, reported as virsh reports them. */
+ * when READ_ONLY. Errors are libvirt's, reported as virsh reports them.
+ * Every caller reads or changes this host's devices, so a connection whose
+ * URI (virConnectGetURI(), after connecting) is not local is closed again
+ * and refused with VV_ERROR_INVALID_ARGUMENT. */
 virConnectPtr vv_virt_connect(const char *uri, gboolean read_only, GError **error);
+
+/* TRUE when the libvirt URI names a driver on this machine: no server part
+ * (no host, port or user, "localhost" included) and no transport or the
+ * "unix" transport. qemu:///system, qemu+unix:///system?socket=PATH and
+ * test:///default are local; qemu+ssh://host/system, qemu://localhost/system
+ * and qemu+ext:///system?command=CMD are not, nor is what does not parse. */
+gboolean vv_virt_uri_is_local(const char *uri);
 
 /* The node device NAME: a node-device name, or any device name
  * vv_address_parse() accepts. */

@@ -194,7 +194,7 @@ main(int argc, char **argv)
 		start = bench_now();
 		for (guint i = 0; i < n_devices; i++) {
 			g_autoptr(vv_device) device = vv_device_new(ctx, g_ptr_array_index(addresses, i), NULL);
-			g_autoptr(vv_selection) selection = device ? vv_selection_new(ctx, device, NULL) : NULL;
+			g_autoptr(vv_selection) selection G_GNUC_UNUSED = device ? vv_selection_new(ctx, device, NULL) : NULL;
 		}
 		g_array_append_val(samples, (double){ (bench_now() - start) * 1e6 / n_devices });
 	}
@@ -220,7 +220,7 @@ main(int argc, char **argv)
 			start = bench_now();
 			listed = vv_ctx_list_devices(ctx, NULL);
 			for (guint i = 0; listed && i < listed->len; i++) {
-				g_autoptr(vv_selection) selection = vv_selection_new(ctx, g_ptr_array_index(listed, i), NULL);
+				g_autoptr(vv_selection) selection G_GNUC_UNUSED = vv_selection_new(ctx, g_ptr_array_index(listed, i), NULL);
 			}
 			g_clear_pointer(&listed, g_ptr_array_unref);
 			g_array_append_val(samples, (double){ (bench_now() - start) * 1e3 });

@@ -61,11 +61,40 @@ check() { # label command...
 
 expected=$(virsh -c "$uri" nodedev-list --cap pci 2>/dev/null | sed '/^$/d' | sort)
 [ -n "$expected" ] || { echo "Bail out! libvirtd did not start or lists no PCI device: $(tail -3 "$work/libvirtd.log" "$work/stdout")"; exit 1; }
-echo "1..$(( $(wc -l <<<"$expected") * 2 + 2 ))"
+echo "1..$(( $(wc -l <<<"$expected") * 2 + 4 ))"
 
 listed() { "$cli" --modules-dir "$modules_dir" nodedev-list "$@" | awk '{ print $1 }' | sort; }
 check "nodedev-list shows every PCI node device virsh shows" diff <(echo "$expected") <(listed -c "$uri")
 check "LIBVIRT_DEFAULT_URI works as in virsh" diff <(echo "$expected") <(LIBVIRT_DEFAULT_URI="$uri" listed)
+check "qemu+unix:// is local" diff <(echo "$expected") <(listed -c "qemu+unix:///system?socket=$work/libvirt-sock")
+# The same daemon reached as a remote one: the ext transport runs a command
+# that carries libvirt's RPC between its stdin and stdout and the daemon's
+# socket, as ssh would from another host. It connects, and is refused.
+cat >"$work/tunnel" <<TUNNEL
+#!/usr/bin/python3
+import os, socket, threading
+sock = socket.socket(socket.AF_UNIX)
+sock.connect("$work/libvirt-sock")
+def upstream():
+    while data := os.read(0, 65536):
+        sock.sendall(data)
+    sock.shutdown(socket.SHUT_WR)
+threading.Thread(target=upstream, daemon=True).start()
+while data := sock.recv(65536):
+    while data:
+        data = data[os.write(1, data):]
+TUNNEL
+chmod +x "$work/tunnel"
+remote_refused() {
+	local status
+	"$cli" --modules-dir "$modules_dir" nodedev-list -c "qemu+ext:///system?command=$work/tunnel" >"$work/remote.out" 2>&1
+	status=$?
+	cat "$work/remote.out"
+	[ "$status" -eq 2 ] && grep -qF "error: the libvirt connection 'qemu+ext:///system?command=$work/tunnel' is not local" "$work/remote.out" &&
+		grep -qF "error: Run vfio-variant on that host" "$work/remote.out" && [ "$(grep -c . "$work/remote.out")" -eq 2 ]
+}
+virsh -c "qemu+ext:///system?command=$work/tunnel" uri >/dev/null 2>&1 || { echo "Bail out! the tunnel does not reach libvirtd"; exit 1; }
+check "the daemon reached through a command (qemu+ext) is refused as remote" remote_refused
 for name in $expected; do
 	check "nodedev-dumpxml $name" sh -c "\"$cli\" --modules-dir \"$modules_dir\" nodedev-dumpxml -c \"$uri\" $name >\"$work/$name.xml\""
 	check "$name validates (ours and libvirt's grammar)" "$validator" --validate "$work/$name.xml"

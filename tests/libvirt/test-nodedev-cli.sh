@@ -6,7 +6,8 @@
 # test driver serves lookups, node-device XML, its version (9.0.0) and
 # domain lists, and refuses detach and reattach with a real libvirt error:
 # URI and name handling, and every error path, each checked for what it
-# says and for where it leaves the device.
+# says and for where it leaves the device. Remote URIs connect for real to
+# a fake daemon behind a fake ssh (fake-remote-libvirtd.py), with no network.
 # Usage: test-nodedev-cli.sh VFIO_VARIANT LIBVV_FAKEKERNEL HOSTS_DIR VALIDATOR DRIVER_XML
 # (the validator needs VV_SCHEMA_DIR and VV_LIBVIRT_NODEDEV_RNG)
 set -u
@@ -16,6 +17,7 @@ cli=$1 fakekernel=$2 hosts=$3 validator=$4 driver_xml=$5
 sim_setup nodedev "$cli" "$fakekernel" "$hosts/bind"
 unset LIBVIRT_DEFAULT_URI
 uri="test://$(readlink -f "$driver_xml")"
+fake_daemon=$(readlink -f "$(dirname "$0")/fake-remote-libvirtd.py")
 
 # vv ARGS...: the CLI on $root; $status, $out (stdout), $err (stderr).
 vv() {
@@ -164,6 +166,58 @@ pci_0000_00_08_0|-|vfio_pci" ] || fail "unexpected list: $out"
 	grep -q '0000:00:03.0' <<<"$err" || fail "the missing device is not named: $err"
 }
 
+# A remote libvirt that really answers, with no network: libvirt's remote
+# driver runs `ssh HOST sh -c ...` (or the ext URI's command) and speaks its
+# RPC over the command's stdin and stdout; a fake ssh first in PATH (and
+# the ext command) execs the fake daemon, which logs every call. libvirt
+# passes LD_PRELOAD on to the commands it runs, and the simulated kernel
+# refuses to load without its root: a static shell drops the preload.
+remote_setup() {
+	[ -x /bin/busybox ] || { fail "no /bin/busybox (package busybox-static)"; return; }
+	remote_log="$root.remote"
+	mkdir -p "$work/bin"
+	printf '#!/bin/busybox sh\nunset LD_PRELOAD\nexec python3 %s %s\n' "$fake_daemon" "$remote_log" >"$work/bin/ssh"
+	cp "$work/bin/ssh" "$work/bin/ext"
+	chmod +x "$work/bin/ssh" "$work/bin/ext"
+}
+
+case_remote_refused() {
+	remote_setup
+	local spec how shown command
+	# HOW|URI: the URI given with -c or as LIBVIRT_DEFAULT_URI.
+	for spec in "c|test+ssh://other/default" "c|qemu+ssh://other/system" "c|test+ssh://localhost/default" \
+		    "c|test+ext:///default?command=$work/bin/ext" "env|test+ssh://other/default"; do
+		how=${spec%%|*} shown=${spec#*|}
+		# Every command with the first URI; the others (one check in
+		# vv_virt_connect() for all) with nodedev-list only: each run
+		# costs seconds under valgrind.
+		local commands=(nodedev-list)
+		[ "$spec" = "c|test+ssh://other/default" ] && commands=(nodedev-detach nodedev-reattach nodedev-dumpxml nodedev-list)
+		for command in "${commands[@]}"; do
+			local args=("$command")
+			[ "$how" = c ] && args+=(-c "$shown")
+			[ "$command" = nodedev-list ] || args+=(00:01.0)
+			: >"$remote_log"
+			if [ "$how" = env ]; then
+				PATH="$work/bin:$PATH" LIBVIRT_DEFAULT_URI=$shown vv "${args[@]}"
+			else
+				PATH="$work/bin:$PATH" vv "${args[@]}"
+			fi
+			expect_status 2
+			grep -qF "connection 1 CONNECT_OPEN" "$remote_log" ||
+				fail "$command $shown: no connection reached the fake daemon: $err"
+			expect_err "error: the libvirt connection '$shown' is not local: vfio-variant reads, moves and records the devices of the machine it runs on, so a device of another host must not be handled from here"
+			expect_err "error: Run vfio-variant on that host, with a local connection such as qemu:///system."
+			! grep -q '^acting' "$remote_log" ||
+				fail "$command $shown: the remote libvirt was asked to act: $(grep '^acting' "$remote_log" | tr '\n' '|')"
+			[ -z "$problem" ] || return
+		done
+	done
+	expect_driver 0000:00:01.0 abcd_nic
+	expect_no_record 0000:00:01.0
+	expect_log_empty
+}
+
 cases=(
 	"dumpxml: node-device name, address, short address give one valid document|case_dumpxml_names"
 	"-c, --connect and LIBVIRT_DEFAULT_URI as in virsh|case_uri_sources"
@@ -174,6 +228,7 @@ cases=(
 	"detach --driver refused by libvirt: back on the native driver|case_detach_named_driver_refused_by_libvirt"
 	"reattach refused by libvirt: back on the VFIO driver it was on, record as it was|case_reattach_refused_by_libvirt"
 	"dumpxml of a detached device: <detached> and <native>, valid|case_dumpxml_detached"
+	"remote connection (ssh, ext, localhost, LIBVIRT_DEFAULT_URI) refused after connecting, nothing asked or written|case_remote_refused"
 	"list: libvirt's PCI devices with the selection; a device the host lacks named|case_list"
 )
 

@@ -50,6 +50,61 @@ test_virt_strategy(void)
 	}
 }
 
+/* ---- local and remote connections --------------------------------------- */
+
+static const struct {
+	const char *uri;
+	gboolean local;
+} uri_cases[] = {
+	{ "qemu:///system", TRUE },
+	{ "qemu:///session", TRUE },
+	{ "test:///default", TRUE },
+	{ "test:///usr/share/libvirt/test-driver-node.xml", TRUE },
+	{ "qemu+unix:///system", TRUE },
+	{ "qemu+unix:///system?socket=/run/vv%20test/libvirt-sock", TRUE },
+	{ "qemu:///system?socket=/tmp/libvirt-sock", TRUE },
+	{ "qemu:///embed?root=/var/tmp/embed", TRUE },
+	{ "lxc:///", TRUE },
+	{ "qemu+ssh://other/system", FALSE },
+	{ "qemu+ssh://root@other:2222/system?keyfile=/root/.ssh/id", FALSE },
+	{ "qemu+libssh://other/system", FALSE },
+	{ "qemu+libssh2://other/system?known_hosts=/k", FALSE },
+	{ "qemu+tcp://10.0.0.2/system", FALSE },
+	{ "qemu+tls://[fe80::1]/system", FALSE },
+	{ "qemu://other.example/system", FALSE },
+	/* A host part is remote even when it names this machine (see
+	 * vv_virt_uri_is_local()). */
+	{ "qemu://localhost/system", FALSE },
+	{ "qemu+ssh://localhost/system", FALSE },
+	{ "qemu+tcp://127.0.0.1/system", FALSE },
+	{ "qemu+unix://other/system", FALSE },
+	/* No host, but a transport that leaves this process for a default
+	 * host or a command. */
+	{ "qemu+ssh:///system", FALSE },
+	{ "qemu+tcp:///system", FALSE },
+	{ "qemu+tls:///system", FALSE },
+	{ "qemu+ext:///system?command=/usr/local/bin/tunnel", FALSE },
+	{ "test+ext:///default?command=/bin/true", FALSE },
+	{ "qemu+nosuch:///system", FALSE },
+	/* A port or a user alone is a server part. */
+	{ "qemu://:16509/system", FALSE },
+	{ "qemu://user@/system", FALSE },
+	{ "esx://vcenter.example/?no_verify=1", FALSE },
+	/* Not a URI: cannot be shown to be local. */
+	{ "", FALSE },
+	{ "system", FALSE },
+	{ "qemu+ssh://[::1/system", FALSE },
+};
+
+static void
+test_virt_uri_local(void)
+{
+	for (guint i = 0; i < G_N_ELEMENTS(uri_cases); i++) {
+		g_test_message("case '%s'", uri_cases[i].uri);
+		g_assert_cmpint(vv_virt_uri_is_local(uri_cases[i].uri), ==, uri_cases[i].local);
+	}
+}
+
 /* ---- which domain uses a device ------------------------------------------ */
 
 static const struct {
@@ -213,6 +268,7 @@ main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/virt/strategy", test_virt_strategy);
+	g_test_add_func("/virt/uri-local", test_virt_uri_local);
 	g_test_add_func("/virt/domain-uses", test_virt_domain_uses);
 	g_test_add_func("/virt/detached-xml", test_virt_detached_xml);
 	return g_test_run();
