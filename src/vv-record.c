@@ -184,6 +184,9 @@ vv_record_read(const char *path, const char *address, GError **error)
 			    path, address);
 		return NULL;
 	}
+	if (!vv_name_check_record(path, record->original_driver, record->original_module, record->driver,
+				  record->module, error))
+		return NULL;
 	return g_steal_pointer(&record);
 }
 
