@@ -824,6 +824,47 @@ case_killed_after_probe_then_stopped() {
 	expect_no_plan
 }
 
+# Names checked wherever they enter: --driver (detach, nodedev-detach),
+# the policy's driver=, a record's fields. Exit 2, the input and the rule
+# named, nothing written.
+case_names_refused() {
+	local name
+	for name in .. . / ../.. vfio-pci/ '' '../../../../bin' 'vfio-pci x'; do
+		: >"$log"
+		vv detach --driver "$name" 00:01.0
+		expect_status 2
+		expect_out "--driver: "
+		expect_out "is not a driver or module name: a name is 1 to 255 letters, digits, '_', '-' or '.', and not '.' or '..'"
+		expect_no_write
+		expect_driver 0000:00:01.0 abcd_nic
+		vv nodedev-detach -c test:///default --driver "$name" 00:01.0
+		expect_status 2
+		expect_out "is not a driver or module name"
+		[ -z "$problem" ] || { problem="--driver '$name': $problem"; return; }
+	done
+	policy "[device 0000:00:01.0]\ndriver=..\n"
+	vv explain 00:01.0
+	expect_status 2
+	expect_out "vfio-variant.conf line 2: '..' is not a value of driver"
+	policy "[global]\ndriver=.\n"
+	: >"$log"
+	vv detach 00:01.0
+	expect_status 2
+	expect_out "'.' is not a value of driver"
+	expect_no_write
+	rm "$root/etc/vfio-variant/vfio-variant.conf"
+	# A record edited to name a path: reattach refuses it, writes nothing.
+	vv detach 00:01.0
+	expect_status 0
+	sed -i 's|^original-driver=.*|original-driver=../../../../devices/platform|' "$(record 0000:00:01.0)"
+	: >"$log"
+	vv reattach 00:01.0
+	expect_status 2
+	expect_out "holds original-driver=../../../../devices/platform, which is not a driver or module name"
+	expect_no_write
+	expect_driver 0000:00:01.0 acme-vfio-pci
+}
+
 cases=(
 	"managed: variant while running, native and override back after release|case_managed_cycle"
 	"<driver model='vfio-pci'/> stays on vfio-pci|case_model_vfio_pci"
@@ -855,6 +896,7 @@ cases=(
 	"a host-used device fails prepare unless host-use=allow|case_host_used_refused"
 	"one device listed twice: refused at prepare, nothing planned|case_listed_twice_refused"
 	"killed after the variant bound: stopped end settles it and says so|case_killed_after_probe_then_stopped"
+	"names: --driver, driver= and a record's names checked, exit 2|case_names_refused"
 )
 
 # VV_HOOK_CASES=PATTERN runs only the cases whose function matches.
