@@ -427,6 +427,9 @@ static gboolean
 vv_op_open(vv_op *op, const char *name, const char *verb, const vv_bind_options *options,
 	   char **address, vv_device **device, vv_lock **lock, GError **error)
 {
+	/* The options' driver enters here (vv-name.c says why). */
+	if (options->driver && !vv_name_check(options->driver, VV_NAME_DRIVER, _("the driver to bind"), error))
+		return FALSE;
 	*address = vv_address_parse(name, error);
 	if (!*address || !(*device = vv_device_new(op->ctx, *address, error)))
 		return FALSE;

@@ -80,6 +80,9 @@ vv_module_driver_name(vv_ctx *ctx, const char *module)
 	 * next context. */
 	if (cached)
 		return *cached ? g_strdup(cached) : NULL;
+	/* "../module/vfio_pci" would find vfio_pci's directory: no path. */
+	if (!vv_name_is_module(module))
+		return NULL;
 	driver = vv_module_find_driver_name(ctx, module);
 	g_hash_table_insert(ctx->module_drivers, g_strdup(module), g_strdup(driver ? driver : ""));
 	return driver;
@@ -92,10 +95,14 @@ gboolean
 vv_module_is_loaded(vv_ctx *ctx, const char *module)
 {
 	g_autofree char *normalized = vv_module_normalize(module);
-	g_autofree char *initstate = g_build_filename(ctx->sys_dir, "module", normalized, "initstate", NULL);
-	g_autofree char *state = vv_sysfs_read_line(initstate, NULL);
+	g_autofree char *initstate = NULL;
+	g_autofree char *state = NULL;
 	g_autoptr(vv_kmod_module) mod = NULL;
 
+	if (!vv_name_is_module(normalized))
+		return FALSE;
+	initstate = g_build_filename(ctx->sys_dir, "module", normalized, "initstate", NULL);
+	state = vv_sysfs_read_line(initstate, NULL);
 	if (state && g_str_equal(state, "live"))
 		return TRUE;
 	/* libkmod answers "built in" from the module directory's

@@ -863,6 +863,20 @@ case_names_refused() {
 	expect_out "holds original-driver=../../../../devices/platform, which is not a driver or module name"
 	expect_no_write
 	expect_driver 0000:00:01.0 acme-vfio-pci
+	# A plan edited between the stages to name a path: refused, the
+	# device stays where libvirt put it.
+	domain_xml 00:05.0:yes
+	hook prepare begin
+	expect_status 0
+	lv_detach 0000:00:05.0
+	sed -i 's|^module=.*|module=../module/vfio_pci|' "$(plan)"
+	: >"$log"
+	hook start begin
+	expect_status 0
+	expect_out "[hostdev 0000:00:05.0] module: '../module/vfio_pci' is not a driver or module name"
+	expect_out "the devices stay where libvirt put them"
+	expect_no_write
+	expect_driver 0000:00:05.0 vfio-pci
 }
 
 cases=(

@@ -220,6 +220,29 @@ test_policy_deny_refuses_detach(void)
 	g_assert_nonnull(strstr(error->message, "The policy denies this device"));
 }
 
+/* A driver named through the API is checked as the CLI's --driver is,
+ * before the device is even read: each of these named a directory under
+ * sys/bus/pci/drivers or sys/module, or an override no driver matches. */
+static void
+test_bind_options_driver_checked(void)
+{
+	static const char *const names[] = { "..", ".", "/", "../..", "vfio-pci/", "", "../module/vfio_pci" };
+	g_autoptr(vv_ctx) ctx = vv_test_open_policy(NULL);
+
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_autoptr(vv_bind_options) options = vv_bind_options_new();
+		g_autoptr(vv_bind_result) result = NULL;
+		g_autoptr(GError) error = NULL;
+
+		vv_bind_options_set_driver(options, names[i]);
+		vv_bind_options_set_flags(options, VV_BIND_DRY_RUN);
+		result = vv_detach(ctx, "0000:00:01.0", options, &error);
+		g_assert_null(result);
+		g_assert_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT);
+		g_assert_nonnull(strstr(error->message, "is not a driver or module name"));
+	}
+}
+
 /* ---- errors: the file, the line, what to write ------------------------- */
 
 typedef struct {
@@ -389,6 +412,7 @@ main(int argc, char **argv)
 		g_test_add_data_func(path, &vv_host_use_cases[i], test_host_use_case);
 	}
 	g_test_add_func("/policy/vfio-drivers", test_vfio_driver_cases);
+	g_test_add_func("/policy/bind-options-driver-checked", test_bind_options_driver_checked);
 	status = g_test_run();
 	{
 		g_autofree char *conf = g_build_filename(vv_test_dir, "vfio-variant.conf", NULL);
