@@ -41,12 +41,16 @@ int
 vv_cli_usage(const char *format, ...)
 {
 	g_autofree char *message = NULL;
+	g_autofree char *shown = NULL;
 	va_list args;
 
 	va_start(args, format);
 	message = g_strdup_vprintf(format, args);
 	va_end(args);
-	g_printerr(_("vfio-variant: %s\n"), message);
+	/* What it quotes came from the command line: escaped, it can print
+	 * neither a terminal's escape sequence nor a line of its own. */
+	shown = vv_text_escape(message);
+	g_printerr(_("vfio-variant: %s\n"), shown);
 	g_printerr(_("Run 'vfio-variant --help' for usage.\n"));
 	return VV_CLI_EXIT_USAGE;
 }

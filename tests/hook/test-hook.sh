@@ -739,6 +739,10 @@ case_control_characters_escaped() {
 	expect_status 2
 	expect_out "'x\x1b[1m' is not a driver or module name"
 	grep -q "$esc" <<<"$out" && fail "a raw ESC in: $out"
+	vv "${esc}[2Jlist"
+	expect_status 2
+	expect_out "'\x1b[2Jlist' is not a command"
+	grep -q "$esc" <<<"$out" && fail "a raw ESC in: $out"
 }
 
 # give_host_disk BDF: a mounted NVMe namespace below BDF, as the host sees it.
