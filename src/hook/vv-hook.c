@@ -481,6 +481,16 @@ vv_hook_start(const vv_hook *hook)
 				    entry->address, vv_device_get_driver(device) ? vv_device_get_driver(device) : _("no driver"));
 			continue;
 		}
+		/* 'prepare' planned a VFIO driver; a plan that says otherwise
+		 * was not written by it. */
+		if (!vv_ctx_is_vfio_driver(hook->ctx, entry->module ? entry->module : entry->driver)) {
+			vv_hook_log(hook, _("%1$s: the plan names %2$s, which is not a VFIO driver; the device stays on %3$s."),
+				    entry->address, entry->module ? entry->module : entry->driver ? entry->driver : "(none)",
+				    vv_device_get_driver(device));
+			if (strict)
+				return 1;
+			continue;
+		}
 		vv_bind_options_set_driver(options, entry->module ? entry->module : entry->driver);
 		if (strict)
 			vv_bind_options_set_flags(options, VV_BIND_STRICT);

@@ -881,6 +881,13 @@ case_names_refused() {
 	expect_out "the devices stay where libvirt put them"
 	expect_no_write
 	expect_driver 0000:00:05.0 vfio-pci
+	# ... or a host driver.
+	sed -i 's|^module=.*|module=abcd_nic|' "$(plan)"
+	hook start begin
+	expect_status 0
+	expect_out "0000:00:05.0: the plan names abcd_nic, which is not a VFIO driver; the device stays on vfio-pci."
+	expect_no_write
+	expect_driver 0000:00:05.0 vfio-pci
 }
 
 cases=(
