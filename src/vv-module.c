@@ -95,14 +95,13 @@ gboolean
 vv_module_is_loaded(vv_ctx *ctx, const char *module)
 {
 	g_autofree char *normalized = vv_module_normalize(module);
-	g_autofree char *initstate = NULL;
-	g_autofree char *state = NULL;
+	g_autofree char *initstate = g_build_filename(ctx->sys_dir, "module", normalized, "initstate", NULL);
+	g_autofree char *state = vv_sysfs_read_line(initstate, NULL);
 	g_autoptr(vv_kmod_module) mod = NULL;
 
+	/* "../module/vfio_pci" would read vfio_pci's state: no path. */
 	if (!vv_name_is_module(normalized))
 		return FALSE;
-	initstate = g_build_filename(ctx->sys_dir, "module", normalized, "initstate", NULL);
-	state = vv_sysfs_read_line(initstate, NULL);
 	if (state && g_str_equal(state, "live"))
 		return TRUE;
 	/* libkmod answers "built in" from the module directory's
@@ -167,7 +166,7 @@ vv_module_load(vv_ctx *ctx, const char *module, const char *address, GError **er
 void
 vv_module_resolve(vv_ctx *ctx, const char *name, char **module, char **driver)
 {
-	g_autofree char *driver_dir = NULL;
+	g_autofree char *driver_dir = vv_sysfs_driver_dir(ctx, name);
 
 	/* "..", "/" or "" would name another directory than a driver's: such
 	 * a name is neither a driver nor a module, and vv_module_load()
@@ -177,7 +176,7 @@ vv_module_resolve(vv_ctx *ctx, const char *name, char **module, char **driver)
 		*driver = NULL;
 		return;
 	}
-	driver_dir = vv_sysfs_driver_dir(ctx, name);
+
 	if (g_file_test(driver_dir, G_FILE_TEST_IS_DIR)) {
 		g_autofree char *module_link = g_build_filename(driver_dir, "module", NULL);
 
