@@ -427,9 +427,6 @@ static gboolean
 vv_op_open(vv_op *op, const char *name, const char *verb, const vv_bind_options *options,
 	   char **address, vv_device **device, vv_lock **lock, GError **error)
 {
-	/* The options' driver enters here (vv-name.c says why). */
-	if (options->driver && !vv_name_check(options->driver, VV_NAME_DRIVER, _("the driver to bind"), error))
-		return FALSE;
 	*address = vv_address_parse(name, error);
 	if (!*address || !(*device = vv_device_new(op->ctx, *address, error)))
 		return FALSE;
@@ -517,7 +514,10 @@ vv_detach_choose(vv_op *op, vv_device *device, const vv_bind_options *options,
 	}
 
 	if (options->driver) {
-		/* A driver name (registered now), else a module name. */
+		/* A driver name (registered now), else a module name; never a
+		 * path (vv-name.c says why). */
+		if (!vv_name_check(options->driver, VV_NAME_DRIVER, _("the driver to bind"), error))
+			return FALSE;
 		vv_module_resolve(op->ctx, options->driver, module, driver);
 		return TRUE;
 	}
@@ -1003,6 +1003,8 @@ vv_rebind_choose(vv_op *op, vv_device *device, const vv_bind_options *options,
 	const vv_candidate *selected;
 
 	if (options->driver) {
+		if (!vv_name_check(options->driver, VV_NAME_DRIVER, _("the driver to bind"), error))
+			return FALSE;
 		vv_module_resolve(op->ctx, options->driver, module, driver);
 		return TRUE;
 	}
