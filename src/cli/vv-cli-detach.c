@@ -25,10 +25,10 @@ vv_cli_detach(const vv_cli_globals *globals, int argc, char **argv)
 	g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
 	if (!vv_cli_parse(context, &argc, &argv, 1))
 		return VV_CLI_EXIT_USAGE;
-	if (driver && generic)
-		return vv_cli_usage(_("--driver and --generic exclude each other."));
 	if (driver && !vv_name_check(driver, VV_NAME_DRIVER, "--driver", &error))
 		return vv_cli_error(g_steal_pointer(&error));
+	if (driver && generic)
+		return vv_cli_usage(_("--driver and --generic exclude each other."));
 	if (timeout < 0)
 		return vv_cli_usage(_("--timeout takes a number of seconds, 0 or more."));
 
