@@ -750,11 +750,13 @@ case_control_characters_escaped() {
 
 # give_host_disk BDF: a mounted NVMe namespace below BDF, as the host sees it.
 give_host_disk() {
-	local dir
+	local dir rel
 	dir=$(readlink -f "$sys/devices/$1")
+	rel=${dir#"$(readlink -f "$root/sys")"/}
 	mkdir -p "$dir/nvme/nvme0/nvme0n1" "$root/sys/class/block"
 	echo "259:0" >"$dir/nvme/nvme0/nvme0n1/dev"
-	ln -s "$dir/nvme/nvme0/nvme0n1" "$root/sys/class/block/nvme0n1"
+	# Relative, as sysfs's own links are.
+	ln -s "../../$rel/nvme/nvme0/nvme0n1" "$root/sys/class/block/nvme0n1"
 	mkdir -p "$root/proc"
 	echo "/dev/nvme0n1 /srv ext4 rw,relatime 0 0" >"$root/proc/mounts"
 }
