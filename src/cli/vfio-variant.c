@@ -24,6 +24,25 @@ static const struct {
 	{ "hook", vv_cli_hook, N_("Run a stage of the libvirt qemu hook on a domain XML (libvirt runs vfio-variant-hook).") },
 };
 
+/* The message with each of its lines escaped (vv_text_escape()): a message's
+ * own line breaks stay, but what it quotes from the command line (a
+ * --sysroot or --config path, say) cannot send a terminal's escape
+ * sequence. */
+static void
+vv_cli_escape_message(GError *error)
+{
+	g_auto(GStrv) lines = g_strsplit(error->message, "\n", -1);
+
+	for (guint i = 0; lines[i]; i++) {
+		char *shown = vv_text_escape(lines[i]);
+
+		g_free(lines[i]);
+		lines[i] = shown;
+	}
+	g_free(error->message);
+	error->message = g_strjoinv("\n", lines);
+}
+
 int
 vv_cli_error(GError *error)
 {
@@ -32,6 +51,7 @@ vv_cli_error(GError *error)
 	int status = error->domain == VV_ERROR && error->code >= VV_ERROR_NOT_ASSIGNABLE ?
 		     VV_CLI_EXIT_FAILED : VV_CLI_EXIT_USAGE;
 
+	vv_cli_escape_message(error);
 	g_printerr(_("vfio-variant: error: %s\n"), error->message);
 	g_error_free(error);
 	return status;
