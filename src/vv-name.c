@@ -78,10 +78,10 @@ vv_name_check(const char *name, vv_name_kind kind, const char *what, GError **er
 /*
  * TEXT as it may be echoed on a terminal or into a log: control characters
  * (C0, DEL and the C1 range, whose 0x9b is a terminal's CSI) and bytes that
- * are not UTF-8 become C escapes (\n, \t, \x1b, \u009b), and a backslash
- * is doubled, so that no input can start a line of its own, move the
- * cursor or pass for an escape it is not. Printable text, UTF-8 included,
- * is kept.
+ * are not UTF-8 become C escapes (\n, \t, \x1b, \u009b), so that no
+ * input can start a line of its own or move the cursor. Printable text,
+ * UTF-8 and backslashes included, is kept: escaping is idempotent, so a
+ * message the library escaped can be escaped again where it is printed.
  */
 VV_EXPORT char *
 vv_text_escape(const char *text)
@@ -105,7 +105,6 @@ vv_text_escape(const char *text)
 		case '\n': g_string_append(out, "\\n"); break;
 		case '\r': g_string_append(out, "\\r"); break;
 		case '\t': g_string_append(out, "\\t"); break;
-		case '\\': g_string_append(out, "\\\\"); break;
 		default:
 			if (c < 0x20 || c == 0x7f)
 				g_string_append_printf(out, "\\x%02x", (guint)c);

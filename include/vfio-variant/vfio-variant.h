@@ -475,8 +475,9 @@ gboolean vv_name_check(const char *name, vv_name_kind kind, const char *what, GE
 
 /* A copy of TEXT fit to echo on a terminal or into a log line: control
  * characters, line separators, bidirectional overrides and bytes that are
- * not UTF-8 become C escapes ("\n", "\x1b", "\u009b"), a backslash is
- * doubled. NULL gives NULL. Since 0.4. */
+ * not UTF-8 become C escapes ("\n", "\x1b", "\u009b"); anything else,
+ * a backslash included, is kept, so escaping twice changes nothing. NULL
+ * gives NULL. Since 0.4. */
 char *vv_text_escape(const char *text);
 
 /* Is NAME (a module or driver name) a VFIO driver: vfio_pci, a module whose

@@ -736,7 +736,7 @@ case_control_characters_escaped() {
 	# A device name given on the command line.
 	vv detach "0000:00:01.0${esc}]0;owned${esc}\\"
 	expect_status 2
-	expect_out "'0000:00:01.0\x1b]0;owned\x1b\\\\' is not a PCI device name"
+	expect_out "'0000:00:01.0\x1b]0;owned\x1b\\' is not a PCI device name"
 	grep -q "$esc" <<<"$out" && fail "a raw ESC in: $out"
 	vv detach --driver "x${esc}[1m" 00:01.0
 	expect_status 2
@@ -745,6 +745,9 @@ case_control_characters_escaped() {
 	vv "${esc}[2Jlist"
 	expect_status 2
 	expect_out "'\x1b[2Jlist' is not a command"
+	grep -q "$esc" <<<"$out" && fail "a raw ESC in: $out"
+	out=$("$cli" --sysroot "$root${esc}[2J" list 2>&1)
+	expect_out "$root\x1b[2J has no sys/bus/pci directory"
 	grep -q "$esc" <<<"$out" && fail "a raw ESC in: $out"
 }
 

@@ -148,7 +148,7 @@ static const vv_escape_case vv_escape_cases[] = {
 	{ "\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m" },
 	{ "bell\x07", "bell\\x07" },
 	{ "del\x7f", "del\\x7f" },
-	{ "back\\slash", "back\\\\slash" },
+	{ "back\\slash", "back\\slash" },
 	{ "caf\xc3\xa9 \xe2\x82\xac", "caf\xc3\xa9 \xe2\x82\xac" },  /* UTF-8 kept */
 	{ "csi\xc2\x9b" "2J", "csi\\u009b2J" },                     /* C1 CSI */
 	{ "line\xe2\x80\xa8sep", "line\\u2028sep" },
@@ -162,8 +162,13 @@ test_escape_cases(void)
 {
 	for (guint i = 0; i < G_N_ELEMENTS(vv_escape_cases); i++) {
 		g_autofree char *escaped = vv_text_escape(vv_escape_cases[i].input);
+		g_autofree char *again = NULL;
 
 		g_assert_cmpstr(escaped, ==, vv_escape_cases[i].expected);
+		/* Idempotent: a message escaped by the library and again where
+		 * it is printed reads the same. */
+		again = vv_text_escape(escaped);
+		g_assert_cmpstr(again, ==, escaped);
 	}
 	g_assert_null(vv_text_escape(NULL));
 }
