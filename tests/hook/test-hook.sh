@@ -827,7 +827,7 @@ case_killed_after_probe_then_stopped() {
 	expect_status 0
 	expect_out "0000:00:01.0: an earlier move of it was cut short and is now settled"
 	expect_no_out "libvirt may reset it under its variant driver"
-	for bdf in 0000:00:01.0; do lv_reattach "$bdf"; done
+	lv_reattach 0000:00:01.0
 	hook release end
 	expect_status 0
 	expect_driver 0000:00:01.0 abcd_nic
