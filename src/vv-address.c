@@ -61,7 +61,7 @@ vv_address_parse(const char *name, GError **error)
 	if (!name || !*name || strlen(name) > VV_ADDRESS_MAX_INPUT) {
 		g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
 			    _("'%s' is not a PCI device name; write it as 0000:03:00.1, 03:00.1 or pci_0000_03_00_1."),
-			    name ? (strlen(name) > VV_ADDRESS_MAX_INPUT ? _("(an overlong name)") : name) : "");
+			    name && strlen(name) > VV_ADDRESS_MAX_INPUT ? _("(an overlong name)") : "");
 		return NULL;
 	}
 
@@ -73,9 +73,13 @@ vv_address_parse(const char *name, GError **error)
 		ok = vv_address_split(name, ':', '.', TRUE, &domain, &bus, &slot, &function);
 
 	if (!ok) {
+		/* Echoed escaped: a name from a command line or a file must not
+		 * print a terminal's escape sequence or a line of its own. */
+		g_autofree char *shown = vv_text_escape(name);
+
 		g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
 			    _("'%s' is not a PCI device name; write it as 0000:03:00.1, 03:00.1 or pci_0000_03_00_1."),
-			    name);
+			    shown);
 		return NULL;
 	}
 	return g_strdup_printf("%04x:%02x:%02x.%x", domain, bus, slot, function);

@@ -514,7 +514,10 @@ vv_detach_choose(vv_op *op, vv_device *device, const vv_bind_options *options,
 	}
 
 	if (options->driver) {
-		/* A driver name (registered now), else a module name. */
+		/* A driver name (registered now), else a module name; never a
+		 * path (vv-name.c says why). */
+		if (!vv_name_check(options->driver, VV_NAME_DRIVER, _("the driver to bind"), error))
+			return FALSE;
 		vv_module_resolve(op->ctx, options->driver, module, driver);
 		return TRUE;
 	}
@@ -1000,6 +1003,8 @@ vv_rebind_choose(vv_op *op, vv_device *device, const vv_bind_options *options,
 	const vv_candidate *selected;
 
 	if (options->driver) {
+		if (!vv_name_check(options->driver, VV_NAME_DRIVER, _("the driver to bind"), error))
+			return FALSE;
 		vv_module_resolve(op->ctx, options->driver, module, driver);
 		return TRUE;
 	}

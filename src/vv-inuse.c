@@ -121,6 +121,25 @@ vv_inuse_add(GStrvBuilder *builder, char *owned)
 	g_free(owned);
 }
 
+/* The same checks for callers outside the library (the qemu hook refuses
+ * to give a guest what the host uses, as vv_detach() does). */
+VV_EXPORT char **
+vv_ctx_find_host_uses(vv_ctx *ctx, const char *device, GError **error)
+{
+	g_autofree char *address = vv_address_parse(device, error);
+	g_autofree char *device_dir = NULL;
+
+	if (!address)
+		return NULL;
+	device_dir = vv_sysfs_device_dir(ctx, address);
+	if (!g_file_test(device_dir, G_FILE_TEST_EXISTS)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_NOT_FOUND, _("There is no PCI device %1$s (no %2$s)."),
+			    address, device_dir);
+		return NULL;
+	}
+	return vv_inuse_find(ctx, address);
+}
+
 /* One translated sentence per visible use of ADDRESS; empty when none. */
 GStrv
 vv_inuse_find(vv_ctx *ctx, const char *address)

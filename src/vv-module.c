@@ -80,6 +80,9 @@ vv_module_driver_name(vv_ctx *ctx, const char *module)
 	 * next context. */
 	if (cached)
 		return *cached ? g_strdup(cached) : NULL;
+	/* "../module/vfio_pci" would find vfio_pci's directory: no path. */
+	if (!vv_name_is_module(module))
+		return NULL;
 	driver = vv_module_find_driver_name(ctx, module);
 	g_hash_table_insert(ctx->module_drivers, g_strdup(module), g_strdup(driver ? driver : ""));
 	return driver;
@@ -96,6 +99,9 @@ vv_module_is_loaded(vv_ctx *ctx, const char *module)
 	g_autofree char *state = vv_sysfs_read_line(initstate, NULL);
 	g_autoptr(vv_kmod_module) mod = NULL;
 
+	/* "../module/vfio_pci" would read vfio_pci's state: no path. */
+	if (!vv_name_is_module(normalized))
+		return FALSE;
 	if (state && g_str_equal(state, "live"))
 		return TRUE;
 	/* libkmod answers "built in" from the module directory's
@@ -120,6 +126,9 @@ vv_module_load(vv_ctx *ctx, const char *module, const char *address, GError **er
 
 	if (!vv_sysfs_guard_live_host(ctx, NULL, error))
 		return FALSE;
+	/* Whoever called, nothing that is not a module name reaches libkmod. */
+	if (!vv_name_is_module(module))
+		return vv_name_check(module, VV_NAME_MODULE, address, error);
 	if (vv_ctx_is_blacklisted(ctx, module)) {
 		g_set_error(error, VV_ERROR, VV_ERROR_MODULE_LOAD,
 			    _("Cannot load the module %1$s for %2$s: modprobe.d blacklists it. Remove the blacklist line, or choose another driver with --driver or --generic."),
@@ -159,6 +168,15 @@ vv_module_resolve(vv_ctx *ctx, const char *name, char **module, char **driver)
 {
 	g_autofree char *driver_dir = vv_sysfs_driver_dir(ctx, name);
 
+	/* "..", "/" or "" would name another directory than a driver's: such
+	 * a name is neither a driver nor a module, and vv_module_load()
+	 * refuses it, saying why. */
+	if (!vv_name_is_driver(name)) {
+		*module = g_strdup(name);
+		*driver = NULL;
+		return;
+	}
+
 	if (g_file_test(driver_dir, G_FILE_TEST_IS_DIR)) {
 		g_autofree char *module_link = g_build_filename(driver_dir, "module", NULL);
 
@@ -188,6 +206,8 @@ vv_ctx_load_driver(vv_ctx *ctx, const char *name, const char *device, GError **e
 	g_autofree char *module = NULL;
 	g_autofree char *driver = NULL;
 
+	if (!vv_name_check(name, VV_NAME_DRIVER, device ? device : _("the driver to load"), error))
+		return NULL;
 	vv_module_resolve(ctx, name, &module, &driver);
 	if (driver)
 		return g_steal_pointer(&driver);
@@ -199,4 +219,42 @@ vv_ctx_load_driver(vv_ctx *ctx, const char *name, const char *device, GError **e
 			    _("The module %1$s is loaded but sysfs shows no PCI driver of it (no sys/module/%1$s/drivers/pci:*); it cannot serve %2$s."),
 			    module, device ? device : name);
 	return g_steal_pointer(&driver);
+}
+
+/* A module is a VFIO driver when vfio_pci: aliases say so: its own (the
+ * .ko's modinfo, what modules.alias is made of), the built-in alias index
+ * for a built-in driver, or a modprobe.d alias. */
+static gboolean
+vv_module_is_vfio(vv_ctx *ctx, const char *module)
+{
+	if (g_str_equal(module, "vfio_pci" /* the generic driver */) || vv_ctx_is_builtin_module(ctx, module) ||
+	    vv_ctx_get_module_patterns(ctx, module)->len > 0)
+		return TRUE;
+	for (guint i = 0; i < ctx->config_aliases->len; i++) {
+		const vv_alias *alias = g_ptr_array_index(ctx->config_aliases, i);
+
+		if (vv_names_equal_folded(alias->module, module))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+VV_EXPORT gboolean
+vv_ctx_is_vfio_driver(vv_ctx *ctx, const char *name)
+{
+	g_autofree char *module = NULL;
+	g_autofree char *driver = NULL;
+	g_autofree char *normalized = NULL;
+
+	if (!vv_name_is_driver(name))
+		return FALSE;
+	vv_module_resolve(ctx, name, &module, &driver);
+	if (module) {
+		normalized = vv_module_normalize(module);
+		return vv_name_is_module(normalized) && vv_module_is_vfio(ctx, normalized);
+	}
+	/* A registered driver without a module link (built in): its name
+	 * with '-' folded is its module's. */
+	normalized = vv_module_normalize(name);
+	return vv_name_is_module(normalized) && vv_module_is_vfio(ctx, normalized);
 }

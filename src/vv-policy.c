@@ -7,6 +7,8 @@
  *   [global]
  *   driver=auto                # auto | generic | deny | NAME
  *   hook-mode=fallback         # fallback | strict
+ *   host-use=refuse            # refuse | allow: may the qemu hook give a
+ *                              # guest a device the host visibly uses?
  *
  *   [id 15b3:101e]             # a vendor:device pair
  *   driver=mlx5_vfio_pci
@@ -15,7 +17,7 @@
  *   driver=deny
  *
  * For each key, the most specific group that sets it wins: device, then
- * id, then global, then the default (auto, fallback). The two keys are
+ * id, then global, then the default (auto, fallback, refuse). The keys are
  * resolved independently.
  *
  * The file is scanned line by line here, because GKeyFile's errors name no
@@ -31,7 +33,6 @@
 #include "vv-private.h"
 
 #define VV_POLICY_MAX_SIZE (1024 * 1024)
-#define VV_POLICY_NAME_MAX 64
 
 /* One group's settings. */
 typedef struct {
@@ -43,6 +44,9 @@ typedef struct {
 	gboolean has_mode;
 	vv_hook_mode mode;
 	guint mode_line;
+	gboolean has_host_use;
+	vv_host_use host_use;
+	guint host_use_line;
 } vv_policy_entry;
 
 struct vv_policy_rules {
@@ -61,6 +65,7 @@ struct vv_policy {
 	guint line;
 	char *group;
 	vv_hook_mode mode;
+	vv_host_use host_use;
 	char *description;
 };
 
@@ -141,6 +146,7 @@ vv_policy_begin_group(vv_policy_parser *parser, const char *name, guint line, GE
 	g_autofree char *canonical = NULL;
 	g_autofree char *key = NULL;
 	GHashTable *table = NULL;
+	g_autofree char *shown = vv_text_escape(name);
 	gpointer seen;
 
 	if (g_str_equal(name, "global")) {
@@ -150,7 +156,7 @@ vv_policy_begin_group(vv_policy_parser *parser, const char *name, guint line, GE
 		if (!key)
 			return vv_policy_fail(parser, line, error,
 					      _("'[%s]' does not name a vendor:device pair; write it as [id 15b3:101e] (four hexadecimal digits each)."),
-					      name);
+					      shown);
 		canonical = g_strconcat("id ", key, NULL);
 		table = rules->by_id;
 	} else if (g_str_has_prefix(name, "device ")) {
@@ -158,18 +164,18 @@ vv_policy_begin_group(vv_policy_parser *parser, const char *name, guint line, GE
 		if (!key)
 			return vv_policy_fail(parser, line, error,
 					      _("'[%s]' does not name a PCI device; write it as [device 0000:03:00.1]."),
-					      name);
+					      shown);
 		canonical = g_strconcat("device ", key, NULL);
 		table = rules->by_device;
 	} else {
 		return vv_policy_fail(parser, line, error,
 				      _("'[%s]' is not a group of vfio-variant.conf; write [global], [id VENDOR:DEVICE] (e.g. [id 15b3:101e]) or [device ADDRESS] (e.g. [device 0000:03:00.1])."),
-				      name);
+				      shown);
 	}
 	if (g_hash_table_lookup_extended(parser->group_lines, canonical, NULL, &seen))
 		return vv_policy_fail(parser, line, error,
 				      _("'[%1$s]' names the same thing as the group on line %2$u; merge the two groups."),
-				      name, GPOINTER_TO_UINT(seen));
+				      shown, GPOINTER_TO_UINT(seen));
 	g_hash_table_insert(parser->group_lines, g_strdup(canonical), GUINT_TO_POINTER(line));
 
 	/* Each entry has one owner: its table, or the global slot. */
@@ -181,18 +187,6 @@ vv_policy_begin_group(vv_policy_parser *parser, const char *name, guint line, GE
 		rules->global = parser->entry;
 	g_free(parser->canonical);
 	parser->canonical = g_steal_pointer(&canonical);
-	return TRUE;
-}
-
-/* A module or driver name as modinfo and sysfs write them. */
-static gboolean
-vv_policy_is_name(const char *value)
-{
-	if (!*value || strlen(value) > VV_POLICY_NAME_MAX)
-		return FALSE;
-	for (const char *c = value; *c; c++)
-		if (!g_ascii_isalnum(*c) && *c != '_' && *c != '-' && *c != '.')
-			return FALSE;
 	return TRUE;
 }
 
@@ -209,14 +203,14 @@ vv_policy_set_driver(vv_policy_parser *parser, const char *value, guint line, GE
 		entry->action = VV_POLICY_GENERIC;
 	else if (g_str_equal(value, "deny"))
 		entry->action = VV_POLICY_DENY;
-	else if (vv_policy_is_name(value)) {
+	else if (vv_name_is_driver(value)) {
 		entry->action = VV_POLICY_DRIVER;
 		entry->driver = g_strdup(value);
 	} else {
-		g_autofree char *shown = g_strescape(value, NULL);
+		g_autofree char *shown = vv_text_escape(value);
 
 		return vv_policy_fail(parser, line, error,
-				      _("'%s' is not a value of driver; write driver=auto, driver=generic (always vfio-pci), driver=deny, or driver=NAME with the name of a module or driver (letters, digits, '_', '-', '.'; no comment after the value)."),
+				      _("'%s' is not a value of driver; write driver=auto, driver=generic (always vfio-pci), driver=deny, or driver=NAME with the name of a module or driver (1 to 255 letters, digits, '_', '-', '.', not '.' or '..'; no comment after the value)."),
 				      shown);
 	}
 	return TRUE;
@@ -234,10 +228,31 @@ vv_policy_set_mode(vv_policy_parser *parser, const char *value, guint line, GErr
 	else if (g_str_equal(value, "strict"))
 		entry->mode = VV_HOOK_MODE_STRICT;
 	else {
-		g_autofree char *shown = g_strescape(value, NULL);
+		g_autofree char *shown = vv_text_escape(value);
 
 		return vv_policy_fail(parser, line, error,
 				      _("'%s' is not a value of hook-mode; write hook-mode=fallback (a variant that refuses gives way to vfio-pci) or hook-mode=strict (the guest does not start)."),
+				      shown);
+	}
+	return TRUE;
+}
+
+static gboolean
+vv_policy_set_host_use(vv_policy_parser *parser, const char *value, guint line, GError **error)
+{
+	vv_policy_entry *entry = parser->entry;
+
+	entry->has_host_use = TRUE;
+	entry->host_use_line = line;
+	if (g_str_equal(value, "refuse"))
+		entry->host_use = VV_HOST_USE_REFUSE;
+	else if (g_str_equal(value, "allow"))
+		entry->host_use = VV_HOST_USE_ALLOW;
+	else {
+		g_autofree char *shown = vv_text_escape(value);
+
+		return vv_policy_fail(parser, line, error,
+				      _("'%s' is not a value of host-use; write host-use=refuse (the qemu hook does not give a guest a device the host uses: a mounted file system, swap, an interface up) or host-use=allow."),
 				      shown);
 	}
 	return TRUE;
@@ -253,10 +268,13 @@ vv_policy_read_key(vv_policy_parser *parser, const char *key, const char *value,
 		return vv_policy_fail(parser, line, error,
 				      _("'%s' comes before any group; put it under [global], [id VENDOR:DEVICE] or [device ADDRESS]."),
 				      key);
-	if (!g_str_equal(key, "driver") && !g_str_equal(key, "hook-mode"))
+	if (!g_str_equal(key, "driver") && !g_str_equal(key, "hook-mode") && !g_str_equal(key, "host-use")) {
+		g_autofree char *shown = vv_text_escape(key);
+
 		return vv_policy_fail(parser, line, error,
-				      _("'%s' is not a key of vfio-variant.conf; write driver=auto|generic|deny|NAME or hook-mode=fallback|strict."),
-				      key);
+				      _("'%s' is not a key of vfio-variant.conf; write driver=auto|generic|deny|NAME, hook-mode=fallback|strict or host-use=refuse|allow."),
+				      shown);
+	}
 	lookup = g_strconcat(parser->canonical, "\n", key, NULL);
 	if (g_hash_table_lookup_extended(parser->key_lines, lookup, NULL, &seen))
 		return vv_policy_fail(parser, line, error,
@@ -265,6 +283,8 @@ vv_policy_read_key(vv_policy_parser *parser, const char *key, const char *value,
 	g_hash_table_insert(parser->key_lines, g_strdup(lookup), GUINT_TO_POINTER(line));
 	if (g_str_equal(key, "driver"))
 		return vv_policy_set_driver(parser, value, line, error);
+	if (g_str_equal(key, "host-use"))
+		return vv_policy_set_host_use(parser, value, line, error);
 	return vv_policy_set_mode(parser, value, line, error);
 }
 
@@ -293,9 +313,12 @@ vv_policy_scan(vv_policy_parser *parser, const char *text, GError **error)
 			continue;
 		}
 		equal = strchr(start, '=');
-		if (!equal)
+		if (!equal) {
+			g_autofree char *shown = vv_text_escape(start);
+
 			return vv_policy_fail(parser, line, error,
-					      _("'%s' is not a [group], a key=value line or a # comment."), start);
+					      _("'%s' is not a [group], a key=value line or a # comment."), shown);
+		}
 		*equal = '\0';
 		if (!vv_policy_read_key(parser, g_strchomp(start), g_strstrip(equal + 1), line, error))
 			return FALSE;
@@ -363,12 +386,23 @@ vv_policy_rules_get(vv_ctx *ctx, GError **error)
 
 /* ---- the policy of one device ----------------------------------------- */
 
+typedef enum {
+	VV_POLICY_KEY_DRIVER,
+	VV_POLICY_KEY_HOOK_MODE,
+	VV_POLICY_KEY_HOST_USE,
+} vv_policy_key;
+
 static const vv_policy_entry *
-vv_policy_first(const vv_policy_entry *const *entries, gboolean mode)
+vv_policy_first(const vv_policy_entry *const *entries, vv_policy_key key)
 {
-	for (guint i = 0; i < 3; i++)
-		if (entries[i] && (mode ? entries[i]->has_mode : entries[i]->has_action))
+	for (guint i = 0; i < 3; i++) {
+		if (!entries[i])
+			continue;
+		if ((key == VV_POLICY_KEY_DRIVER && entries[i]->has_action) ||
+		    (key == VV_POLICY_KEY_HOOK_MODE && entries[i]->has_mode) ||
+		    (key == VV_POLICY_KEY_HOST_USE && entries[i]->has_host_use))
 			return entries[i];
+	}
 	return NULL;
 }
 
@@ -393,7 +427,7 @@ vv_policy_new(vv_ctx *ctx, vv_device *device, GError **error)
 	vv_policy_rules *rules = vv_policy_rules_get(ctx, error);
 	g_autofree char *id = NULL;
 	const vv_policy_entry *entries[3];
-	const vv_policy_entry *rule, *mode;
+	const vv_policy_entry *rule, *mode, *host_use;
 	vv_policy *policy;
 
 	if (!rules)
@@ -402,8 +436,9 @@ vv_policy_new(vv_ctx *ctx, vv_device *device, GError **error)
 	entries[0] = g_hash_table_lookup(rules->by_device, vv_device_get_address(device));
 	entries[1] = g_hash_table_lookup(rules->by_id, id);
 	entries[2] = rules->global;
-	rule = vv_policy_first(entries, FALSE);
-	mode = vv_policy_first(entries, TRUE);
+	rule = vv_policy_first(entries, VV_POLICY_KEY_DRIVER);
+	mode = vv_policy_first(entries, VV_POLICY_KEY_HOOK_MODE);
+	host_use = vv_policy_first(entries, VV_POLICY_KEY_HOST_USE);
 
 	policy = g_new0(vv_policy, 1);
 	policy->ref = 1;
@@ -417,6 +452,7 @@ vv_policy_new(vv_ctx *ctx, vv_device *device, GError **error)
 		policy->group = g_strdup(rule->group);
 	}
 	policy->mode = mode ? mode->mode : VV_HOOK_MODE_FALLBACK;
+	policy->host_use = host_use ? host_use->host_use : VV_HOST_USE_REFUSE;
 	policy->description = vv_policy_make_description(policy);
 	return policy;
 }
@@ -447,6 +483,7 @@ VV_EXPORT const char *vv_policy_get_file(const vv_policy *policy) { return polic
 VV_EXPORT guint vv_policy_get_line(const vv_policy *policy) { return policy->line; }
 VV_EXPORT const char *vv_policy_get_group(const vv_policy *policy) { return policy->group; }
 VV_EXPORT vv_hook_mode vv_policy_get_hook_mode(const vv_policy *policy) { return policy->mode; }
+VV_EXPORT vv_host_use vv_policy_get_host_use(const vv_policy *policy) { return policy->host_use; }
 VV_EXPORT const char *vv_policy_describe(const vv_policy *policy) { return policy->description; }
 
 /* "[device 0000:03:00.1] in FILE line 3", for sentences; NULL: no rule. */
@@ -490,4 +527,14 @@ vv_hook_mode_to_string(vv_hook_mode mode)
 	case VV_HOOK_MODE_STRICT: return "strict";
 	}
 	return "fallback";
+}
+
+VV_EXPORT const char *
+vv_host_use_to_string(vv_host_use host_use)
+{
+	switch (host_use) {
+	case VV_HOST_USE_REFUSE: return "refuse";
+	case VV_HOST_USE_ALLOW: return "allow";
+	}
+	return "refuse";
 }

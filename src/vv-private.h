@@ -162,5 +162,11 @@ vv_lock *vv_lock_acquire(vv_ctx *ctx, int group, const char *holder, guint timeo
 void vv_lock_release(vv_lock *lock);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_lock, vv_lock_release)
 
+/* vv-name.c: names from outside (vv_name_check() says why not). */
+gboolean vv_name_is_module(const char *name);
+gboolean vv_name_is_driver(const char *name);
+gboolean vv_name_check_record(const char *path, const char *original_driver, const char *original_module,
+			      const char *driver, const char *module, GError **error);
+
 /* vv-inuse.c: does the host visibly use a device? */
 GStrv vv_inuse_find(vv_ctx *ctx, const char *address);

@@ -249,6 +249,9 @@ vv_record_read(const char *path, const char *address, GError **error)
 	record->step = g_key_file_get_string(file, VV_RECORD_JOURNAL, "step", NULL);
 	/* Names read back (drivers, modules) are checked here like names from
 	 * any other input, before anything acts on them. */
+	if (!vv_name_check_record(path, record->original_driver, record->original_module, record->driver,
+				  record->module, error))
+		return NULL;
 	return g_steal_pointer(&record);
 }
 

@@ -136,6 +136,7 @@ vv_selection_to_xml_with_record(const vv_selection *selection, const vv_record *
 		if (vv_policy_get_line(policy))
 			vv_xml_set_uint(node, "line", vv_policy_get_line(policy));
 		xmlNewProp(node, BAD_CAST "hook-mode", BAD_CAST vv_hook_mode_to_string(vv_policy_get_hook_mode(policy)));
+		xmlNewProp(node, BAD_CAST "host-use", BAD_CAST vv_host_use_to_string(vv_policy_get_host_use(policy)));
 	}
 
 	if (standalone) {

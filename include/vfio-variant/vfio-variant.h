@@ -471,6 +471,53 @@ vv_bind_result *vv_detach_adopt(vv_ctx *ctx, const char *device, const vv_bind_o
  * operation is under way, and <native> (driver, module, override). */
 char *vv_selection_to_xml_with_record(const vv_selection *selection, const vv_record *record, gboolean standalone);
 
+/* ---- input from outside, and the hook's guards (0.4) -------------------- */
+
+/* What a name must be a name of: a kernel module (1 to 55 bytes: the
+ * kernel's MODULE_NAME_LEN less its NUL), or a PCI driver or a module as a
+ * person writes it (1 to 255 bytes: a sysfs directory entry). */
+typedef enum {
+	VV_NAME_DRIVER = 0,
+	VV_NAME_MODULE,
+} vv_name_kind;
+
+/* Is NAME a legal driver or module name: letters, digits, '_', '-', '.',
+ * in the kind's length, never "." or ".." (a name is joined under sysfs
+ * and written to driver_override)? FALSE with VV_ERROR_INVALID_ARGUMENT
+ * naming WHAT (the input, e.g. "--driver") and the rule. NULL is invalid.
+ * Since 0.4. */
+gboolean vv_name_check(const char *name, vv_name_kind kind, const char *what, GError **error);
+
+/* A copy of TEXT fit to echo on a terminal or into a log line: control
+ * characters, line separators, bidirectional overrides and bytes that are
+ * not UTF-8 become C escapes ("\n", "\x1b", "\u009b"); anything else,
+ * a backslash included, is kept, so escaping twice changes nothing. NULL
+ * gives NULL. Since 0.4. */
+char *vv_text_escape(const char *text);
+
+/* Is NAME (a module or driver name) a VFIO driver: vfio_pci, a module whose
+ * vfio_pci: aliases say it is one (modules.alias, the built-in alias index
+ * or modprobe.d), or a registered driver of such a module? Reads the module
+ * directory and sysfs; loads nothing. An invalid name is not. Since 0.4. */
+gboolean vv_ctx_is_vfio_driver(vv_ctx *ctx, const char *name);
+
+/* How the host visibly uses DEVICE, the checks vv_detach() makes: one
+ * translated phrase per use (an interface up, a file system mounted, swap,
+ * a holder), an empty vector when none. NULL with an error when DEVICE
+ * cannot be read. Since 0.4. */
+char **vv_ctx_find_host_uses(vv_ctx *ctx, const char *device, GError **error);
+
+/* The policy key host-use=refuse|allow: whether the qemu hook gives a
+ * guest a device the host visibly uses. Default: refuse. */
+typedef enum {
+	VV_HOST_USE_REFUSE = 0,
+	VV_HOST_USE_ALLOW,
+} vv_host_use;
+
+/* Since 0.4. */
+vv_host_use vv_policy_get_host_use(const vv_policy *policy);
+const char *vv_host_use_to_string(vv_host_use host_use);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_ctx_options, vv_ctx_options_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_ctx, vv_ctx_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_device, vv_device_unref)

@@ -24,11 +24,31 @@ static const struct {
 	{ "hook", vv_cli_hook, N_("Run a stage of the libvirt qemu hook on a domain XML (libvirt runs vfio-variant-hook).") },
 };
 
+/* The message with each of its lines escaped (vv_text_escape()): a message's
+ * own line breaks stay, but what it quotes from the command line (a
+ * --sysroot or --config path, say) cannot send a terminal's escape
+ * sequence. */
+static void
+vv_cli_escape_message(GError *error)
+{
+	g_auto(GStrv) lines = g_strsplit(error->message, "\n", -1);
+
+	for (guint i = 0; lines[i]; i++) {
+		char *shown = vv_text_escape(lines[i]);
+
+		g_free(lines[i]);
+		lines[i] = shown;
+	}
+	g_free(error->message);
+	error->message = g_strjoinv("\n", lines);
+}
+
 int
 vv_cli_error(GError *error)
 {
 	int status = vv_cli_exit_status(error);
 
+	vv_cli_escape_message(error);
 	g_printerr(_("vfio-variant: error: %s\n"), error->message);
 	g_error_free(error);
 	return status;
@@ -38,12 +58,16 @@ int
 vv_cli_usage(const char *format, ...)
 {
 	g_autofree char *message = NULL;
+	g_autofree char *shown = NULL;
 	va_list args;
 
 	va_start(args, format);
 	message = g_strdup_vprintf(format, args);
 	va_end(args);
-	g_printerr(_("vfio-variant: %s\n"), message);
+	/* What it quotes came from the command line: escaped, it can print
+	 * neither a terminal's escape sequence nor a line of its own. */
+	shown = vv_text_escape(message);
+	g_printerr(_("vfio-variant: %s\n"), shown);
 	g_printerr(_("Run 'vfio-variant --help' for usage.\n"));
 	return VV_CLI_EXIT_USAGE;
 }

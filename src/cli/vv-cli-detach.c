@@ -20,11 +20,14 @@ vv_cli_detach(const vv_cli_globals *globals, int argc, char **argv)
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new(_("DEVICE"));
 	g_autoptr(vv_bind_options) options = vv_bind_options_new();
+	g_autoptr(GError) error = NULL;
 
 	g_option_context_set_summary(context, _("Detach DEVICE from its driver and bind the VFIO driver chosen for it."));
 	g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
 	if (!vv_cli_parse(context, &argc, &argv, 1))
 		return VV_CLI_EXIT_USAGE;
+	if (driver && !vv_name_check(driver, VV_NAME_DRIVER, "--driver", &error))
+		return vv_cli_error(g_steal_pointer(&error));
 	if (driver && generic)
 		return vv_cli_usage(_("--driver and --generic exclude each other."));
 	if (!vv_cli_timeout_ms("--timeout", timeout, &timeout_ms))

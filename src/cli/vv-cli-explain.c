@@ -63,6 +63,7 @@ vv_explain_policy(const vv_selection *selection)
 		return;
 	g_print(_("  Policy:         %s\n"), vv_policy_describe(policy));
 	g_print(_("  Hook mode:      %s\n"), vv_hook_mode_to_string(vv_policy_get_hook_mode(policy)));
+	g_print(_("  Host use:       %s\n"), vv_host_use_to_string(vv_policy_get_host_use(policy)));
 }
 
 static void

@@ -222,12 +222,15 @@ vv_cli_nodedev_detach(const vv_cli_globals *globals, int argc, char **argv)
 	g_autoptr(vv_bind_options) generic = vv_bind_options_new();
 	g_autoptr(vv_bind_result) result = NULL;
 	g_autoptr(vv_record) record = NULL;
+	g_autoptr(GError) local = NULL;
 	int status;
 
 	g_option_context_set_summary(context, _("Detach DEVICE through libvirt, so that libvirt knows it is detached, and bind the VFIO driver chosen for it."));
 	g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
 	if (!vv_cli_parse(context, &argc, &argv, 1))
 		return VV_CLI_EXIT_USAGE;
+	if (driver && !vv_name_check(driver, VV_NAME_DRIVER, "--driver", &local))
+		return vv_cli_error(g_steal_pointer(&local));
 	if ((status = vv_cli_nodedev_open(globals, argv[1], uri, timeout, &target)) != VV_CLI_EXIT_OK)
 		return status;
 	version_text = vv_virt_version_string(target.version);

@@ -2,11 +2,23 @@
 /*
  * The domain XML libvirt gives the hook on stdin, read defensively: it
  * comes from a file an unprivileged user may have written (virsh define),
- * and the hook runs as root. At most VV_HOOK_MAX_INPUT bytes; no DOCTYPE
- * or entity declaration at all (libvirt never writes one, and an entity is
- * the way to the billion laughs or to a local file); libxml2 without
- * network access (XML_PARSE_NONET), without entity substitution (no
- * XML_PARSE_NOENT) and without DTD loading (no XML_PARSE_DTDLOAD).
+ * and the hook runs as root. libvirt writes UTF-8 without a DTD, so:
+ *  - at most VV_HOOK_MAX_INPUT bytes, no NUL byte;
+ *  - UTF-8 only: the bytes must be UTF-8, a byte order mark other than
+ *    UTF-8's is refused, and so is an XML declaration naming another
+ *    encoding. libxml2 is told the encoding is UTF-8 and to ignore the
+ *    declaration (XML_PARSE_IGNORE_ENC), so nothing is ever decoded from
+ *    another charset: a byte search for "<!DOCTYPE" could not see one
+ *    written in UTF-7 ("+ADwAIQ-DOCTYPE") or EBCDIC, which libxml2 would
+ *    decode and obey;
+ *  - no DTD at all (libvirt never writes one, and an entity is the way to
+ *    the billion laughs or to a local file): the parser itself stops at
+ *    the DOCTYPE, from its SAX internalSubset callback, before it reads a
+ *    single declaration of the subset; any DTD left on the document is
+ *    refused too;
+ *  - no network (XML_PARSE_NONET), no entity substitution (no
+ *    XML_PARSE_NOENT), no DTD loading or validation (no XML_PARSE_DTDLOAD,
+ *    XML_PARSE_DTDVALID), libxml2's default size limits (no XML_PARSE_HUGE).
  *
  * Read: /domain/name, /domain/uuid, the PCI hostdevs
  *   <hostdev mode='subsystem' type='pci' managed='yes|no'>
@@ -116,20 +128,29 @@ vv_hook_text(xmlNode *node)
 	return text;
 }
 
-/* One field of <address>: "0x03" or "3", at most MAX. */
+/* One field of <address>: hexadecimal, "0x03" (as libvirt writes it) or
+ * plain hex digits "03", at most MAX. Nothing else: no sign, no space, no
+ * decimal or octal reading (strtoull took "-18446744073709551615" as 1). */
 static gboolean
 vv_hook_address_field(xmlNode *address, const char *name, guint64 max, gboolean required, guint64 *value)
 {
 	g_autofree char *text = (char *)xmlGetNoNsProp(address, BAD_CAST name);
-	char *end = NULL;
+	const char *digits;
 
 	*value = 0;
 	if (!text)
 		return !required;
-	/* libvirt writes hexadecimal with 0x; base 16 skips the prefix. */
-	errno = 0;
-	*value = g_ascii_strtoull(text, &end, g_str_has_prefix(text, "0x") || g_str_has_prefix(text, "0X") ? 16 : 10);
-	return errno == 0 && end && end != text && *end == '\0' && *value <= max;
+	digits = text[0] == '0' && (text[1] == 'x' || text[1] == 'X') ? text + 2 : text;
+	if (!*digits)
+		return FALSE;
+	for (const char *c = digits; *c; c++) {
+		if (!g_ascii_isxdigit(*c))
+			return FALSE;
+		*value = *value * 16 + (guint64)g_ascii_xdigit_value(*c);
+		if (*value > max)
+			return FALSE; /* before it could overflow */
+	}
+	return TRUE;
 }
 
 static char *
@@ -218,6 +239,172 @@ vv_hook_read_metadata(vv_hook_domain *domain, xmlNode *metadata, GError **error)
 	return TRUE;
 }
 
+/* The byte order marks of the encodings libxml2 can detect or decode,
+ * longest first; UTF-8's (EF BB BF) is the one allowed. */
+static const char *
+vv_hook_foreign_bom(const guint8 *text, gsize length)
+{
+	static const struct {
+		const char *name;
+		guint8 bytes[4];
+		gsize length;
+	} boms[] = {
+		{ "UTF-32BE", { 0x00, 0x00, 0xfe, 0xff }, 4 },
+		{ "UTF-32LE", { 0xff, 0xfe, 0x00, 0x00 }, 4 },
+		{ "UTF-EBCDIC", { 0xdd, 0x73, 0x66, 0x73 }, 4 },
+		{ "GB-18030", { 0x84, 0x31, 0x95, 0x33 }, 4 },
+		{ "UTF-7", { 0x2b, 0x2f, 0x76 }, 3 },
+		{ "UTF-1", { 0xf7, 0x64, 0x4c }, 3 },
+		{ "SCSU", { 0x0e, 0xfe, 0xff }, 3 },
+		{ "BOCU-1", { 0xfb, 0xee, 0x28 }, 3 },
+		{ "UTF-16BE", { 0xfe, 0xff }, 2 },
+		{ "UTF-16LE", { 0xff, 0xfe }, 2 },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(boms); i++)
+		if (length >= boms[i].length && memcmp(text, boms[i].bytes, boms[i].length) == 0)
+			return boms[i].name;
+	return NULL;
+}
+
+/* The encoding an XML declaration at the start of TEXT names (NULL: it
+ * names none, or there is no declaration). The declaration is
+ *   <?xml version="1.0" encoding="NAME" standalone="yes"?>
+ * and may only stand first (after a byte order mark): read just there. */
+static char *
+vv_hook_declared_encoding(const char *text, gsize length)
+{
+	const char *end, *p;
+
+	if (length < 5 || memcmp(text, "<?xml", 5) != 0)
+		return NULL;
+	end = g_strstr_len(text, MIN(length, (gsize)1024), "?>");
+	if (!end)
+		end = text + MIN(length, (gsize)1024);
+	for (p = text + 5; p < end; p++) {
+		const char *q = p;
+		char quote;
+		const char *value;
+
+		if (!g_ascii_isspace(p[-1]) || end - p < 8 || memcmp(p, "encoding", 8) != 0)
+			continue;
+		for (q = p + 8; q < end && g_ascii_isspace(*q); q++)
+			;
+		if (q >= end || *q != '=')
+			continue;
+		for (q++; q < end && g_ascii_isspace(*q); q++)
+			;
+		if (q >= end || (*q != '"' && *q != '\''))
+			return g_strdup("");
+		quote = *q++;
+		value = q;
+		while (q < end && *q != quote)
+			q++;
+		return g_strndup(value, q - value);
+	}
+	return NULL;
+}
+
+/* UTF-8, and nothing that says otherwise. */
+static gboolean
+vv_hook_check_encoding(const char *text, gsize length, GError **error)
+{
+	const char *bom = vv_hook_foreign_bom((const guint8 *)text, length);
+	g_autofree char *declared = NULL;
+
+	if (bom) {
+		g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
+			    _("The domain XML on standard input starts with the byte order mark of %s; libvirt writes UTF-8, and vfio-variant reads nothing else."),
+			    bom);
+		return FALSE;
+	}
+	if (memchr(text, '\0', length)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
+			    _("The domain XML on standard input holds a NUL byte; libvirt never writes one, and vfio-variant refuses it."));
+		return FALSE;
+	}
+	if (!g_utf8_validate_len(text, length, NULL)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
+			    _("The domain XML on standard input is not UTF-8; libvirt writes UTF-8, and vfio-variant reads nothing else."));
+		return FALSE;
+	}
+	if (length >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+		text += 3;
+		length -= 3;
+	}
+	declared = vv_hook_declared_encoding(text, length);
+	if (declared && g_ascii_strcasecmp(declared, "UTF-8") != 0 && g_ascii_strcasecmp(declared, "UTF8") != 0) {
+		g_autofree char *shown = vv_text_escape(declared);
+
+		g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
+			    _("The domain XML on standard input declares encoding=\"%s\"; libvirt writes UTF-8, and vfio-variant reads nothing else."),
+			    shown);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* SAX: a DOCTYPE ends the parse at once. libxml2 calls internalSubset
+ * when it has read "<!DOCTYPE name ExternalID" and before it reads the
+ * "[...]" subset, so no declaration in it is ever parsed, and with
+ * xmlStopParser() it never reads on. */
+static void
+vv_hook_sax_refuse_dtd(void *data, const xmlChar *name, const xmlChar *external_id, const xmlChar *system_id)
+{
+	xmlParserCtxt *ctxt = data;
+
+	*(gboolean *)ctxt->_private = TRUE;
+	xmlStopParser(ctxt);
+}
+
+/* SAX: an entity declaration, were one ever reached. */
+static void
+vv_hook_sax_refuse_entity(void *data, const xmlChar *name, int type, const xmlChar *public_id,
+			  const xmlChar *system_id, xmlChar *content)
+{
+	xmlParserCtxt *ctxt = data;
+
+	*(gboolean *)ctxt->_private = TRUE;
+	xmlStopParser(ctxt);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlParserCtxt, xmlFreeParserCtxt)
+
+/* TEXT parsed as UTF-8 without a DTD; FALSE with an error naming why. */
+static xmlDoc *
+vv_hook_parse_xml(const char *text, gsize length, GError **error)
+{
+	g_autoptr(xmlParserCtxt) ctxt = xmlNewParserCtxt();
+	g_autoptr(xmlDoc) doc = NULL;
+	gboolean dtd = FALSE;
+	const xmlError *last;
+	g_autofree char *reason = NULL;
+
+	if (!ctxt) {
+		g_set_error(error, VV_ERROR, VV_ERROR_IO, _("Cannot make an XML parser (out of memory?)."));
+		return NULL;
+	}
+	ctxt->_private = &dtd;
+	ctxt->sax->internalSubset = vv_hook_sax_refuse_dtd;
+	ctxt->sax->externalSubset = vv_hook_sax_refuse_dtd;
+	ctxt->sax->entityDecl = vv_hook_sax_refuse_entity;
+	doc = xmlCtxtReadMemory(ctxt, text, (int)length, "domain.xml", "UTF-8",
+				XML_PARSE_NONET | XML_PARSE_IGNORE_ENC | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (dtd || (doc && (doc->intSubset || doc->extSubset))) {
+		g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
+			    _("The domain XML holds a DOCTYPE (a DTD, where entities are declared); libvirt never writes one, and vfio-variant refuses it."));
+		return NULL;
+	}
+	if (doc && ctxt->wellFormed)
+		return g_steal_pointer(&doc);
+	last = xmlCtxtGetLastError(ctxt);
+	reason = vv_text_escape(last && last->message ? last->message : "");
+	g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
+		    _("The domain XML on standard input is not well-formed: %1$s (line %2$d)."),
+		    g_strchomp(reason), last ? last->line : 0);
+	return NULL;
+}
+
 vv_hook_domain *
 vv_hook_domain_parse(GBytes *xml, GError **error)
 {
@@ -235,23 +422,8 @@ vv_hook_domain_parse(GBytes *xml, GError **error)
 			    _("No domain XML on standard input; libvirt passes it there."));
 		return NULL;
 	}
-	if (memchr(text, '\0', length) || g_strstr_len(text, length, "<!DOCTYPE") ||
-	    g_strstr_len(text, length, "<!ENTITY")) {
-		g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
-			    _("The domain XML holds a DOCTYPE, an entity declaration or a NUL byte; libvirt never writes those, and vfio-variant refuses it."));
+	if (!vv_hook_check_encoding(text, length, error) || !(doc = vv_hook_parse_xml(text, length, error)))
 		return NULL;
-	}
-	doc = xmlReadMemory(text, (int)length, "domain.xml", NULL,
-			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (!doc) {
-		const xmlError *last = xmlGetLastError();
-		g_autofree char *reason = g_strdup(last && last->message ? last->message : "");
-
-		g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
-			    _("The domain XML on standard input is not well-formed: %1$s (line %2$d)."),
-			    g_strchomp(reason), last ? last->line : 0);
-		return NULL;
-	}
 	root = xmlDocGetRootElement(doc);
 	if (!root || !vv_hook_is(root, "domain")) {
 		g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,

@@ -146,6 +146,33 @@ vv_hook_requester_from_string(const char *text)
 	return VV_REQUESTER_CLI;
 }
 
+/* The names a plan holds go to the library as drivers to bind: a plan
+ * edited to name a path is refused as a whole. */
+static gboolean
+vv_hook_plan_check_names(const char *path, const char *group, const vv_hook_plan_entry *entry, GError **error)
+{
+	const struct {
+		const char *key;
+		const char *value;
+	} names[] = {
+		{ "driver", entry->driver }, { "module", entry->module },
+		{ "native-driver", entry->native_driver }, { "native-module", entry->native_module },
+		{ "admin-driver", entry->admin_driver }, { "admin-module", entry->admin_module },
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_autofree char *what = NULL;
+
+		if (!names[i].value)
+			continue;
+		/* TRANSLATORS: "PLAN FILE [hostdev 0000:03:00.1] driver" */
+		what = g_strdup_printf(_("%1$s [%2$s] %3$s"), path, group, names[i].key);
+		if (!vv_name_check(names[i].value, VV_NAME_DRIVER, what, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
 vv_hook_plan *
 vv_hook_plan_load(vv_ctx *ctx, const char *uuid, GError **error)
 {
@@ -190,6 +217,8 @@ vv_hook_plan_load(vv_ctx *ctx, const char *uuid, GError **error)
 		entry->admin_module = g_key_file_get_string(file, groups[i], "admin-module", NULL);
 		requester = g_key_file_get_string(file, groups[i], "admin-requester", NULL);
 		entry->admin_requester = vv_hook_requester_from_string(requester);
+		if (!vv_hook_plan_check_names(path, groups[i], entry, error))
+			return NULL;
 	}
 	return g_steal_pointer(&plan);
 }

@@ -55,6 +55,21 @@ typedef struct {
 	const char *stage; /* "prepare begin" */
 } vv_hook;
 
+/* One line of the hook's log, which libvirt keeps. Everything in it is
+ * escaped (vv_text_escape()): a domain's <name>, a stage, an error that
+ * quotes input can neither start a line of its own, forging an entry, nor
+ * send a terminal's escape sequence to whoever reads the log. */
+static void
+vv_hook_print(const char *domain, const char *stage, const char *message)
+{
+	g_autofree char *shown_domain = vv_text_escape(domain);
+	g_autofree char *shown_stage = vv_text_escape(stage);
+	g_autofree char *shown_message = vv_text_escape(message);
+
+	/* TRANSLATORS: "vfio-variant hook: DOMAIN: STAGE: MESSAGE" */
+	g_printerr(_("vfio-variant hook: %1$s: %2$s: %3$s\n"), shown_domain, shown_stage, shown_message);
+}
+
 static void G_GNUC_PRINTF(2, 3)
 vv_hook_log(const vv_hook *hook, const char *format, ...)
 {
@@ -64,8 +79,7 @@ vv_hook_log(const vv_hook *hook, const char *format, ...)
 	va_start(args, format);
 	message = g_strdup_vprintf(format, args);
 	va_end(args);
-	/* TRANSLATORS: "vfio-variant hook: DOMAIN: STAGE: MESSAGE" */
-	g_printerr(_("vfio-variant hook: %1$s: %2$s: %3$s\n"), hook->domain->name, hook->stage, message);
+	vv_hook_print(hook->domain->name, hook->stage, message);
 }
 
 static double
@@ -136,6 +150,54 @@ vv_hook_group_blockers(const vv_hook *hook, const vv_selection *selection)
 	return text->len ? g_string_free(g_steal_pointer(&text), FALSE) : NULL;
 }
 
+/* <driver model='NAME'/> or our metadata's driver='NAME': a legal name of
+ * a VFIO driver (vv_ctx_is_vfio_driver(): vfio_pci, or a module whose
+ * vfio_pci: aliases say it is one, or a driver of such a module). */
+static gboolean
+vv_hook_check_model(const vv_hook *hook, const vv_hook_hostdev *hostdev, GError **error)
+{
+	g_autofree char *what = g_strdup_printf(_("%1$s of %2$s"), hostdev->model_source, hostdev->address);
+
+	if (!vv_name_check(hostdev->model, VV_NAME_DRIVER, what, error))
+		return FALSE;
+	if (!vv_ctx_is_vfio_driver(hook->ctx, hostdev->model)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_NOT_ASSIGNABLE,
+			    _("%1$s: %2$s names %3$s, which is not a VFIO driver (neither vfio-pci nor a module with vfio_pci: aliases); the hook gives a guest only a VFIO driver, and loaded nothing. Name a VFIO driver there, or remove it and let vfio-variant choose."),
+			    hostdev->address, hostdev->model_source, hostdev->model);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* What the host visibly uses (a file system mounted, swap, an interface
+ * up), the checks 'vfio-variant detach' makes: a guest start must not take
+ * it away, unless the policy says host-use=allow for the device. Only for
+ * a device still on its host driver: on a VFIO driver the host has none. */
+static gboolean
+vv_hook_check_host_use(const vv_hook *hook, vv_device *device, const vv_policy *policy, GError **error)
+{
+	const char *address = vv_device_get_address(device);
+	g_auto(GStrv) uses = NULL;
+	g_autofree char *list = NULL;
+
+	if (vv_device_is_vfio_bound(device))
+		return TRUE;
+	if (!(uses = vv_ctx_find_host_uses(hook->ctx, address, error)))
+		return FALSE;
+	if (!uses[0])
+		return TRUE;
+	list = g_strjoinv("; ", uses);
+	if (vv_policy_get_host_use(policy) == VV_HOST_USE_ALLOW) {
+		vv_hook_log(hook, _("%1$s goes to the guest although the host uses it (%2$s): the policy allows it (host-use=allow)."),
+			    address, list);
+		return TRUE;
+	}
+	g_set_error(error, VV_ERROR, VV_ERROR_IN_USE,
+		    _("%1$s is used by the host: %2$s. Starting the guest would take it from the host. Stop using it first, or allow it with host-use=allow under [device %1$s] in %3$s."),
+		    address, list, vv_policy_get_file(policy) ? vv_policy_get_file(policy) : _("the policy file"));
+	return FALSE;
+}
+
 /* Work out ENTRY for HOSTDEV, or say why the guest cannot have it. */
 static gboolean
 vv_hook_plan_hostdev(const vv_hook *hook, const vv_hook_hostdev *hostdev, vv_hook_plan_entry *entry,
@@ -151,6 +213,11 @@ vv_hook_plan_hostdev(const vv_hook *hook, const vv_hook_hostdev *hostdev, vv_hoo
 	const vv_candidate *selected;
 	const char *current, *name;
 
+	/* The driver the XML names, checked before anything is read or
+	 * loaded: as root, the hook would load any module and bind any driver
+	 * (a host driver's too) or write "..", "/" or "" to driver_override. */
+	if (hostdev->model && !vv_hook_check_model(hook, hostdev, error))
+		return FALSE;
 	if (!(device = vv_device_new(hook->ctx, address, error)) ||
 	    !(selection = vv_selection_new(hook->ctx, device, error)))
 		return FALSE;
@@ -175,6 +242,8 @@ vv_hook_plan_hostdev(const vv_hook *hook, const vv_hook_hostdev *hostdev, vv_hoo
 			    address, vv_device_get_iommu_group(device), blockers);
 		return FALSE;
 	}
+	if (hostdev->managed && !vv_hook_check_host_use(hook, device, policy, error))
+		return FALSE;
 	record = vv_record_load(hook->ctx, address, &local);
 	if (!record && !g_error_matches(local, VV_ERROR, VV_ERROR_NOT_FOUND)) {
 		g_propagate_error(error, g_steal_pointer(&local));
@@ -256,6 +325,24 @@ vv_hook_prepare(const vv_hook *hook)
 	g_autoptr(GError) error = NULL;
 	gboolean refused = FALSE;
 	guint moved = 0;
+
+	/* libvirt refuses a domain that lists a device twice, but the hook
+	 * runs first: it must neither plan nor move anything for it. */
+	for (guint i = 0; i < hook->domain->hostdevs->len; i++) {
+		const vv_hook_hostdev *hostdev = g_ptr_array_index(hook->domain->hostdevs, i);
+
+		for (guint j = 0; j < i; j++) {
+			const vv_hook_hostdev *earlier = g_ptr_array_index(hook->domain->hostdevs, j);
+
+			if (g_str_equal(earlier->address, hostdev->address)) {
+				vv_hook_log(hook, _("the guest cannot start: %1$s is listed twice among its hostdevs (as managed='%2$s' and managed='%3$s'); list each device once."),
+					    hostdev->address, earlier->managed ? "yes" : "no", hostdev->managed ? "yes" : "no");
+				refused = TRUE;
+			}
+		}
+	}
+	if (refused)
+		return 1;
 
 	for (guint i = 0; i < hook->domain->hostdevs->len; i++) {
 		const vv_hook_hostdev *hostdev = g_ptr_array_index(hook->domain->hostdevs, i);
@@ -394,6 +481,16 @@ vv_hook_start(const vv_hook *hook)
 				    entry->address, vv_device_get_driver(device) ? vv_device_get_driver(device) : _("no driver"));
 			continue;
 		}
+		/* 'prepare' planned a VFIO driver; a plan that says otherwise
+		 * was not written by it. */
+		if (!vv_ctx_is_vfio_driver(hook->ctx, entry->module ? entry->module : entry->driver)) {
+			vv_hook_log(hook, _("%1$s: the plan names %2$s, which is not a VFIO driver; the device stays on %3$s."),
+				    entry->address, entry->module ? entry->module : entry->driver ? entry->driver : "(none)",
+				    vv_device_get_driver(device));
+			if (strict)
+				return 1;
+			continue;
+		}
 		vv_bind_options_set_driver(options, entry->module ? entry->module : entry->driver);
 		if (strict)
 			vv_bind_options_set_flags(options, VV_BIND_STRICT);
@@ -437,6 +534,18 @@ vv_hook_stopped(const vv_hook *hook)
 			continue;
 		vv_bind_options_set_flags(options, VV_BIND_GENERIC | VV_BIND_STRICT);
 		if (!(result = vv_rebind(hook->ctx, entry->address, options, &error))) {
+			g_autoptr(vv_device) now = vv_device_new(hook->ctx, entry->address, NULL);
+
+			/* A move cut short (a hook killed in 'start begin') is
+			 * settled first by the library, which may give the device
+			 * back to its host driver: then nothing is left to do, and
+			 * libvirt's reattach finds it there. */
+			if (now && !vv_device_is_vfio_bound(now)) {
+				vv_hook_log(hook, _("%1$s: an earlier move of it was cut short and is now settled: it is on %2$s, no longer on a VFIO driver, so it needs no move to vfio-pci (%3$.1f ms)."),
+					    entry->address, vv_device_get_driver(now) ? vv_device_get_driver(now) : _("no driver"),
+					    vv_hook_ms_since(start));
+				continue;
+			}
 			vv_hook_log(hook, _("%s libvirt may reset it under its variant driver."), error->message);
 			status = 1;
 			continue;
@@ -560,7 +669,9 @@ vv_hook_qemu(const vv_hook_roots *roots, const char *name, const char *operation
 	if (stage == VV_HOOK_IGNORED)
 		return 0;
 	if (!(input = vv_hook_read_input(input_fd, &error)) || !(domain = vv_hook_domain_parse(input, &error))) {
-		g_printerr(_("vfio-variant hook: %1$s: %2$s: refused: %3$s\n"), name, stage_name, error->message);
+		g_autofree char *message = g_strdup_printf(_("refused: %s"), error->message);
+
+		vv_hook_print(name, stage_name, message);
 		return 1;
 	}
 	if (domain->hostdevs->len == 0)

@@ -48,9 +48,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_hook_domain, vv_hook_domain_free)
 GBytes *vv_hook_read_input(int fd, GError **error);
 
 /* The domain and its PCI hostdevs (<hostdev mode='subsystem' type='pci'>
- * and <interface type='hostdev'>). Refuses a DOCTYPE or entity
- * declaration, parses without network access, without entity expansion
- * and without loading a DTD. */
+ * and <interface type='hostdev'>). Reads UTF-8 only (a foreign byte order
+ * mark or declared encoding is refused), refuses any DTD from the parser
+ * itself, parses without network access, without entity expansion and
+ * without loading a DTD. Address attributes are hex ("0x03" or "03"), in
+ * range. */
 vv_hook_domain *vv_hook_domain_parse(GBytes *xml, GError **error);
 
 /* ---- vv-hook-plan.c: what 'prepare' decided, for the later stages ------ */

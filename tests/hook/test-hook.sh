@@ -356,7 +356,7 @@ case_bad_xml_refused() {
 	EOF
 	hook_input="$root.entities.xml" hook prepare begin
 	expect_status 1
-	expect_out "DOCTYPE, an entity declaration"
+	expect_out "The domain XML holds a DOCTYPE"
 	big="$root.big.xml"
 	{ head -n -1 "$xml"; head -c 4200000 /dev/zero | tr '\0' ' '; echo "</domain>"; } >"$big"
 	hook_input="$big" hook prepare begin
@@ -553,7 +553,7 @@ case_policy_cli() {
 	expect_out "although none of its vfio_pci aliases matches"
 	vv explain --xml 00:01.0
 	expect_status 1
-	expect_out '<policy action="deny" scope="device" line="4" hook-mode="strict"/>'
+	expect_out '<policy action="deny" scope="device" line="4" hook-mode="strict" host-use="refuse"/>'
 	vv list
 	expect_out "0000:00:01.0  abcd:0001  abcd_nic     none: policy deny"
 	vv detach --driver vfio-pci 00:01.0
@@ -571,6 +571,331 @@ case_policy_cli() {
 	vv reattach 00:03.0
 	expect_status 0
 	expect_driver 0000:00:03.0 abcd_nic
+}
+
+
+# hook_refused FILE MESSAGE: prepare begin with FILE on stdin, bounded
+# (the hook before these checks expanded entities to gigabytes: 512 MiB of
+# address space and 20 s at most, so it fails here instead of hurting the
+# machine), must exit 1 saying MESSAGE with nothing written or planned.
+hook_refused() {
+	local file=$1 message=$2 limit="ulimit -v 524288"
+	: >"$log"
+	# AddressSanitizer reserves terabytes of shadow address space: there
+	# its own allocator bounds each allocation instead.
+	[[ $preload == *libasan* ]] && limit="export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}max_allocation_size_mb=512"
+	# shellcheck disable=SC2086
+	out=$( ($limit; LD_PRELOAD="$preload" timeout 20 ${VV_CLI_WRAPPER:-} "$hookbin" --sysroot "$root" \
+		qemu vm1 prepare begin - <"$file") 2>&1)
+	status=$?
+	expect_status 1
+	expect_out "$message"
+	expect_no_out "Memory allocation failed"
+	expect_no_write
+	expect_no_plan
+}
+
+# The DTD refusal comes from the parser, not from a byte search, and only
+# UTF-8 is read: in UTF-7 or EBCDIC "<!DOCTYPE" has other bytes.
+case_xml_encoding_and_dtd() {
+	local body="$root.body.xml" entity
+	domain_xml 00:01.0:yes
+	entity=$(head -c 40000 /dev/zero | tr '\0' a)
+	# A quadratic blow-up: 2 GB once expanded, in <name>, which the hook reads.
+	{
+		echo "<!DOCTYPE domain [ <!ENTITY a \"$entity\"> ]>"
+		printf '<domain><name>'
+		for _ in $(seq 500); do printf '&a;%.0s' $(seq 100); done
+		echo "</name><uuid>$uuid</uuid><devices><hostdev mode='subsystem' type='pci' managed='yes'><source><address bus='0x00' slot='0x01' function='0x0'/></source></hostdev></devices></domain>"
+	} >"$body"
+	{ echo '<?xml version="1.0" encoding="UTF-7"?>'; iconv -f UTF-8 -t UTF-7 <"$body"; } >"$root.utf7.xml"
+	grep -q '<!DOCTYPE\|<!ENTITY' "$root.utf7.xml" && fail "the UTF-7 sample shows its DOCTYPE in ASCII"
+	hook_refused "$root.utf7.xml" 'declares encoding="UTF-7"'
+	# The same declared in single quotes and in another case.
+	{ echo "<?xml version='1.0' encoding = 'utf-7' ?>"; iconv -f UTF-8 -t UTF-7 <"$body"; } >"$root.utf7b.xml"
+	hook_refused "$root.utf7b.xml" "declares encoding=\"utf-7\""
+	# UTF-7 with its byte order mark and no declaration.
+	{ printf '+/v8-'; iconv -f UTF-8 -t UTF-7 <"$body"; } >"$root.utf7bom.xml"
+	hook_refused "$root.utf7bom.xml" "byte order mark of UTF-7"
+	# UTF-7 bytes under a UTF-8 declaration: read as UTF-8, they are text
+	# outside the root, never a DOCTYPE.
+	{ echo '<?xml version="1.0" encoding="UTF-8"?>'; iconv -f UTF-8 -t UTF-7 <"$body"; } >"$root.utf7as8.xml"
+	hook_refused "$root.utf7as8.xml" "is not well-formed"
+	# EBCDIC: libxml2 recognises "<?xm" in it and would decode it.
+	{ echo '<?xml version="1.0" encoding="IBM037"?>'; cat "$body"; } | iconv -f UTF-8 -t IBM037 >"$root.ebcdic.xml"
+	hook_refused "$root.ebcdic.xml" "is not UTF-8"
+	# UTF-16 with its byte order mark, and UTF-16 declared on ASCII.
+	{ echo '<?xml version="1.0" encoding="UTF-16"?>'; cat "$xml"; } | iconv -f UTF-8 -t UTF-16 >"$root.utf16.xml"
+	hook_refused "$root.utf16.xml" "byte order mark of UTF-16LE"
+	{ echo '<?xml version="1.0" encoding="UTF-16"?>'; cat "$xml"; } >"$root.utf16decl.xml"
+	hook_refused "$root.utf16decl.xml" 'declares encoding="UTF-16"'
+	# Any DTD, in UTF-8: an internal subset without entities, one with a
+	# parameter entity, an external one (never fetched).
+	{ echo '<!DOCTYPE domain [ ]>'; cat "$xml"; } >"$root.dtd-empty.xml"
+	hook_refused "$root.dtd-empty.xml" "The domain XML holds a DOCTYPE"
+	{ echo '<!DOCTYPE domain [ <!ENTITY % p "<!ENTITY x \"y\">"> %p; ]>'; cat "$xml"; } >"$root.dtd-pe.xml"
+	hook_refused "$root.dtd-pe.xml" "The domain XML holds a DOCTYPE"
+	{ echo '<!DOCTYPE domain SYSTEM "file:///etc/passwd">'; cat "$xml"; } >"$root.dtd-external.xml"
+	hook_refused "$root.dtd-external.xml" "The domain XML holds a DOCTYPE"
+	{ echo '<!DOCTYPE domain PUBLIC "-//x//y" "http://127.0.0.1:9/x.dtd">'; cat "$xml"; } >"$root.dtd-public.xml"
+	hook_refused "$root.dtd-public.xml" "The domain XML holds a DOCTYPE"
+	# An undeclared entity is an error; the predefined ones are text.
+	sed 's|<name>vm1</name>|<name>vm1\&x;</name>|' "$xml" >"$root.undeclared.xml"
+	hook_refused "$root.undeclared.xml" "is not well-formed"
+	# What libvirt may write passes: a UTF-8 BOM, a UTF-8 declaration,
+	# character references.
+	{ printf '\xef\xbb\xbf<?xml version="1.0" encoding="UTF-8"?>\n'; sed 's|<name>vm1</name>|<name>v\&#109;1</name>|' "$xml"; } >"$root.good.xml"
+	hook_input="$root.good.xml" hook prepare begin
+	expect_status 0
+	expect_out "vfio-variant hook: vm1: prepare begin: 0000:00:01.0 (managed): plan acme-vfio-pci"
+}
+
+# <driver model> and our metadata's driver= name a VFIO driver or nothing
+# is loaded or planned: not a host driver, not a path.
+case_model_not_vfio_refused() {
+	local entry name message
+	for entry in "abcd_nic|names abcd_nic, which is not a VFIO driver" \
+		"abcd_native|names abcd_native, which is not a VFIO driver" \
+		"e1000e|names e1000e, which is not a VFIO driver" \
+		"../x|'../x' is not a driver or module name" \
+		"..|'..' is not a driver or module name" \
+		".|'.' is not a driver or module name" \
+		"/|'/' is not a driver or module name" \
+		"vfio-pci/|'vfio-pci/' is not a driver or module name" \
+		"|'' is not a driver or module name"; do
+		name=${entry%%|*} message=${entry#*|}
+		domain_xml 00:01.0:yes
+		sed -i "s|<source>|<driver name='vfio' model='$name'/><source>|" "$xml"
+		: >"$log"
+		hook prepare begin
+		expect_status 1
+		expect_out "0000:00:01.0"
+		expect_out "<driver model>"
+		expect_out "$message"
+		expect_no_write
+		expect_no_plan
+		[ -z "$problem" ] || { problem="model='$name': $problem"; return; }
+	done
+	# Our metadata, for libvirt 9.0.
+	domain_xml 00:01.0:yes
+	sed -i "s|  <devices>|  <metadata><vv:hostdevs xmlns:vv='urn:x-vfio-variant:domain:1'><vv:hostdev address='0000:00:01.0' driver='abcd_nic'/></vv:hostdevs></metadata>\n  <devices>|" "$xml"
+	: >"$log"
+	hook prepare begin
+	expect_status 1
+	expect_out "0000:00:01.0: <metadata> names abcd_nic, which is not a VFIO driver"
+	expect_no_write
+	# A VFIO driver not loaded yet is loaded, by its module or driver name.
+	for name in other_vfio_pci other-vfio-pci; do
+		domain_xml 00:01.0:yes:"$name"
+		hook prepare begin
+		expect_status 0
+		expect_out "plan other-vfio-pci (from <driver model>"
+	done
+	expect_log "load other_vfio_pci -> ok"
+}
+
+# Address attributes: 0x hex or hex digits, in range; nothing else.
+case_address_attributes() {
+	local entry attr value
+	for entry in "slot|-18446744073709551615" "slot|+1" "slot| 0x01" "slot|0x01 " "slot|0x" "slot|0x20" \
+		"slot|0x0x1" "slot|1g" "function|8" "bus|0x100" "domain|0x10000" "domain|-0" "bus|0x0000000000000000100"; do
+		attr=${entry%%|*} value=${entry#*|}
+		domain_xml 00:01.0:yes
+		sed -i -E "s|$attr='[^']*'|$attr='$value'|" "$xml"
+		: >"$log"
+		hook prepare begin
+		expect_status 1
+		expect_out "has no valid <source><address domain= bus= slot= function=/>"
+		expect_no_write
+		expect_no_plan
+		[ -z "$problem" ] || { problem="$attr='$value': $problem"; return; }
+	done
+	# Plain hex digits, without 0x: slot '01' is slot 1.
+	domain_xml 00:01.0:yes
+	sed -i -E "s|slot='[^']*'|slot='01'|; s|domain='[^']*'|domain='0000'|" "$xml"
+	hook prepare begin
+	expect_status 0
+	expect_out "0000:00:01.0 (managed): plan"
+}
+
+# Input echoed in the hook's log and in messages is escaped: a newline in
+# <name> cannot forge a line, an ESC cannot reach a terminal.
+case_control_characters_escaped() {
+	local esc=$'\e'
+	domain_xml 00:01.0:yes
+	sed -i 's|<name>vm1</name>|<name>vm1\nvfio-variant hook: vm1: prepare begin: done, 0 PCI hostdev(s)\&#x9b;31m</name>|' "$xml"
+	hook prepare begin
+	expect_status 0
+	expect_out 'vfio-variant hook: vm1\nvfio-variant hook: vm1: prepare begin: done, 0 PCI hostdev(s)\u009b31m: prepare begin: '
+	grep -q '^vfio-variant hook: vm1: prepare begin: done, 0' <<<"$out" && fail "a forged line: $out"
+	grep -q $'\xc2\x9b' <<<"$out" && fail "a raw CSI in: $out"
+	# The domain name libvirt passes as an argument, on a refusal.
+	out=$(LD_PRELOAD="$preload" "$hookbin" --sysroot "$root" qemu "vm1${esc}[2J" prepare begin - </dev/null 2>&1)
+	expect_out 'vfio-variant hook: vm1\x1b[2J: prepare begin: refused'
+	grep -q "$esc" <<<"$out" && fail "a raw ESC in: $out"
+	# A device name given on the command line.
+	vv detach "0000:00:01.0${esc}]0;owned${esc}\\"
+	expect_status 2
+	expect_out "'0000:00:01.0\x1b]0;owned\x1b\\' is not a PCI device name"
+	grep -q "$esc" <<<"$out" && fail "a raw ESC in: $out"
+	vv detach --driver "x${esc}[1m" 00:01.0
+	expect_status 2
+	expect_out "'x\x1b[1m' is not a driver or module name"
+	grep -q "$esc" <<<"$out" && fail "a raw ESC in: $out"
+	vv "${esc}[2Jlist"
+	expect_status 2
+	expect_out "'\x1b[2Jlist' is not a command"
+	grep -q "$esc" <<<"$out" && fail "a raw ESC in: $out"
+	out=$("$cli" --sysroot "$root${esc}[2J" list 2>&1)
+	expect_out "$root\x1b[2J has no sys/bus/pci directory"
+	grep -q "$esc" <<<"$out" && fail "a raw ESC in: $out"
+}
+
+# give_host_disk BDF: a mounted NVMe namespace below BDF, as the host sees it.
+give_host_disk() {
+	local dir rel
+	dir=$(readlink -f "$sys/devices/$1")
+	rel=${dir#"$(readlink -f "$root/sys")"/}
+	mkdir -p "$dir/nvme/nvme0/nvme0n1" "$root/sys/class/block"
+	echo "259:0" >"$dir/nvme/nvme0/nvme0n1/dev"
+	# Relative, as sysfs's own links are.
+	ln -s "../../$rel/nvme/nvme0/nvme0n1" "$root/sys/class/block/nvme0n1"
+	mkdir -p "$root/proc"
+	echo "/dev/nvme0n1 /srv ext4 rw,relatime 0 0" >"$root/proc/mounts"
+}
+
+# A guest start must not take what the host visibly uses, as detach
+# refuses it, unless the policy allows it for the device.
+case_host_used_refused() {
+	give_host_disk 0000:00:03.0
+	domain_xml 00:03.0:yes
+	: >"$log"
+	hook prepare begin
+	expect_status 1
+	expect_out "the guest cannot start: 0000:00:03.0 is used by the host: its block device nvme0n1 is mounted on /srv"
+	expect_out "host-use=allow under [device 0000:00:03.0]"
+	expect_no_write
+	expect_no_plan
+	# The CLI refuses it the same way.
+	vv detach 00:03.0
+	expect_status 1
+	expect_out "nvme0n1 is mounted on /srv"
+	# Allowed for another device: still refused; for this one: it starts.
+	policy "[global]\\nhost-use=refuse\\n[device 0000:00:01.0]\\nhost-use=allow\\n"
+	hook prepare begin
+	expect_status 1
+	policy "[global]\\nhost-use=refuse\\n[device 0000:00:03.0]\\nhost-use=allow\\n"
+	run_guest 0000:00:03.0
+	expect_out "0000:00:03.0 goes to the guest although the host uses it (its block device nvme0n1 is mounted on /srv): the policy allows it (host-use=allow)."
+	expect_driver 0000:00:03.0 vfio-pci
+	stop_guest 0000:00:03.0
+	expect_driver 0000:00:03.0 abcd_nic
+	vv explain 00:03.0
+	expect_out "Host use:       allow"
+	policy "[global]\\nhost-use=maybe\\n"
+	hook prepare begin
+	expect_status 1
+	expect_out "'maybe' is not a value of host-use"
+}
+
+# One device twice (managed and unmanaged): refused before anything is
+# planned or moved.
+case_listed_twice_refused() {
+	vv detach 00:01.0
+	expect_status 0
+	domain_xml 00:01.0:yes 00:01.0:no
+	: >"$log"
+	hook prepare begin
+	expect_status 1
+	expect_out "the guest cannot start: 0000:00:01.0 is listed twice among its hostdevs (as managed='yes' and managed='no')"
+	expect_no_write
+	expect_no_plan
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	expect_record 0000:00:01.0 "requester=cli"
+}
+
+# Killed in 'start begin' after the variant bound: the 'stopped end' that
+# follows settles the cut-short move and says so; it does not fail.
+case_killed_after_probe_then_stopped() {
+	domain_xml 00:01.0:yes
+	hook prepare begin
+	lv_detach 0000:00:01.0
+	VV_FAKEKERNEL_KILL_AFTER=drivers_probe hook start begin
+	expect_status 137
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	hook stopped end
+	expect_status 0
+	expect_out "0000:00:01.0: an earlier move of it was cut short and is now settled"
+	expect_no_out "libvirt may reset it under its variant driver"
+	lv_reattach 0000:00:01.0
+	hook release end
+	expect_status 0
+	expect_driver 0000:00:01.0 abcd_nic
+	expect_override 0000:00:01.0 "(null)"
+	expect_no_record 0000:00:01.0
+	expect_no_plan
+}
+
+# Names checked wherever they enter: --driver (detach, nodedev-detach),
+# the policy's driver=, a record's fields. Exit 2, the input and the rule
+# named, nothing written.
+case_names_refused() {
+	local name
+	for name in .. . / ../.. vfio-pci/ '' '../../../../bin' 'vfio-pci x'; do
+		: >"$log"
+		vv detach --driver "$name" 00:01.0
+		expect_status 2
+		expect_out "--driver: "
+		expect_out "is not a driver or module name: a name is 1 to 255 letters, digits, '_', '-' or '.', and not '.' or '..'"
+		expect_no_write
+		expect_driver 0000:00:01.0 abcd_nic
+		vv nodedev-detach -c test:///default --driver "$name" 00:01.0
+		expect_status 2
+		expect_out "is not a driver or module name"
+		[ -z "$problem" ] || { problem="--driver '$name': $problem"; return; }
+	done
+	policy "[device 0000:00:01.0]\ndriver=..\n"
+	vv explain 00:01.0
+	expect_status 2
+	expect_out "vfio-variant.conf line 2: '..' is not a value of driver"
+	policy "[global]\ndriver=.\n"
+	: >"$log"
+	vv detach 00:01.0
+	expect_status 2
+	expect_out "'.' is not a value of driver"
+	expect_no_write
+	rm "$root/etc/vfio-variant/vfio-variant.conf"
+	# A record edited to name a path: reattach refuses it, writes nothing.
+	vv detach 00:01.0
+	expect_status 0
+	sed -i 's|^original-driver=.*|original-driver=../../../../devices/platform|' "$(record 0000:00:01.0)"
+	: >"$log"
+	vv reattach 00:01.0
+	expect_status 2
+	expect_out "holds original-driver=../../../../devices/platform, which is not a driver or module name"
+	expect_no_write
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	# A plan edited between the stages to name a path: refused, the
+	# device stays where libvirt put it.
+	domain_xml 00:05.0:yes
+	hook prepare begin
+	expect_status 0
+	lv_detach 0000:00:05.0
+	sed -i 's|^module=.*|module=../module/vfio_pci|' "$(plan)"
+	: >"$log"
+	hook start begin
+	expect_status 0
+	expect_out "[hostdev 0000:00:05.0] module: '../module/vfio_pci' is not a driver or module name"
+	expect_out "the devices stay where libvirt put them"
+	expect_no_write
+	expect_driver 0000:00:05.0 vfio-pci
+	# ... or a host driver.
+	sed -i 's|^module=.*|module=abcd_nic|' "$(plan)"
+	hook start begin
+	expect_status 0
+	expect_out "0000:00:05.0: the plan names abcd_nic, which is not a VFIO driver; the device stays on vfio-pci."
+	expect_no_write
+	expect_driver 0000:00:05.0 vfio-pci
 }
 
 cases=(
@@ -597,7 +922,22 @@ cases=(
 	"libvirt's calling convention through qemu.d/NAME; no libvirt linked|case_libvirt_calling_convention"
 	"vfio-variant hook qemu ... runs the same stages|case_cli_hook_command"
 	"policy in explain, list and detach|case_policy_cli"
+	"UTF-7, EBCDIC, UTF-16 and any DTD refused by the parser, bounded|case_xml_encoding_and_dtd"
+	"<driver model>/metadata naming a host driver or a path: refused, nothing loaded|case_model_not_vfio_refused"
+	"address attributes: hex only, in range, no sign or space|case_address_attributes"
+	"control characters in echoed input escaped|case_control_characters_escaped"
+	"a host-used device fails prepare unless host-use=allow|case_host_used_refused"
+	"one device listed twice: refused at prepare, nothing planned|case_listed_twice_refused"
+	"killed after the variant bound: stopped end settles it and says so|case_killed_after_probe_then_stopped"
+	"names: --driver, driver= and a record's names checked, exit 2|case_names_refused"
 )
+
+# VV_HOOK_CASES=PATTERN runs only the cases whose function matches.
+if [ -n "${VV_HOOK_CASES:-}" ]; then
+	selected=()
+	for c in "${cases[@]}"; do [[ ${c#*|} =~ $VV_HOOK_CASES ]] && selected+=("$c"); done
+	cases=("${selected[@]}")
+fi
 
 sim_run_cases "${cases[@]}"
 for f in "${figures[@]}"; do echo "# FIGURE $f"; done

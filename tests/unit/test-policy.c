@@ -196,10 +196,10 @@ test_policy_xml(void)
 	g_autofree char *auto_xml = vv_selection_to_xml(auto_selection, FALSE);
 
 	g_assert_no_error(error);
-	g_assert_nonnull(strstr(xml, "<policy action=\"driver\" driver=\"other_vfio_pci\" scope=\"device\" line=\"4\" hook-mode=\"strict\"/>"));
+	g_assert_nonnull(strstr(xml, "<policy action=\"driver\" driver=\"other_vfio_pci\" scope=\"device\" line=\"4\" hook-mode=\"strict\" host-use=\"refuse\"/>"));
 	g_assert_nonnull(strstr(xml, "<selected module=\"other_vfio_pci\""));
 	g_assert_nonnull(strstr(xml, "source=\"policy\""));
-	g_assert_nonnull(strstr(auto_xml, "<policy action=\"auto\" scope=\"default\" hook-mode=\"strict\"/>"));
+	g_assert_nonnull(strstr(auto_xml, "<policy action=\"auto\" scope=\"default\" hook-mode=\"strict\" host-use=\"refuse\"/>"));
 }
 
 /* A deny holds against a named driver too: detach refuses before any
@@ -218,6 +218,29 @@ test_policy_deny_refuses_detach(void)
 	g_assert_null(result);
 	g_assert_error(error, VV_ERROR, VV_ERROR_NOT_ASSIGNABLE);
 	g_assert_nonnull(strstr(error->message, "The policy denies this device"));
+}
+
+/* A driver named through the API is checked as the CLI's --driver is,
+ * before the device is even read: each of these named a directory under
+ * sys/bus/pci/drivers or sys/module, or an override no driver matches. */
+static void
+test_bind_options_driver_checked(void)
+{
+	static const char *const names[] = { "..", ".", "/", "../..", "vfio-pci/", "", "../module/vfio_pci" };
+	g_autoptr(vv_ctx) ctx = vv_test_open_policy(NULL);
+
+	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_autoptr(vv_bind_options) options = vv_bind_options_new();
+		g_autoptr(vv_bind_result) result = NULL;
+		g_autoptr(GError) error = NULL;
+
+		vv_bind_options_set_driver(options, names[i]);
+		vv_bind_options_set_flags(options, VV_BIND_DRY_RUN);
+		result = vv_detach(ctx, "0000:00:01.0", options, &error);
+		g_assert_null(result);
+		g_assert_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT);
+		g_assert_nonnull(strstr(error->message, "is not a driver or module name"));
+	}
 }
 
 /* ---- errors: the file, the line, what to write ------------------------- */
@@ -243,6 +266,19 @@ static const vv_policy_error_case vv_policy_error_cases[] = {
 	{ "duplicate key", "[global]\ndriver=deny\ndriver=auto\n", "line 3", "first on line 2" },
 	{ "the same device twice", "[device 0000:00:01.0]\ndriver=deny\n[device pci_0000_00_01_0]\ndriver=auto\n", "line 3", "group on line 1" },
 	{ "unterminated group", "[global\n", "line 1", "must end with ']'" },
+	{ "driver is dot-dot", "[global]\ndriver=..\n", "line 2", "not '.' or '..'" },
+	{ "driver is a dot", "[device 0000:00:01.0]\ndriver=.\n", "line 2", "not '.' or '..'" },
+	{ "driver is a slash", "[global]\ndriver=/\n", "line 2", "'/' is not a value of driver" },
+	{ "driver ends in a slash", "[global]\ndriver=vfio-pci/\n", "line 2", "'vfio-pci/' is not a value of driver" },
+	{ "driver empty", "[global]\ndriver=\n", "line 2", "'' is not a value of driver" },
+	{ "driver of 256 bytes", "[global]\ndriver="
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	  "line 2", "1 to 255 letters" },
+	{ "an ESC in a value is echoed escaped", "[global]\ndriver=\x1b[31mred\n", "line 2", "'\\x1b[31mred' is not a value" },
+	{ "an ESC in a group is echoed escaped", "[device \x1b]0;x\x07]\n", "line 1", "'[device \\x1b]0;x\\x07]'" },
+	{ "unknown value of host-use", "[global]\nhost-use=sometimes\n", "line 2", "host-use=refuse" },
+	{ "host-use twice", "[global]\nhost-use=allow\nhost-use=refuse\n", "line 3", "first on line 2" },
 };
 
 static void
@@ -273,6 +309,80 @@ test_policy_not_utf8(void)
 	g_assert_nonnull(strstr(error->message, "vfio-variant.conf line 2:"));
 }
 
+/* ---- host-use: may the hook give a guest what the host uses? ---------- */
+
+typedef struct {
+	const char *label;
+	const char *config;
+	const char *address;
+	vv_host_use expect;
+} vv_host_use_case;
+
+static const vv_host_use_case vv_host_use_cases[] = {
+	{ "default refuse", "# nothing\n", "0000:00:01.0", VV_HOST_USE_REFUSE },
+	{ "global allow", "[global]\nhost-use=allow\n", "0000:00:01.0", VV_HOST_USE_ALLOW },
+	{ "id allow beats global refuse", "[global]\nhost-use=refuse\n[id abcd:0001]\nhost-use=allow\n", "0000:00:05.0", VV_HOST_USE_ALLOW },
+	{ "device refuse beats id allow", "[id abcd:0001]\nhost-use=allow\n[device 0000:00:05.0]\nhost-use=refuse\n", "0000:00:05.0", VV_HOST_USE_REFUSE },
+	{ "another device's rule does not apply", "[device 0000:00:01.0]\nhost-use=allow\n", "0000:00:03.0", VV_HOST_USE_REFUSE },
+	{ "resolved apart from driver", "[global]\nhost-use=allow\n[device 0000:00:01.0]\ndriver=generic\n", "0000:00:01.0", VV_HOST_USE_ALLOW },
+};
+
+static void
+test_host_use_case(gconstpointer data)
+{
+	const vv_host_use_case *c = data;
+	g_autoptr(vv_ctx) ctx = vv_test_open_policy(c->config);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(vv_selection) selection = vv_test_select(ctx, c->address, &error);
+	g_autofree char *xml = NULL;
+	g_autofree char *attribute = g_strdup_printf("host-use=\"%s\"", vv_host_use_to_string(c->expect));
+
+	g_assert_no_error(error);
+	g_assert_cmpint(vv_policy_get_host_use(vv_selection_get_policy(selection)), ==, c->expect);
+	xml = vv_selection_to_xml(selection, FALSE);
+	g_assert_nonnull(strstr(xml, attribute));
+}
+
+/* ---- which names are VFIO drivers (the hook's <driver model>) ---------- */
+
+typedef struct {
+	const char *name;
+	gboolean vfio;
+} vv_vfio_driver_case;
+
+static const vv_vfio_driver_case vv_vfio_driver_cases[] = {
+	{ "vfio_pci", TRUE },          /* the generic module */
+	{ "vfio-pci", TRUE },          /* its driver, registered */
+	{ "acme_vfio_pci", TRUE },     /* a variant not loaded: its aliases */
+	{ "acme-vfio-pci", TRUE },     /* the same, '-' for '_' */
+	{ "picky_vfio_pci", TRUE },    /* a loaded variant's driver */
+	{ "blocked_vfio_pci", TRUE },  /* blacklisted, still a VFIO driver */
+	{ "abcd_nic", FALSE },         /* a host driver, loaded */
+	{ "abcd_native", FALSE },
+	{ "pcieport", FALSE },         /* built in, no module */
+	{ "e1000e", FALSE },           /* nowhere on this host */
+	{ "..", FALSE },
+	{ ".", FALSE },
+	{ "", FALSE },
+	{ "../vfio-pci", FALSE },
+	{ "vfio-pci/", FALSE },
+	{ "drivers/vfio-pci", FALSE },
+};
+
+static void
+test_vfio_driver_cases(void)
+{
+	g_autoptr(vv_ctx) ctx = vv_test_open_policy(NULL);
+
+	for (guint i = 0; i < G_N_ELEMENTS(vv_vfio_driver_cases); i++) {
+		const vv_vfio_driver_case *c = &vv_vfio_driver_cases[i];
+
+		if (vv_ctx_is_vfio_driver(ctx, c->name) != c->vfio)
+			g_error("vv_ctx_is_vfio_driver('%s') is %s", c->name, c->vfio ? "FALSE" : "TRUE");
+	}
+	g_assert_false(vv_ctx_is_vfio_driver(ctx, NULL));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -296,6 +406,13 @@ main(int argc, char **argv)
 	g_test_add_func("/policy/xml", test_policy_xml);
 	g_test_add_func("/policy/deny-refuses-detach", test_policy_deny_refuses_detach);
 	g_test_add_func("/policy/error/not-utf8", test_policy_not_utf8);
+	for (guint i = 0; i < G_N_ELEMENTS(vv_host_use_cases); i++) {
+		g_autofree char *path = g_strdup_printf("/policy/host-use/%s", vv_host_use_cases[i].label);
+
+		g_test_add_data_func(path, &vv_host_use_cases[i], test_host_use_case);
+	}
+	g_test_add_func("/policy/vfio-drivers", test_vfio_driver_cases);
+	g_test_add_func("/policy/bind-options-driver-checked", test_bind_options_driver_checked);
 	status = g_test_run();
 	{
 		g_autofree char *conf = g_build_filename(vv_test_dir, "vfio-variant.conf", NULL);
