@@ -871,7 +871,7 @@ case_names_refused() {
 	sed -i 's|^original-driver=.*|original-driver=../../../../devices/platform|' "$(record 0000:00:01.0)"
 	: >"$log"
 	vv reattach 00:01.0
-	expect_status 2
+	expect_status 1
 	expect_out "holds original-driver=../../../../devices/platform, which is not a driver or module name"
 	expect_no_write
 	expect_driver 0000:00:01.0 acme-vfio-pci
