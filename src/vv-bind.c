@@ -397,13 +397,16 @@ vv_op_forget(vv_op *op, GError **error)
 }
 
 /*
- * A host driver's probe can fail where a VFIO driver's does not: since 5.19
- * the kernel refuses a DMA-using driver in a group a VFIO user holds. A
- * reattach (or a rollback) must not leave the device without a driver
- * then: it goes on VFIO_DRIVER, where it was (or was going), and its record back to a complete detach
- * (best-effort, as every journal write of a restore). Only for a device
- * that had a native driver and has none now. ERROR (set) says why the
- * reattach failed; it is extended with where the device is.
+ * A restore that failed must not leave the device without a driver, nor on
+ * its VFIO driver with a record of an operation half done. A host driver's
+ * probe can fail where a VFIO driver's does not (since 5.19 the kernel
+ * refuses a DMA-using driver in a group a VFIO user holds), and any write
+ * can fail. So a device that had a native driver and has none now goes on
+ * VFIO_DRIVER, where it was (or was going); a device still on VFIO_DRIVER
+ * stays there, with that driver as its override again. Either way its
+ * record becomes a complete detach again (best-effort, as every journal
+ * write of a restore). ERROR (set) says why the restore failed; it is
+ * extended with where the device is.
  */
 static void
 vv_op_put_back(vv_op *op, const char *vfio_driver, GError **error)
@@ -414,14 +417,26 @@ vv_op_put_back(vv_op *op, const char *vfio_driver, GError **error)
 	g_autofree char *now = NULL;
 	gboolean refused, put;
 
-	if (op->dry_run || !vfio_driver || !record || !record->original_driver ||
-	    (now = vv_op_current_driver(op)))
+	if (op->dry_run || !vfio_driver || !record || !record->original_driver)
+		return;
+	now = vv_op_current_driver(op);
+	if (now && !(g_str_equal(now, vfio_driver) && vv_op_has_vfio_dev(op)))
 		return;
 	op->record = NULL; /* the record is set whole once the device is back */
-	put = vv_op_bind(op, NULL, vfio_driver, &refused, &undo);
+	put = now ? vv_op_write_override(op, vfio_driver, &undo) : vv_op_bind(op, NULL, vfio_driver, &refused, &undo);
+	/* A variant that refuses it: the generic driver, as a detach falls back. */
+	if (!put && !now && refused && g_strcmp0(record->module, VV_GENERIC_MODULE) != 0) {
+		g_clear_error(&undo);
+		put = vv_op_bind(op, VV_GENERIC_MODULE, NULL, &refused, &undo);
+		if (put) {
+			vfio_driver = op->result->driver;
+			vv_record_set(&record->module, VV_GENERIC_MODULE);
+			record->fallback = TRUE;
+		}
+	}
 	op->record = record;
 	failed = g_steal_pointer(error);
-	if (!put) {
+	if (!put && !now) {
 		g_set_error(error, VV_ERROR, VV_ERROR_BIND, _("%1$s Putting %2$s back on %3$s failed too: %4$s"),
 			    failed->message, op->address, vfio_driver, undo->message);
 		return;
@@ -429,9 +444,13 @@ vv_op_put_back(vv_op *op, const char *vfio_driver, GError **error)
 	vv_record_set(&record->operation, "detach");
 	vv_record_set(&record->driver, vfio_driver);
 	vv_op_note(op, "verified");
-	g_set_error(error, VV_ERROR, VV_ERROR_BIND,
-		    _("%1$s It was put back on %2$s, so that it is not left without a driver; its record is kept."),
-		    failed->message, vfio_driver);
+	if (now)
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND, _("%1$s It stays on %2$s, and its record says so."),
+			    failed->message, vfio_driver);
+	else
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+			    _("%1$s It was put back on %2$s, so that it is not left without a driver; its record is kept."),
+			    failed->message, vfio_driver);
 }
 
 /* The device went where a restore took it, but the journal failed on the
@@ -1373,10 +1392,16 @@ vv_rebind(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError 
 	if (!failure)
 		return vv_rebind_finish(&op, record, TRUE, error) ? g_steal_pointer(&result) : NULL;
 
-	if (vv_rebind_return(&op, from_driver, from_module, from_override, &undo) &&
-	    (op.dry_run || (saved ? vv_record_save(ctx, saved, &undo) : vv_record_remove(ctx, address, &undo)))) {
-		g_prefix_error(&failure, _("Moving %1$s failed; it is back on %2$s. "), address, from_driver);
-		g_propagate_error(error, g_steal_pointer(&failure));
+	/* sysfs first; the record is put back only once the device is. */
+	if (vv_rebind_return(&op, from_driver, from_module, from_override, &undo)) {
+		if (op.dry_run || (saved ? vv_record_save(ctx, saved, &undo) : vv_record_remove(ctx, address, &undo))) {
+			g_prefix_error(&failure, _("Moving %1$s failed; it is back on %2$s. "), address, from_driver);
+			g_propagate_error(error, g_steal_pointer(&failure));
+			return NULL;
+		}
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+			    _("Moving %1$s to another VFIO driver failed: %2$s It is back on %3$s, but its record could not be put back: %4$s"),
+			    address, failure->message, from_driver, undo->message);
 		return NULL;
 	}
 	g_set_error(error, VV_ERROR, VV_ERROR_BIND,
