@@ -219,6 +219,31 @@ case_group_lock_waits_for_holder() {
 	expect_driver 0000:00:05.1 vfio-pci
 }
 
+# A detach waiting for the group's lock while a reattach (here: its writes,
+# made by the lock's holder) gives the device back decides on what it reads
+# once it has the lock: the device on abcd_nic, no record. Reading before
+# the lock, it saw acme-vfio-pci and its record, and said "already bound
+# ... nothing to do" with the device on its host driver.
+case_detach_reads_under_the_lock() {
+	local lock="$root/run/vfio-variant/locks/group-1.lock" dev="$sys/devices/0000:00:01.0"
+	vv detach 00:01.0
+	expect_status 0
+	hold_lock "$lock"
+	( vv detach --timeout 60 00:01.0; echo "$status" >"$root.status"; printf '%s\n' "$out" >"$root.out" ) &
+	sleep 1
+	LD_PRELOAD="$preload" bash -c "echo >'$dev/driver_override' && echo 0000:00:01.0 >'$sys/drivers/acme-vfio-pci/unbind' && echo 0000:00:01.0 >'$sys/drivers_probe'"
+	rm "$(record 0000:00:01.0)"
+	expect_driver 0000:00:01.0 abcd_nic
+	release_lock
+	wait
+	out=$(cat "$root.out") status=$(cat "$root.status")
+	expect_status 0
+	expect_no_out "nothing to do"
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	expect_record 0000:00:01.0 "original-driver=abcd_nic"
+	expect_record 0000:00:01.0 "step=verified"
+}
+
 case_concurrent_detaches_in_one_group() {
 	local out_a status_a
 	( vv detach 00:05.0; echo "$status" >"$root.a" ) &
@@ -538,6 +563,7 @@ cases=(
 	"killed during reattach, recover finishes it|case_kill_during_reattach_then_recover"
 	"group lock: waiter gives up, or waits for release|case_group_lock_waits_for_holder"
 	"two concurrent detaches in one group serialize|case_concurrent_detaches_in_one_group"
+	"a detach waiting for the lock reads the device under it|case_detach_reads_under_the_lock"
 	"reattach loads an unloaded native module|case_reattach_loads_unloaded_native_module"
 	"native module cannot load: stays on VFIO, record kept|case_native_module_cannot_load"
 	"--state-dir holds records and locks|case_state_dir"
