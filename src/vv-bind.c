@@ -990,6 +990,9 @@ vv_reattach_check_group(vv_op *op, vv_device *device, const vv_bind_options *opt
 {
 	const char *const *members = vv_device_get_group_members(device);
 	int group = vv_device_get_iommu_group(device);
+	/* The domain this device is given back from (the hook's release, or a
+	 * forced reattach) is no holder: it is stopped. */
+	const char *releasing = options->domain ? options->domain : op->record ? op->record->domain : NULL;
 	g_autofree char *opener = NULL;
 	gboolean opener_read = FALSE;
 
@@ -1002,7 +1005,7 @@ vv_reattach_check_group(vv_op *op, vv_device *device, const vv_bind_options *opt
 		    !(member = vv_device_new(op->ctx, members[i], NULL)) || !vv_device_is_vfio_bound(member))
 			continue;
 		record = vv_record_load(op->ctx, members[i], NULL);
-		if (record && record->domain) {
+		if (record && record->domain && g_strcmp0(record->domain, releasing) != 0) {
 			holder = g_strdup_printf(_("the libvirt domain %s"), record->domain);
 		} else {
 			if (!opener_read)
