@@ -474,9 +474,8 @@ vv_op_settle(vv_op *op, GError **error)
 	vv_record *record = op->record;
 	gboolean detach = g_str_equal(record->operation, "detach");
 	g_autofree char *step = g_strdup(record->step); /* restoring moves the journal on */
+	g_autofree char *vfio_driver = g_strdup(record->driver); /* where a failed restore puts it */
 	g_autoptr(GError) local = NULL;
-
-	g_autofree char *vfio_driver = g_strdup(record->driver);
 
 	if (!vv_op_restore(op, detach ? record->original_override : NULL,
 			   record->original_driver, record->original_module, &local)) {
