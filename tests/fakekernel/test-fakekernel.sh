@@ -286,6 +286,9 @@ count 3 -> ok
 inject 3 rename /run/vfio-variant/devices/0000:00:01.0.conf -> ENODEV
 count 3 -> ok
 count 3 -> ok" "$(cat "$LOG")"
+expect "FAIL=2+: a full disk stays full, sysfs still works" "ok EIO EIO ok EIO EIO EIO" \
+	"$(VV_FAKEKERNEL_FAIL=2+ kops s "$rec" w "$S/devices/0000:00:01.0/driver_override" $'\n' s "$rec")"
+rm -f "$rec.tmp"
 VV_FAKEKERNEL_FAIL=3:ENOSPC kops s "$rec" >/dev/null
 expect "a failed rename leaves the record unwritten" no "$(exists "$rec")"
 rm -f "$rec.tmp"
@@ -294,7 +297,7 @@ rm -f "$rec.tmp"
 expect "FAIL=1 on a module load: EIO, nothing loaded" "EIO no" \
 	"$(VV_FAKEKERNEL_FAIL=1 sysmod load "$ko") $(exists "$R/sys/module/late_vfio_pci")"
 expect "the failed load is logged" "inject 1 load late_vfio_pci -> EIO" "$(head -1 "$LOG")"
-for bad in 0 x 1:EWHAT 1:; do
+for bad in 0 x 1:EWHAT 1: +1 1++; do
 	out=$(VV_FAKEKERNEL_FAIL=$bad kernel /bin/true 2>&1)
 	expect "VV_FAKEKERNEL_FAIL='$bad' aborts" "134 yes" "$? $(grep -q 'VV_FAKEKERNEL_FAIL' <<<"$out" && echo yes || echo no)"
 done

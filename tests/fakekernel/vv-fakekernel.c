@@ -8,9 +8,10 @@
  * /proc, /dev aborts at load); VV_FAKEKERNEL_LOG=FILE (appends "write
  * /sys/PATH VALUE -> ok|ENAME", "load M -> ...", "unload M -> ...");
  * VV_FAKEKERNEL_KILL_AFTER=SUFFIX (_exit(137) after closing a written file
- * whose path ends in SUFFIX); VV_FAKEKERNEL_FAIL=N[:ERRNO] (the N-th mutating
- * operation of the process fails with ERRNO, EIO by default: each sysfs
- * store, module load, and write/fsync/rename under ROOT/run/vfio-variant);
+ * whose path ends in SUFFIX); VV_FAKEKERNEL_FAIL=N[+][:ERRNO] (the N-th
+ * mutating operation of the process fails with ERRNO, EIO by default: each
+ * sysfs store, module load, and write/fsync/rename under
+ * ROOT/run/vfio-variant; "N+": and every later one under ROOT/run);
  * VV_FAKEKERNEL_COUNT=FILE (holds the count of mutating operations so far).
  * ROOT/fakekernel.conf (GLib key file):
  *   [driver NAME] module=M vfio=true sriov=true ids=vvvv:dddd;... ("*": any)
@@ -84,7 +85,7 @@ static char *fk_statedir; /* fk_root/run/vfio-variant: vfio-variant's records */
  * is set, so that a plain run does no extra work. */
 static guint fk_ops, fk_fail_at;
 static int fk_fail_errno = EIO;
-static gboolean fk_counting;
+static gboolean fk_counting, fk_fail_sticky;
 static pthread_once_t fk_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t fk_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 /* Set while the simulation runs: every hook then passes straight through,
@@ -224,7 +225,7 @@ static void fk_log(const char *what, const char *subject, const char *value, int
 }
 
 /* ---------------------------------------------------------------- faults */
-/* VV_FAKEKERNEL_FAIL=N[:ERRNO]. A malformed value aborts: a test that
+/* VV_FAKEKERNEL_FAIL=N[+][:ERRNO]. A malformed value aborts: a test that
  * believes it injects a fault must not silently run without one. */
 static void fk_fault_init(void)
 {
@@ -235,8 +236,10 @@ static void fk_fault_init(void)
 	if (!f)
 		return;
 	fk_fail_at = (guint)strtoul(f[0], &end, 10);
-	if (!*f[0] || *end || fk_fail_at == 0)
-		fk_die("VV_FAKEKERNEL_FAIL=%s: expected N[:ERRNO], N counting from 1", fail);
+	if ((fk_fail_sticky = *end == '+'))
+		end++;
+	if (!g_ascii_isdigit(*f[0]) || *end || fk_fail_at == 0)
+		fk_die("VV_FAKEKERNEL_FAIL=%s: expected N[+][:ERRNO], N counting from 1", fail);
 	if (!f[1])
 		return;
 	for (fk_fail_errno = 1; fk_fail_errno < 4096; fk_fail_errno++)
@@ -246,10 +249,12 @@ static void fk_fault_init(void)
 }
 
 /* One mutating operation OP on SUBJECT (a /sys path, a module, a state
- * file): -errno when it is the one to fail, logged as "inject N OP SUBJECT
- * -> ERRNO"; else 0. VV_FAKEKERNEL_COUNT is rewritten at every operation,
- * not at exit, so that it is right after a kill too. */
-static int fk_mutation(const char *op, const char *subject)
+ * file; STATE: it is a state file): -errno when it is the one to fail,
+ * logged as "inject N OP SUBJECT -> ERRNO"; else 0. With "N+", every state
+ * file operation after the N-th fails too: a full disk stays full.
+ * VV_FAKEKERNEL_COUNT is rewritten at every operation, not at exit, so
+ * that it is right after a kill too. */
+static int fk_mutation(const char *op, const char *subject, gboolean state)
 {
 	const char *count = getenv("VV_FAKEKERNEL_COUNT");
 	g_autofree char *what = NULL;
@@ -260,7 +265,7 @@ static int fk_mutation(const char *op, const char *subject)
 		g_autofree char *text = g_strdup_printf("%u\n", fk_ops);
 		g_file_set_contents(count, text, -1, NULL);
 	}
-	if (fk_ops != fk_fail_at)
+	if (fk_ops != fk_fail_at && !(fk_fail_sticky && state && fk_ops > fk_fail_at))
 		return 0;
 	what = g_strdup_printf("inject %u %s", fk_ops, op);
 	fk_log(what, subject, NULL, fk_fail_errno);
@@ -294,7 +299,7 @@ static int fk_state_mutation(const char *op, int fd, int dirfd, const char *path
 		real_dir = realpath(dir, NULL);
 		canon = real_dir ? g_build_filename(real_dir, name, NULL) : g_strdup(lex);
 	}
-	return fk_state_rel(canon) ? fk_mutation(op, fk_state_rel(canon)) : 0;
+	return fk_state_rel(canon) ? fk_mutation(op, fk_state_rel(canon), TRUE) : 0;
 }
 
 /* ---------------------------------------------------------------- conf */
@@ -626,7 +631,7 @@ static int fk_store(FkDesc *desc, const char *buf, gsize count)
 {
 	g_autofree char *value = g_strndup(buf, count); /* the kernel's copy ends at a NUL too */
 	g_autoptr(GKeyFile) conf = fk_conf();
-	int r = fk_mutation("write", desc->logpath);
+	int r = fk_mutation("write", desc->logpath, FALSE);
 	if (r < 0)
 		return r; /* injected: the store never ran */
 	desc->stored = TRUE;
@@ -735,7 +740,7 @@ static int fk_load_image(const char *image, gsize len)
 	int r;
 	if (!name || !*name || strchr(name, '/') || name[0] == '.')
 		return -ENOEXEC;
-	if ((r = fk_mutation("load", name)) < 0)
+	if ((r = fk_mutation("load", name, FALSE)) < 0)
 		return r;
 	return fk_logged("load", name, fk_module_load(name));
 }
