@@ -414,8 +414,9 @@ vv_op_put_back(vv_op *op, const char *vfio_driver, GError **error)
 	vv_record *record = op->record;
 	g_autoptr(GError) undo = NULL;
 	g_autoptr(GError) failed = NULL;
+	g_autoptr(GError) unsaved = NULL;
 	g_autofree char *now = NULL;
-	gboolean refused, put;
+	gboolean refused, put, saved;
 
 	if (op->dry_run || !vfio_driver || !record || !record->original_driver)
 		return;
@@ -443,13 +444,23 @@ vv_op_put_back(vv_op *op, const char *vfio_driver, GError **error)
 	}
 	vv_record_set(&record->operation, "detach");
 	vv_record_set(&record->driver, vfio_driver);
-	vv_op_note(op, "verified");
-	if (now)
+	saved = vv_op_step(op, "verified", &unsaved);
+	if (!saved && !op->journal_error)
+		op->journal_error = g_error_copy(unsaved);
+	if (now && saved)
 		g_set_error(error, VV_ERROR, VV_ERROR_BIND, _("%1$s It stays on %2$s, and its record says so."),
+			    failed->message, vfio_driver);
+	else if (now)
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+			    _("%1$s It stays on %2$s, but its record could not be updated to say so: it still names the operation cut short."),
+			    failed->message, vfio_driver);
+	else if (saved)
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+			    _("%1$s It was put back on %2$s, so that it is not left without a driver; its record is kept."),
 			    failed->message, vfio_driver);
 	else
 		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
-			    _("%1$s It was put back on %2$s, so that it is not left without a driver; its record is kept."),
+			    _("%1$s It was put back on %2$s, so that it is not left without a driver, but its record could not be updated to say so: it still names the operation cut short."),
 			    failed->message, vfio_driver);
 }
 
