@@ -43,6 +43,7 @@
 
 #define VV_GENERIC_MODULE "vfio_pci"
 #define VV_LOCK_TIMEOUT_MS 10000
+#define VV_OPEN_ATTEMPTS 3 /* group re-read under the lock: see vv_op_open */
 
 struct vv_bind_options {
 	char *driver;
@@ -71,12 +72,14 @@ typedef struct {
 	vv_record *record; /* NULL until the record is written (or read) */
 	vv_bind_result *result;
 	char *planned_load; /* a dry run lists a module's load once */
+	GError *journal_error; /* the first journal write a restore went past */
 } vv_op;
 
 static void
 vv_op_clear(vv_op *op)
 {
 	g_free(op->planned_load);
+	g_clear_error(&op->journal_error);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(vv_op, vv_op_clear)
 
@@ -195,6 +198,34 @@ vv_op_step(vv_op *op, const char *step, GError **error)
 	return vv_record_save(op->ctx, op->record, error);
 }
 
+/*
+ * A journal write during a restore (rollback, reattach, recover): the
+ * restore of sysfs goes on whatever happens to the record, because a full
+ * or failing disk must not leave the device without a driver. The first
+ * failure is kept, and the caller reports it with where the device is.
+ */
+static void
+vv_op_note(vv_op *op, const char *step)
+{
+	g_autoptr(GError) local = NULL;
+
+	if (!vv_op_step(op, step, &local) && !op->journal_error)
+		op->journal_error = g_steal_pointer(&local);
+}
+
+/* Append to ERROR (set) that the journal could not be written, if so. */
+static void
+vv_op_add_journal_error(vv_op *op, GError **error)
+{
+	g_autoptr(GError) failed = NULL;
+
+	if (!op->journal_error || !error || !*error)
+		return;
+	failed = g_steal_pointer(error);
+	g_set_error(error, failed->domain, failed->code, _("%1$s The record could not be written either: %2$s"),
+		    failed->message, op->journal_error->message);
+}
+
 /* ---- the actions: each is listed, then made unless this is a dry run - */
 
 static gboolean
@@ -309,7 +340,8 @@ vv_op_bind(vv_op *op, const char *module, const char *known_driver, gboolean *re
 /*
  * Return the device to NATIVE (NULL: no driver) with driver_override set to
  * OVERRIDE (NULL: cleared). Used by reattach, by the rollback of a failed
- * detach and by recover; every step is safe to repeat.
+ * detach and by recover; every step is safe to repeat. Its journal writes
+ * are best-effort (vv_op_note): only a failure in sysfs stops it.
  */
 static gboolean
 vv_op_restore(vv_op *op, const char *override, const char *native, const char *native_module, GError **error)
@@ -317,18 +349,23 @@ vv_op_restore(vv_op *op, const char *override, const char *native, const char *n
 	g_autofree char *current = vv_op_current_driver(op);
 	g_autofree char *now = NULL;
 
-	if (!vv_op_write_override(op, override, error) || !vv_op_step(op, "override-set", error))
+	if (!vv_op_write_override(op, override, error))
 		return FALSE;
+	vv_op_note(op, "override-set");
 	if (current && g_strcmp0(current, native) != 0) {
-		if (!vv_op_unbind(op, current, error) || !vv_op_step(op, "unbound", error))
+		if (!vv_op_unbind(op, current, error))
 			return FALSE;
+		vv_op_note(op, "unbound");
 		g_clear_pointer(&current, g_free);
 	}
 	/* A device that had no driver stays unbound: no probe. */
 	if (native && !current) {
-		if (!vv_op_load(op, native_module, error) || !vv_op_step(op, "module-loaded", error) ||
-		    !vv_op_probe(op, error) || !vv_op_step(op, "probed", error))
+		if (!vv_op_load(op, native_module, error))
 			return FALSE;
+		vv_op_note(op, "module-loaded");
+		if (!vv_op_probe(op, error))
+			return FALSE;
+		vv_op_note(op, "probed");
 	}
 	if (op->dry_run) {
 		vv_record_set(&op->result->driver, native);
@@ -360,6 +397,84 @@ vv_op_forget(vv_op *op, GError **error)
 }
 
 /*
+ * A restore that failed must not leave the device without a driver, nor on
+ * its VFIO driver with a record of an operation half done. A host driver's
+ * probe can fail where a VFIO driver's does not (since 5.19 the kernel
+ * refuses a DMA-using driver in a group a VFIO user holds), and any write
+ * can fail. So a device that had a native driver and has none now goes on
+ * VFIO_DRIVER, where it was (or was going); a device still on VFIO_DRIVER
+ * stays there, with that driver as its override again. Either way its
+ * record becomes a complete detach again (best-effort, as every journal
+ * write of a restore). ERROR (set) says why the restore failed; it is
+ * extended with where the device is.
+ */
+static void
+vv_op_put_back(vv_op *op, const char *vfio_driver, GError **error)
+{
+	vv_record *record = op->record;
+	g_autoptr(GError) undo = NULL;
+	g_autoptr(GError) failed = NULL;
+	g_autoptr(GError) unsaved = NULL;
+	g_autofree char *now = NULL;
+	gboolean refused, put, saved;
+
+	if (op->dry_run || !vfio_driver || !record || !record->original_driver)
+		return;
+	now = vv_op_current_driver(op);
+	if (now && !(g_str_equal(now, vfio_driver) && vv_op_has_vfio_dev(op)))
+		return;
+	op->record = NULL; /* the record is set whole once the device is back */
+	put = now ? vv_op_write_override(op, vfio_driver, &undo) : vv_op_bind(op, NULL, vfio_driver, &refused, &undo);
+	/* A variant that refuses it: the generic driver, as a detach falls back. */
+	if (!put && !now && refused && g_strcmp0(record->module, VV_GENERIC_MODULE) != 0) {
+		g_clear_error(&undo);
+		put = vv_op_bind(op, VV_GENERIC_MODULE, NULL, &refused, &undo);
+		if (put) {
+			vfio_driver = op->result->driver;
+			vv_record_set(&record->module, VV_GENERIC_MODULE);
+			record->fallback = TRUE;
+		}
+	}
+	op->record = record;
+	failed = g_steal_pointer(error);
+	if (!put && !now) {
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND, _("%1$s Putting %2$s back on %3$s failed too: %4$s"),
+			    failed->message, op->address, vfio_driver, undo->message);
+		return;
+	}
+	vv_record_set(&record->operation, "detach");
+	vv_record_set(&record->driver, vfio_driver);
+	saved = vv_op_step(op, "verified", &unsaved);
+	if (!saved && !op->journal_error)
+		op->journal_error = g_error_copy(unsaved);
+	if (now && saved)
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND, _("%1$s It stays on %2$s, and its record says so."),
+			    failed->message, vfio_driver);
+	else if (now)
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+			    _("%1$s It stays on %2$s, but its record could not be updated to say so: it still names the operation cut short."),
+			    failed->message, vfio_driver);
+	else if (saved)
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+			    _("%1$s It was put back on %2$s, so that it is not left without a driver; its record is kept."),
+			    failed->message, vfio_driver);
+	else
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+			    _("%1$s It was put back on %2$s, so that it is not left without a driver, but its record could not be updated to say so: it still names the operation cut short."),
+			    failed->message, vfio_driver);
+}
+
+/* The device went where a restore took it, but the journal failed on the
+ * way (vv_op_note): said, since the record may now lag behind. */
+static void
+vv_op_say_journal_error(vv_op *op)
+{
+	if (op->journal_error)
+		vv_op_say(op, _("Warning: the record of %1$s could not be written during the restore: %2$s"),
+			  op->address, op->journal_error->message);
+}
+
+/*
  * Settle an operation cut short (the record's journal is not "verified"):
  * roll back a detach, finish a reattach. Both end on the native driver:
  * that is where a detach started and where a reattach goes.
@@ -370,6 +485,7 @@ vv_op_settle(vv_op *op, GError **error)
 	vv_record *record = op->record;
 	gboolean detach = g_str_equal(record->operation, "detach");
 	g_autofree char *step = g_strdup(record->step); /* restoring moves the journal on */
+	g_autofree char *vfio_driver = g_strdup(record->driver); /* where a failed restore puts it */
 	g_autoptr(GError) local = NULL;
 
 	if (!vv_op_restore(op, detach ? record->original_override : NULL,
@@ -378,10 +494,19 @@ vv_op_settle(vv_op *op, GError **error)
 			    _("The detach of %1$s was cut short after the step '%2$s', and rolling it back failed: %3$s The record is kept; fix the cause and run 'vfio-variant recover %1$s'.") :
 			    _("The reattach of %1$s was cut short after the step '%2$s', and finishing it failed: %3$s The record is kept; fix the cause and run 'vfio-variant recover %1$s'."),
 			    op->address, step, local->message);
+		vv_op_put_back(op, vfio_driver, error);
+		vv_op_add_journal_error(op, error);
 		return FALSE;
 	}
-	if (!vv_op_forget(op, error))
+	if (!vv_op_forget(op, &local)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND, detach ?
+			    _("The detach of %1$s had been cut short after the step '%2$s'; it was rolled back and the device is on %3$s, but its record could not be removed: %4$s") :
+			    _("The reattach of %1$s had been cut short after the step '%2$s'; it was finished and the device is on %3$s, but its record could not be removed: %4$s"),
+			    op->address, step, op->result->driver ? op->result->driver : _("no driver"), local->message);
+		vv_op_add_journal_error(op, error);
 		return FALSE;
+	}
+	vv_op_say_journal_error(op);
 	if (op->dry_run)
 		vv_op_say(op, detach ?
 			  _("The detach of %1$s was cut short after the step '%2$s'; the actions above would roll it back.") :
@@ -395,43 +520,69 @@ vv_op_settle(vv_op *op, GError **error)
 	return TRUE;
 }
 
-/* The lock of DEVICE's group, and its record (NULL when none). */
+/*
+ * Parse NAME, take its IOMMU group's lock, and only then read the device
+ * (driver, override, group members) and its record. Before the lock only
+ * the group number is read: another command holding the lock changes
+ * exactly what the rest is, so anything read before waiting for it would
+ * be stale, and what is decided on it wrong (a detach that read the device
+ * while a reattach gave it back recorded "no native driver", or found it
+ * "already bound" while it was back on its host driver). Everything the
+ * operations decide, they decide on what is read here. The group is read
+ * again under the lock: a device removed and added again may be in
+ * another group, whose lock is then taken instead (VV_OPEN_ATTEMPTS times
+ * at most). A dry run takes no lock but reads in the same order.
+ * MAY_VANISH: a device gone from sysfs that has a record is no error;
+ * *DEVICE is NULL then (reattach clears such a record). OP's dry_run must
+ * be set.
+ */
 static gboolean
-vv_op_begin(vv_op *op, vv_device *device, const char *verb, const vv_bind_options *options,
-	    vv_lock **lock, GError **error)
+vv_op_open(vv_op *op, const char *name, const char *verb, const vv_bind_options *options,
+	   gboolean may_vanish, char **address, vv_device **device, vv_lock **lock, GError **error)
 {
+	g_autoptr(GError) missing = NULL;
 	g_autoptr(GError) local = NULL;
 	g_autofree char *holder = NULL;
 
-	if (!op->dry_run) {
-		if (!vv_sysfs_guard_live_host(op->ctx, NULL, error))
+	if (!(*address = vv_address_parse(name, error)))
+		return FALSE;
+	op->address = *address;
+	if (!op->dry_run && !vv_sysfs_guard_live_host(op->ctx, NULL, error))
+		return FALSE;
+	holder = g_strdup_printf("vfio-variant %s %s (%s)", verb, op->address,
+				 vv_requester_to_string(options->requester));
+
+	for (guint attempt = 1;; attempt++) {
+		int group = vv_device_read_iommu_group(op->ctx, *address);
+
+		if (!op->dry_run &&
+		    !(*lock = vv_lock_acquire(op->ctx, group, holder, options->lock_timeout_ms, error)))
 			return FALSE;
-		holder = g_strdup_printf("vfio-variant %s %s (%s)", verb, op->address,
-					 vv_requester_to_string(options->requester));
-		*lock = vv_lock_acquire(op->ctx, vv_device_get_iommu_group(device), holder,
-					options->lock_timeout_ms, error);
-		if (!*lock)
+		g_clear_error(&missing);
+		*device = vv_device_new(op->ctx, *address, &missing);
+		if (!*device || vv_device_get_iommu_group(*device) == group)
+			break;
+		g_clear_pointer(device, vv_device_unref);
+		g_clear_pointer(lock, vv_lock_release);
+		if (attempt == VV_OPEN_ATTEMPTS) {
+			g_set_error(error, VV_ERROR, VV_ERROR_BUSY,
+				    _("The IOMMU group of %1$s changed each of the %2$d times it was read before and after taking the group's lock; nothing was changed."),
+				    *address, VV_OPEN_ATTEMPTS);
 			return FALSE;
+		}
 	}
+
 	op->record = vv_record_load(op->ctx, op->address, &local);
 	if (!op->record && !g_error_matches(local, VV_ERROR, VV_ERROR_NOT_FOUND)) {
 		g_propagate_error(error, g_steal_pointer(&local));
 		return FALSE;
 	}
-	return TRUE;
-}
-
-/* Read the device NAME, then take its group's lock and load its record
- * (vv_op_begin). OP's dry_run must be set. */
-static gboolean
-vv_op_open(vv_op *op, const char *name, const char *verb, const vv_bind_options *options,
-	   char **address, vv_device **device, vv_lock **lock, GError **error)
-{
-	*address = vv_address_parse(name, error);
-	if (!*address || !(*device = vv_device_new(op->ctx, *address, error)))
+	if (!*device && !(may_vanish && op->record && g_error_matches(missing, VV_ERROR, VV_ERROR_NOT_FOUND))) {
+		g_clear_pointer(&op->record, vv_record_unref);
+		g_propagate_error(error, g_steal_pointer(&missing));
 		return FALSE;
-	op->address = *address;
-	return vv_op_begin(op, *device, verb, options, lock, error);
+	}
+	return TRUE;
 }
 
 /* A record of an operation cut short is settled before anything else (see
@@ -582,20 +733,31 @@ vv_detach_roll_back(vv_op *op, GError **error)
 	g_autoptr(GError) failed = NULL;
 	vv_record *record = op->record;
 	const char *native = record->original_driver;
+	gboolean restored;
 
-	if (vv_op_restore(op, record->original_override, native, record->original_module, &undo) &&
-	    vv_op_forget(op, &undo)) {
+	/* sysfs first: the journal's writes in it are best-effort. */
+	restored = vv_op_restore(op, record->original_override, native, record->original_module, &undo);
+	if (restored && vv_op_forget(op, &undo)) {
 		if (native)
 			g_prefix_error(error, _("Detaching %1$s failed; it is back on %2$s. "), op->address, native);
 		else
 			g_prefix_error(error, _("Detaching %s failed; it is back without a driver, as before. "),
 				       op->address);
+		vv_op_add_journal_error(op, error);
 		return;
 	}
 	failed = g_steal_pointer(error);
-	g_set_error(error, VV_ERROR, VV_ERROR_BIND,
-		    _("Detaching %1$s failed: %2$s Returning it to its original driver failed too: %3$s The record is kept; fix the cause and run 'vfio-variant recover %1$s'."),
-		    op->address, failed->message, undo->message);
+	if (restored)
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+			    _("Detaching %1$s failed: %2$s It is back on %3$s, but its record could not be removed: %4$s"),
+			    op->address, failed->message, native ? native : _("no driver"), undo->message);
+	else {
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+			    _("Detaching %1$s failed: %2$s Returning it to its original driver failed too: %3$s The record is kept; fix the cause and run 'vfio-variant recover %1$s'."),
+			    op->address, failed->message, undo->message);
+		vv_op_put_back(op, record->driver, error);
+	}
+	vv_op_add_journal_error(op, error);
 }
 
 /* The outcome, said last. */
@@ -626,7 +788,7 @@ vv_detach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError 
 	if (!options)
 		options = defaults;
 	op.dry_run = options->flags & VV_BIND_DRY_RUN;
-	if (!vv_op_open(&op, name, "detach", options, &address, &device, &lock, error))
+	if (!vv_op_open(&op, name, "detach", options, FALSE, &address, &device, &lock, error))
 		return NULL;
 	record = op.record;
 
@@ -699,7 +861,7 @@ vv_detach_prepare(vv_ctx *ctx, const char *name, const vv_bind_options *options,
 	if (!options)
 		options = defaults;
 	op.dry_run = options->flags & VV_BIND_DRY_RUN;
-	if (!vv_op_open(&op, name, "detach", options, &address, &device, &lock, error))
+	if (!vv_op_open(&op, name, "detach", options, FALSE, &address, &device, &lock, error))
 		return NULL;
 	record = op.record;
 
@@ -770,7 +932,7 @@ vv_detach_adopt(vv_ctx *ctx, const char *name, const vv_bind_options *options, G
 	if (!options)
 		options = defaults;
 	/* Adopting records what libvirt did: there is no dry run of it. */
-	if (!vv_op_open(&op, name, "detach", options, &address, &device, &lock, error))
+	if (!vv_op_open(&op, name, "detach", options, FALSE, &address, &device, &lock, error))
 		return NULL;
 	record = op.record;
 	now = vv_device_get_driver(device);
@@ -826,6 +988,83 @@ vv_detach_adopt(vv_ctx *ctx, const char *name, const vv_bind_options *options, G
 	return g_steal_pointer(&result);
 }
 
+/*
+ * Giving DEVICE back to a host driver while another member of its group
+ * stays on a VFIO driver makes the group not viable: no guest can use that
+ * member until it is reattached too. Said (NOTES, after the reattach);
+ * refused unless forced when a guest holds that member (its record names a
+ * libvirt domain, or a process has the group's /dev/vfio/N open): the
+ * guest would lose the group, and the kernel (>= 5.19) refuses the host
+ * driver's probe anyway. The check that detach makes on the way in.
+ */
+static gboolean
+vv_reattach_check_group(vv_op *op, vv_device *device, const vv_bind_options *options,
+			GPtrArray *notes, GError **error)
+{
+	const char *const *members = vv_device_get_group_members(device);
+	int group = vv_device_get_iommu_group(device);
+	/* The domain this device is given back from (the hook's release, or a
+	 * forced reattach) is no holder: it is stopped. */
+	const char *releasing = options->domain ? options->domain : op->record ? op->record->domain : NULL;
+	g_autofree char *opener = NULL;
+	gboolean opener_read = FALSE;
+
+	for (guint i = 0; members[i]; i++) {
+		g_autoptr(vv_device) member = NULL;
+		g_autoptr(vv_record) record = NULL;
+		g_autofree char *holder = NULL;
+
+		if (g_str_equal(members[i], op->address) ||
+		    !(member = vv_device_new(op->ctx, members[i], NULL)) || !vv_device_is_vfio_bound(member))
+			continue;
+		record = vv_record_load(op->ctx, members[i], NULL);
+		if (record && record->domain && g_strcmp0(record->domain, releasing) != 0) {
+			holder = g_strdup_printf(_("the libvirt domain %s"), record->domain);
+		} else {
+			if (!opener_read)
+				opener = vv_inuse_group_opener(op->ctx, group);
+			opener_read = TRUE;
+			if (opener)
+				holder = g_strdup_printf(_("the process %1$s, which has /dev/vfio/%2$d open"),
+							 opener, group);
+		}
+		if (holder && !(options->flags & VV_BIND_FORCE)) {
+			g_set_error(error, VV_ERROR, VV_ERROR_IN_USE,
+				    _("Refusing to reattach %1$s: %2$s of its IOMMU group %3$d is on the VFIO driver %4$s and held by %5$s. A host driver on %1$s would make the group unusable by that guest, and the kernel refuses a host driver in a group a VFIO user holds."),
+				    op->address, members[i], group, vv_device_get_driver(member), holder);
+			return FALSE;
+		}
+		g_ptr_array_add(notes, holder ?
+				g_strdup_printf(_("%1$s of the same IOMMU group %2$d stays on the VFIO driver %3$s, held by %4$s (reattached although it is held, as forced): the group is no longer usable by a guest until %1$s is reattached too."),
+						members[i], group, vv_device_get_driver(member), holder) :
+				g_strdup_printf(_("%1$s of the same IOMMU group %2$d stays on the VFIO driver %3$s: the group is no longer usable by a guest until %1$s is reattached too."),
+						members[i], group, vv_device_get_driver(member)));
+	}
+	return TRUE;
+}
+
+/* A record whose device is gone from sysfs: nothing can give it back, so
+ * only a forced reattach removes the record. */
+static gboolean
+vv_reattach_vanished(vv_op *op, const vv_bind_options *options, GError **error)
+{
+	g_autofree char *dir = vv_sysfs_device_dir(op->ctx, op->address);
+
+	if (!(options->flags & VV_BIND_FORCE)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+			    _("Refusing to reattach %1$s: the device is gone from this host (%2$s is missing), so it cannot be given back; its record (detached to %3$s) is kept, in case the device comes back."),
+			    op->address, dir, op->record->driver ? op->record->driver : _("no driver"));
+		return FALSE;
+	}
+	if (!vv_op_forget(op, error))
+		return FALSE;
+	vv_op_say(op, op->dry_run ?
+		  _("%1$s is gone from this host (%2$s is missing): its record would be removed.") :
+		  _("%1$s is gone from this host (%2$s is missing): its record was removed."),
+		  op->address, dir);
+	return TRUE;
+}
+
 VV_EXPORT vv_bind_result *
 vv_reattach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError **error)
 {
@@ -835,17 +1074,21 @@ vv_reattach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GErro
 	g_autoptr(vv_device) device = NULL;
 	g_autoptr(vv_lock) lock = NULL;
 	g_autoptr(GError) local = NULL;
+	g_autoptr(GPtrArray) notes = g_ptr_array_new_with_free_func(g_free);
 	g_autofree char *address = NULL;
 	g_autofree char *now = NULL;
+	g_autofree char *vfio_driver = NULL;
 	g_auto(vv_op) op = { .ctx = ctx, .result = result };
 
 	if (!options)
 		options = defaults;
 	op.dry_run = options->flags & VV_BIND_DRY_RUN;
-	if (!vv_op_open(&op, name, "reattach", options, &address, &device, &lock, error))
+	if (!vv_op_open(&op, name, "reattach", options, TRUE, &address, &device, &lock, error))
 		return NULL;
 	record = op.record;
 
+	if (!device)
+		return vv_reattach_vanished(&op, options, error) ? g_steal_pointer(&result) : NULL;
 	if (record && !vv_record_is_complete(record)) {
 		if (!vv_op_settle(&op, error))
 			return NULL;
@@ -872,6 +1115,10 @@ vv_reattach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GErro
 		record->operation = g_strdup("detach");
 		record->step = g_strdup("verified");
 	}
+	/* Only a device going to a host driver changes its group's viability. */
+	if (vv_device_is_vfio_bound(device) && (!record || record->original_driver) &&
+	    !vv_reattach_check_group(&op, device, options, notes, error))
+		return NULL;
 
 	if (!record) {
 		/* Nothing says where it came from: let the kernel choose. */
@@ -895,6 +1142,8 @@ vv_reattach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GErro
 			else
 				vv_op_say(&op, _("%s is now without a driver: none took it."), address);
 		}
+		for (guint i = 0; i < notes->len; i++)
+			vv_op_say(&op, "%s", (char *)g_ptr_array_index(notes, i));
 		return g_steal_pointer(&result);
 	}
 
@@ -906,21 +1155,32 @@ vv_reattach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GErro
 			    vv_device_get_driver(device) ? vv_device_get_driver(device) : _("no driver"));
 		return NULL;
 	}
+	/* Where a refused host probe puts it back (vv_op_put_back). */
+	vfio_driver = g_strdup(vv_device_is_vfio_bound(device) ? vv_device_get_driver(device) : record->driver);
 	vv_record_set(&record->operation, "reattach");
+	/* Nothing has changed yet: a journal that cannot be written stops here. */
 	if (!vv_op_step(&op, "started", error))
 		return NULL;
 	if (!vv_op_restore(&op, NULL, record->original_driver, record->original_module, &local)) {
-		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
-			    _("Reattaching %1$s failed: %2$s The record is kept; fix the cause (load the module, check the kernel log) and run 'vfio-variant reattach %1$s' again."),
-			    address, local->message);
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND, _("Reattaching %1$s failed: %2$s"), address, local->message);
+		vv_op_put_back(&op, vfio_driver, error);
+		vv_op_add_journal_error(&op, error);
 		return NULL;
 	}
-	if (!vv_op_forget(&op, error))
+	if (!vv_op_forget(&op, &local)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+			    _("%1$s is back on %2$s, but its record could not be removed: %3$s"),
+			    address, record->original_driver ? record->original_driver : _("no driver"), local->message);
+		vv_op_add_journal_error(&op, error);
 		return NULL;
+	}
 	if (!op.dry_run && record->original_driver)
 		vv_op_say(&op, _("%1$s is back on its driver %2$s."), address, record->original_driver);
 	else if (!op.dry_run)
 		vv_op_say(&op, _("%s has no driver, as before it was detached."), address);
+	vv_op_say_journal_error(&op);
+	for (guint i = 0; i < notes->len; i++)
+		vv_op_say(&op, "%s", (char *)g_ptr_array_index(notes, i));
 	return g_steal_pointer(&result);
 }
 
@@ -938,7 +1198,7 @@ vv_recover(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError
 	if (!options)
 		options = defaults;
 	op.dry_run = options->flags & VV_BIND_DRY_RUN;
-	if (!vv_op_open(&op, name, "recover", options, &address, &device, &lock, error))
+	if (!vv_op_open(&op, name, "recover", options, FALSE, &address, &device, &lock, error))
 		return NULL;
 	record = op.record;
 
@@ -1089,7 +1349,7 @@ vv_rebind(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError 
 	if (!options)
 		options = defaults;
 	op.dry_run = options->flags & VV_BIND_DRY_RUN;
-	if (!vv_op_open(&op, name, "rebind", options, &address, &device, &lock, error))
+	if (!vv_op_open(&op, name, "rebind", options, FALSE, &address, &device, &lock, error))
 		return NULL;
 	record = op.record;
 	if (!vv_op_settle_first(&op, &record, &device, TRUE, &stop, error))
@@ -1150,10 +1410,16 @@ vv_rebind(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError 
 	if (!failure)
 		return vv_rebind_finish(&op, record, TRUE, error) ? g_steal_pointer(&result) : NULL;
 
-	if (vv_rebind_return(&op, from_driver, from_module, from_override, &undo) &&
-	    (op.dry_run || (saved ? vv_record_save(ctx, saved, &undo) : vv_record_remove(ctx, address, &undo)))) {
-		g_prefix_error(&failure, _("Moving %1$s failed; it is back on %2$s. "), address, from_driver);
-		g_propagate_error(error, g_steal_pointer(&failure));
+	/* sysfs first; the record is put back only once the device is. */
+	if (vv_rebind_return(&op, from_driver, from_module, from_override, &undo)) {
+		if (op.dry_run || (saved ? vv_record_save(ctx, saved, &undo) : vv_record_remove(ctx, address, &undo))) {
+			g_prefix_error(&failure, _("Moving %1$s failed; it is back on %2$s. "), address, from_driver);
+			g_propagate_error(error, g_steal_pointer(&failure));
+			return NULL;
+		}
+		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+			    _("Moving %1$s to another VFIO driver failed: %2$s It is back on %3$s, but its record could not be put back: %4$s"),
+			    address, failure->message, from_driver, undo->message);
 		return NULL;
 	}
 	g_set_error(error, VV_ERROR, VV_ERROR_BIND,

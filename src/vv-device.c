@@ -116,20 +116,31 @@ vv_device_read_driver(vv_device *device)
 	device->vfio_bound = device->driver && g_file_test(vfio_dev, G_FILE_TEST_IS_DIR);
 }
 
+/* ADDRESS's IOMMU group number from its iommu_group link alone, -1 when it
+ * has none (or the device is gone): all the binding engine reads before it
+ * takes the group's lock. */
+int
+vv_device_read_iommu_group(const vv_ctx *ctx, const char *address)
+{
+	g_autofree char *link = vv_sysfs_device_file(ctx, address, "iommu_group");
+	g_autofree char *group = vv_sysfs_link_target_name(link);
+	guint64 number;
+
+	if (group && g_ascii_string_to_unsigned(group, 10, 0, G_MAXINT, &number, NULL))
+		return number;
+	return -1;
+}
+
 static void
 vv_device_read_group(vv_device *device)
 {
-	g_autofree char *link = vv_sysfs_device_file(device->ctx, device->address, "iommu_group");
-	g_autofree char *group = vv_sysfs_link_target_name(link);
 	g_autoptr(GStrvBuilder) members = g_strv_builder_new();
-	guint64 number;
 
-	device->iommu_group = -1;
-	if (group && g_ascii_string_to_unsigned(group, 10, 0, G_MAXINT, &number, NULL)) {
+	device->iommu_group = vv_device_read_iommu_group(device->ctx, device->address);
+	if (device->iommu_group >= 0) {
 		g_autofree char *dir = NULL;
 		g_autoptr(GPtrArray) names = NULL;
 
-		device->iommu_group = number;
 		dir = vv_sysfs_group_devices_dir(device->ctx, device->iommu_group);
 		names = vv_sysfs_list_dir(dir);
 		for (guint i = 0; i < names->len; i++)

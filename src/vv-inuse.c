@@ -199,3 +199,44 @@ vv_inuse_find(vv_ctx *ctx, const char *address)
 	}
 	return g_strv_builder_end(uses);
 }
+
+/*
+ * A process that has the VFIO group's character device open (a running
+ * guest's qemu, or any VFIO user): its "PID (comm)", or NULL when none is
+ * seen. Read from the links SYSROOT/proc/PID/fd/N; on the live host a
+ * process whose fds cannot be read (another user's, without root) is not
+ * seen. The kernel refuses a host driver's probe in a group held this way
+ * (since 5.19), and the guest loses the group's viability otherwise.
+ */
+char *
+vv_inuse_group_opener(vv_ctx *ctx, int group)
+{
+	g_autofree char *proc = g_build_filename(ctx->sysroot, "proc", NULL);
+	g_autofree char *target = g_strdup_printf("/dev/vfio/%d", group);
+	g_autoptr(GPtrArray) pids = vv_sysfs_list_dir(proc);
+
+	if (group < 0)
+		return NULL;
+	for (guint i = 0; i < pids->len; i++) {
+		const char *pid = g_ptr_array_index(pids, i);
+		g_autofree char *fd_dir = NULL;
+		g_autoptr(GPtrArray) fds = NULL;
+
+		if (!*pid || pid[strspn(pid, "0123456789")])
+			continue;
+		fd_dir = g_build_filename(proc, pid, "fd", NULL);
+		fds = vv_sysfs_list_dir(fd_dir);
+		for (guint j = 0; j < fds->len; j++) {
+			g_autofree char *link = g_build_filename(fd_dir, g_ptr_array_index(fds, j), NULL);
+			g_autofree char *points = g_file_read_link(link, NULL);
+
+			if (g_strcmp0(points, target) == 0) {
+				g_autofree char *comm_path = g_build_filename(proc, pid, "comm", NULL);
+				g_autofree char *comm = vv_sysfs_read_line(comm_path, NULL);
+
+				return comm ? g_strdup_printf("%s (%s)", pid, comm) : g_strdup(pid);
+			}
+		}
+	}
+	return NULL;
+}

@@ -124,6 +124,7 @@ GPtrArray *vv_lookup_aliases(vv_ctx *ctx, const char *key, GError **error);
 
 /* vv-device.c */
 vv_ctx *vv_device_get_ctx(const vv_device *device);
+int vv_device_read_iommu_group(const vv_ctx *ctx, const char *address);
 
 /* vv-record.c: the per-device record in STATE_DIR/devices/BDF.conf. */
 struct vv_record {
@@ -170,3 +171,4 @@ gboolean vv_name_check_record(const char *path, const char *original_driver, con
 
 /* vv-inuse.c: does the host visibly use a device? */
 GStrv vv_inuse_find(vv_ctx *ctx, const char *address);
+char *vv_inuse_group_opener(vv_ctx *ctx, int group);

@@ -219,6 +219,31 @@ case_group_lock_waits_for_holder() {
 	expect_driver 0000:00:05.1 vfio-pci
 }
 
+# A detach waiting for the group's lock while a reattach (here: its writes,
+# made by the lock's holder) gives the device back decides on what it reads
+# once it has the lock: the device on abcd_nic, no record. Reading before
+# the lock, it saw acme-vfio-pci and its record, and said "already bound
+# ... nothing to do" with the device on its host driver.
+case_detach_reads_under_the_lock() {
+	local lock="$root/run/vfio-variant/locks/group-1.lock" dev="$sys/devices/0000:00:01.0"
+	vv detach 00:01.0
+	expect_status 0
+	hold_lock "$lock"
+	( vv detach --timeout 60 00:01.0; echo "$status" >"$root.status"; printf '%s\n' "$out" >"$root.out" ) &
+	sleep 1
+	LD_PRELOAD="$preload" bash -c "echo >'$dev/driver_override' && echo 0000:00:01.0 >'$sys/drivers/acme-vfio-pci/unbind' && echo 0000:00:01.0 >'$sys/drivers_probe'"
+	rm "$(record 0000:00:01.0)"
+	expect_driver 0000:00:01.0 abcd_nic
+	release_lock
+	wait
+	out=$(cat "$root.out") status=$(cat "$root.status")
+	expect_status 0
+	expect_no_out "nothing to do"
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	expect_record 0000:00:01.0 "original-driver=abcd_nic"
+	expect_record 0000:00:01.0 "step=verified"
+}
+
 case_concurrent_detaches_in_one_group() {
 	local out_a status_a
 	( vv detach 00:05.0; echo "$status" >"$root.a" ) &
@@ -344,6 +369,185 @@ case_generic_and_named() {
 	expect_driver 0000:00:01.0 acme-vfio-pci
 }
 
+# Group 4: 00:04.1 (abcd_nic) and 00:04.0 (no driver). Detaching 04.1
+# first keeps the group viable; then both are on vfio-pci.
+detach_group_4() {
+	vv detach 00:04.1
+	expect_status 0
+	vv detach 00:04.0
+	expect_status 0
+	expect_driver 0000:00:04.0 vfio-pci
+	expect_driver 0000:00:04.1 vfio-pci
+}
+
+case_reattach_names_member_left_on_vfio() {
+	detach_group_4
+	vv reattach 00:04.1
+	expect_status 0
+	expect_driver 0000:00:04.1 abcd_nic
+	expect_driver 0000:00:04.0 vfio-pci
+	expect_out "0000:00:04.0 of the same IOMMU group 4 stays on the VFIO driver vfio-pci"
+	expect_out "no longer usable by a guest until 0000:00:04.0 is reattached too"
+	# The last member back says nothing of the kind.
+	vv reattach 00:04.0
+	expect_status 0
+	expect_no_out "stays on the VFIO driver"
+}
+
+# Held by a guest: a record naming a domain, or /dev/vfio/4 open in some
+# process (the fixture's proc/PID/fd links). Refused before any write,
+# unless forced.
+case_reattach_refused_when_guest_holds_member() {
+	local rec
+	detach_group_4
+	rec=$(record 0000:00:04.0)
+	sed -i 's/^requester=.*/&\ndomain=guest-a\nmanaged=true/' "$rec"
+	: >"$log"
+	vv reattach 00:04.1
+	expect_status 1
+	expect_out "Refusing to reattach 0000:00:04.1: 0000:00:04.0 of its IOMMU group 4 is on the VFIO driver vfio-pci and held by the libvirt domain guest-a"
+	expect_log_empty
+	expect_driver 0000:00:04.1 vfio-pci
+	expect_record 0000:00:04.1 "step=verified"
+	sed -i '/^domain=/d; /^managed=/d' "$rec"
+	mkdir -p "$root/proc/4242/fd"
+	echo qemu-system-x86 >"$root/proc/4242/comm"
+	ln -s /dev/null "$root/proc/4242/fd/0"
+	ln -s /dev/vfio/4 "$root/proc/4242/fd/17"
+	vv reattach 00:04.1
+	expect_status 1
+	expect_out "held by the process 4242 (qemu-system-x86), which has /dev/vfio/4 open"
+	expect_log_empty
+	# Another group's device node is no hold on group 4.
+	ln -sf /dev/vfio/5 "$root/proc/4242/fd/17"
+	vv reattach --dry-run 00:04.1
+	expect_status 0
+	ln -sf /dev/vfio/4 "$root/proc/4242/fd/17"
+	vv reattach --force 00:04.1
+	expect_status 0
+	expect_driver 0000:00:04.1 abcd_nic
+	expect_out "held by the process 4242"
+	expect_out "no longer usable by a guest"
+	expect_no_record 0000:00:04.1
+}
+
+# Kernel >= 5.19 refuses a host driver's probe in a group a VFIO user holds
+# (the fake kernel's [group 4] held=true), where vfio-variant sees no
+# holder: the device goes back on vfio-pci, its record complete.
+case_refused_host_probe_back_on_vfio() {
+	detach_group_4
+	printf '\n[group 4]\nheld=true\n' >>"$root/fakekernel.conf"
+	vv reattach 00:04.1
+	expect_status 1
+	expect_out "did not go back to its driver abcd_nic"
+	expect_out "put back on vfio-pci"
+	expect_driver 0000:00:04.1 vfio-pci
+	expect_vfio 0000:00:04.1
+	expect_override 0000:00:04.1 vfio-pci
+	expect_record 0000:00:04.1 "operation=detach"
+	expect_record 0000:00:04.1 "step=verified"
+	expect_record 0000:00:04.1 "original-driver=abcd_nic"
+	vv status 00:04.1
+	expect_out "0000:00:04.1: detached"
+	# Once the guest lets go, the reattach goes through.
+	sed -i '/^\[group 4\]/,$d' "$root/fakekernel.conf"
+	vv reattach 00:04.1
+	expect_status 0
+	expect_driver 0000:00:04.1 abcd_nic
+}
+
+case_reattach_force_vanished_device() {
+	vv detach 00:01.0
+	expect_status 0
+	rm -rf "$root/sys/devices/pci0000:00/0000:00:01.0" "$sys/devices/0000:00:01.0"
+	vv reattach 00:01.0
+	expect_status 1
+	expect_out "Refusing to reattach 0000:00:01.0: the device is gone from this host"
+	expect_record 0000:00:01.0 "step=verified"
+	vv reattach --force 00:01.0
+	expect_status 0
+	expect_out "0000:00:01.0 is gone from this host"
+	expect_out "its record was removed"
+	expect_no_record 0000:00:01.0
+	# No record and no device: nothing to remove.
+	vv reattach --force 00:01.0
+	expect_status 2
+	expect_out "There is no PCI device 0000:00:01.0"
+}
+
+# The promise after any command: DEV is on NATIVE with no record or one of
+# an operation cut short, or on a VFIO driver with a complete record.
+expect_settled() {
+	local dev=$1 native=$2 now
+	now=$(basename "$(readlink "$sys/devices/$dev/driver")" 2>/dev/null)
+	if [ "$now" = "$native" ]; then
+		if [ -e "$(record "$dev")" ] && grep -qx "step=verified" "$(record "$dev")" &&
+			grep -qx "operation=detach" "$(record "$dev")"; then
+			fail "$dev is on $native, but its record says detached ($3): $(cat "$(record "$dev")")"
+		fi
+	elif [ -n "$now" ] && [ -d "$sys/devices/$dev/vfio-dev" ]; then
+		expect_record "$dev" "step=verified"
+		expect_record "$dev" "operation=detach"
+	else
+		fail "$dev is on '${now:-no driver}' ($3): $out"
+	fi
+}
+
+# FAIL_AT COMMAND...: run the command once per mutating operation it makes,
+# the N-th failing with ENOSPC (the fake kernel's VV_FAKEKERNEL_FAIL), each
+# on a fresh host prepared by $prepare; calls check after each. Stops when
+# nothing was injected any more (the command went past its last operation).
+fail_each() {
+	local i
+	for ((i = 1; i < 100; i++)); do
+		sim_fresh
+		$prepare
+		: >"$log"
+		VV_FAKEKERNEL_FAIL=$i:ENOSPC vv "$@"
+		grep -q "^inject " "$log" || break
+		injected=$(grep "^inject " "$log")
+		check
+		[ -z "${VV_TEST_VERBOSE:-}" ] || printf '# %s: %s: exit %s\n' "$i" "$injected" "$status"
+		[ -z "$problem" ] || { problem="$problem (inject $i: $injected)"; return; }
+		runs=$((runs + 1))
+	done
+	[ "$i" -gt 5 ] || fail "only $i runs: nothing was injected"
+}
+
+# A named variant that refuses the device: the rollback's own record writes
+# fail one by one; the restore of sysfs goes on.
+case_record_write_fails_during_rollback() {
+	local runs=0 journal=0
+	prepare=:
+	check() {
+		# 1, or 2 for a record that cannot be written at all (IO error)
+		[ "$status" -eq 1 ] || [ "$status" -eq 2 ] || fail "exit status $status: $out"
+		expect_settled 0000:00:03.0 abcd_nic "$injected"
+		if [ -e "$sys/devices/0000:00:03.0/driver" ] && [ ! -d "$sys/devices/0000:00:03.0/vfio-dev" ]; then
+			expect_override 0000:00:03.0 "(null)"
+		fi
+		if grep -q "^inject [0-9]* write .*run/vfio-variant" <<<"$injected" &&
+			grep -qF "The record could not be written either" <<<"$out"; then
+			journal=$((journal + 1))
+		fi
+	}
+	fail_each detach --driver picky_vfio_pci 00:03.0
+	[ "$journal" -gt 0 ] || fail "no run failed a record write in the rollback"
+	echo "# detach rollback: $runs runs, $journal with a failed record write in the rollback, 0 driverless"
+}
+
+case_record_write_fails_during_reattach() {
+	local runs=0
+	prepare=prepare_detached
+	check() {
+		[ "$status" -le 2 ] || fail "exit status $status: $out"
+		expect_settled 0000:00:01.0 abcd_nic "$injected"
+	}
+	prepare_detached() { vv detach 00:01.0; }
+	fail_each reattach 00:01.0
+	echo "# reattach: $runs runs, 0 driverless"
+}
+
 cases=(
 	"variant bind (module loaded first)|case_variant_bind"
 	"driver name != module name|case_driver_name_not_module_name"
@@ -359,6 +563,7 @@ cases=(
 	"killed during reattach, recover finishes it|case_kill_during_reattach_then_recover"
 	"group lock: waiter gives up, or waits for release|case_group_lock_waits_for_holder"
 	"two concurrent detaches in one group serialize|case_concurrent_detaches_in_one_group"
+	"a detach waiting for the lock reads the device under it|case_detach_reads_under_the_lock"
 	"reattach loads an unloaded native module|case_reattach_loads_unloaded_native_module"
 	"native module cannot load: stays on VFIO, record kept|case_native_module_cannot_load"
 	"--state-dir holds records and locks|case_state_dir"
@@ -367,6 +572,12 @@ cases=(
 	"--dry-run makes no write|case_dry_run_makes_no_write"
 	"already on the chosen driver: no-op|case_already_bound_is_noop"
 	"--generic and --driver|case_generic_and_named"
+	"reattach names a member of the group left on VFIO|case_reattach_names_member_left_on_vfio"
+	"reattach refused while a guest holds a member, then forced|case_reattach_refused_when_guest_holds_member"
+	"refused host probe: back on the VFIO driver, never driverless|case_refused_host_probe_back_on_vfio"
+	"reattach --force clears the record of a vanished device|case_reattach_force_vanished_device"
+	"a failed record write does not stop a rollback|case_record_write_fails_during_rollback"
+	"every failed write of a reattach: never driverless|case_record_write_fails_during_reattach"
 )
 
 sim_run_cases "${cases[@]}"

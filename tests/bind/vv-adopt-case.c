@@ -326,6 +326,81 @@ case_prepare_in_use(vv_ctx *ctx)
 	EXPECT(prepared, "prepare --force: %s", error ? error->message : "");
 }
 
+static vv_bind_options *
+hook_options(const char *domain)
+{
+	vv_bind_options *options = vv_bind_options_new();
+
+	vv_bind_options_set_requester(options, VV_REQUESTER_HOOK);
+	vv_bind_options_set_flags(options, VV_BIND_GENERIC);
+	vv_bind_options_set_domain(options, domain, TRUE);
+	return options;
+}
+
+/* TRUE when one of RESULT's messages contains TEXT. */
+static gboolean
+said(const vv_bind_result *result, const char *text)
+{
+	const char *const *messages = result ? vv_bind_result_get_messages(result) : NULL;
+
+	for (guint i = 0; messages && messages[i]; i++)
+		if (strstr(messages[i], text))
+			return TRUE;
+	return FALSE;
+}
+
+/* The hook's 'release end' gives back 00:04.1 while 00:04.0 of its group
+ * stays on vfio-pci: refused while another domain holds 00:04.0, said (not
+ * refused) when the domain being released holds it too. */
+static void
+case_release_group_member(vv_ctx *ctx)
+{
+	g_autoptr(vv_bind_options) plain = libvirt_options(VV_BIND_GENERIC, NULL);
+	g_autoptr(vv_bind_options) guest_a = hook_options("guest-a");
+	g_autoptr(vv_bind_options) guest_b = hook_options("guest-b");
+	g_autoptr(vv_bind_result) result = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *now = NULL;
+	g_autofree char *other = NULL;
+
+	result = vv_detach(ctx, "0000:00:04.1", plain, &error);
+	EXPECT(result, "detach 04.1: %s", error ? error->message : "");
+	g_clear_pointer(&result, vv_bind_result_free);
+	result = vv_detach(ctx, "0000:00:04.0", plain, &error);
+	EXPECT(result, "detach 04.0: %s", error ? error->message : "");
+	g_clear_pointer(&result, vv_bind_result_free);
+	/* The hook's 'start begin' records each device's domain. */
+	result = vv_rebind(ctx, "0000:00:04.1", guest_a, &error);
+	EXPECT(result, "rebind 04.1: %s", error ? error->message : "");
+	g_clear_pointer(&result, vv_bind_result_free);
+	result = vv_rebind(ctx, "0000:00:04.0", guest_b, &error);
+	EXPECT(result, "rebind 04.0: %s", error ? error->message : "");
+	g_clear_pointer(&result, vv_bind_result_free);
+
+	result = vv_reattach(ctx, "0000:00:04.1", guest_a, &error);
+	EXPECT(!result && g_error_matches(error, VV_ERROR, VV_ERROR_IN_USE) &&
+	       strstr(error->message, "0000:00:04.0") && strstr(error->message, "guest-b"),
+	       "release of 04.1 while guest-b holds 04.0: %s", error ? error->message : "succeeded");
+	now = driver_of("0000:00:04.1");
+	EXPECT(g_str_equal(now, "vfio-pci"), "04.1 is on '%s'", now);
+	g_clear_pointer(&result, vv_bind_result_free);
+	g_clear_error(&error);
+
+	/* Both in guest-a, which is being released: no holder. */
+	result = vv_rebind(ctx, "0000:00:04.0", guest_a, &error);
+	EXPECT(result, "rebind 04.0: %s", error ? error->message : "");
+	g_clear_pointer(&result, vv_bind_result_free);
+	result = vv_reattach(ctx, "0000:00:04.1", guest_a, &error);
+	EXPECT(result, "release of 04.1 with 04.0 in the same domain: %s", error ? error->message : "");
+	EXPECT(said(result, "0000:00:04.0 of the same IOMMU group 4 stays on the VFIO driver vfio-pci"),
+	       "04.0 left on vfio-pci is not named");
+	g_free(now);
+	now = driver_of("0000:00:04.1");
+	other = driver_of("0000:00:04.0");
+	EXPECT(g_str_equal(now, "abcd_nic") && g_str_equal(other, "vfio-pci"), "04.1 on '%s', 04.0 on '%s'", now,
+	       other);
+}
+
 static const struct {
 	const char *name;
 	void (*run)(vv_ctx *ctx);
@@ -337,6 +412,7 @@ static const struct {
 	{ "adopt-unbound-then-recover", case_adopt_unbound_then_recover },
 	{ "prepare-already-vfio", case_prepare_already_vfio },
 	{ "prepare-in-use", case_prepare_in_use },
+	{ "release-group-member", case_release_group_member },
 };
 
 int

@@ -227,6 +227,98 @@ VV_FAKEKERNEL_KILL_AFTER=unbind ksh 'echo 0000:00:04.0 > drivers/vfio-pci/unbind
 expect "KILL_AFTER=unbind: exit 137 right after the unbind" "137 none 1" \
 	"$? $(driver 0000:00:04.0) $(wc -l <"$LOG")"
 
+# --- fault injection ------------------------------------------------------
+
+# kops OP... (one process, so one count): "w PATH VALUE" one write through
+# the write() symbol, "s FILE" a state-file write (write, fsync, rename of
+# FILE.tmp to FILE); prints each result: ok or the errno name.
+kops() {
+	kernel python3 -c '
+import errno, os, sys
+a, out = sys.argv[1:], []
+def attempt(f):
+    try:
+        f(); out.append("ok")
+    except OSError as e:
+        out.append(errno.errorcode[e.errno])
+while a:
+    if a[0] == "w":
+        fd = os.open(a[1], os.O_WRONLY)
+        attempt(lambda: os.write(fd, a[2].encode()))
+        os.close(fd); a = a[3:]
+    else:
+        fd = os.open(a[1] + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        attempt(lambda: os.write(fd, b"step=verified\n"))
+        attempt(lambda: os.fsync(fd))
+        os.close(fd)
+        attempt(lambda: os.rename(a[1] + ".tmp", a[1])); a = a[2:]
+print(" ".join(out))' "$@"
+}
+S=$R/sys/bus/pci
+rec=$R/run/vfio-variant/devices/0000:00:01.0.conf
+mkdir -p "$(dirname "$rec")"
+: >"$LOG"
+out=$(VV_FAKEKERNEL_FAIL=2 VV_FAKEKERNEL_COUNT=$WORK/count kops w "$S/devices/0000:00:01.0/driver_override" vfio-pci \
+	w "$S/drivers/abcd_nic/unbind" 0000:00:01.0 w "$S/devices/0000:00:01.0/driver_override" $'\n')
+expect "FAIL=2: only the second sysfs write fails, with EIO" "ok EIO ok" "$out"
+expect "an injected store does not happen: still bound" abcd_nic "$(driver 0000:00:01.0)"
+expect "the injection and the total are logged; COUNT holds the total" "write /sys/bus/pci/devices/0000:00:01.0/driver_override vfio-pci -> ok
+inject 2 write /sys/bus/pci/drivers/abcd_nic/unbind -> EIO
+write /sys/bus/pci/devices/0000:00:01.0/driver_override \"\" -> ok
+count 3 -> ok
+3" "$(cat "$LOG" "$WORK/count")"
+
+: >"$LOG"
+: >"$WORK/not-state"
+for at in 1:ENOSPC 2 3:ENODEV 4; do
+	out=$(VV_FAKEKERNEL_FAIL=$at kops w "$WORK/not-state" x s "$rec")
+	rm -f "$rec" "$rec.tmp"
+	echo "$out"
+done >"$WORK/state.out"
+expect "state files: write, fsync, rename each fail once; other files do not count" "ok ENOSPC ok ok
+ok ok EIO ok
+ok ok ok ENODEV
+ok ok ok ok" "$(cat "$WORK/state.out")"
+expect "state-file injections are logged with the path under the root" "inject 1 write /run/vfio-variant/devices/0000:00:01.0.conf.tmp -> ENOSPC
+count 3 -> ok
+inject 2 fsync /run/vfio-variant/devices/0000:00:01.0.conf.tmp -> EIO
+count 3 -> ok
+inject 3 rename /run/vfio-variant/devices/0000:00:01.0.conf -> ENODEV
+count 3 -> ok
+count 3 -> ok" "$(cat "$LOG")"
+expect "FAIL=2+: a full disk stays full, sysfs still works" "ok EIO EIO ok EIO EIO EIO" \
+	"$(VV_FAKEKERNEL_FAIL=2+ kops s "$rec" w "$S/devices/0000:00:01.0/driver_override" $'\n' s "$rec")"
+rm -f "$rec.tmp"
+VV_FAKEKERNEL_FAIL=3:ENOSPC kops s "$rec" >/dev/null
+expect "a failed rename leaves the record unwritten" no "$(exists "$rec")"
+rm -f "$rec.tmp"
+
+: >"$LOG"
+expect "FAIL=1 on a module load: EIO, nothing loaded" "EIO no" \
+	"$(VV_FAKEKERNEL_FAIL=1 sysmod load "$ko") $(exists "$R/sys/module/late_vfio_pci")"
+expect "the failed load is logged" "inject 1 load late_vfio_pci -> EIO" "$(head -1 "$LOG")"
+for bad in 0 x 1:EWHAT 1: +1 1++; do
+	out=$(VV_FAKEKERNEL_FAIL=$bad kernel /bin/true 2>&1)
+	expect "VV_FAKEKERNEL_FAIL='$bad' aborts" "134 yes" "$? $(grep -q 'VV_FAKEKERNEL_FAIL' <<<"$out" && echo yes || echo no)"
+done
+
+# --- a group held by a VFIO user (5.19+) ------------------------------------
+
+kwrite bus/pci/devices/0000:00:04.0/driver_override $'\n' >/dev/null
+cp "$R/fakekernel.conf" "$WORK/conf.saved"
+printf '\n[group 4]\nheld=true\n' >>"$R/fakekernel.conf"
+expect "held group: a host driver's bind is EBUSY" EBUSY "$(kwrite bus/pci/drivers/late_host/bind 0000:00:04.0)"
+expect "held group: drivers_probe succeeds, the device stays driverless" "ok none" \
+	"$(kwrite bus/pci/drivers_probe 0000:00:04.0) $(driver 0000:00:04.0)"
+kwrite bus/pci/devices/0000:00:04.0/driver_override vfio-pci >/dev/null
+expect "held group: a VFIO driver still binds" "ok vfio-pci" \
+	"$(kwrite bus/pci/drivers/vfio-pci/bind 0000:00:04.0) $(driver 0000:00:04.0)"
+cp "$WORK/conf.saved" "$R/fakekernel.conf"
+kwrite bus/pci/drivers/vfio-pci/unbind 0000:00:04.0 >/dev/null
+kwrite bus/pci/devices/0000:00:04.0/driver_override $'\n' >/dev/null
+expect "released group: the host driver binds again" "ok late_host" \
+	"$(kwrite bus/pci/drivers_probe 0000:00:04.0) $(driver 0000:00:04.0)"
+
 # --- safety ----------------------------------------------------------------
 
 for root in / "" /tmp/../ /sys; do

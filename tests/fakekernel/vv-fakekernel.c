@@ -8,10 +8,17 @@
  * /proc, /dev aborts at load); VV_FAKEKERNEL_LOG=FILE (appends "write
  * /sys/PATH VALUE -> ok|ENAME", "load M -> ...", "unload M -> ...");
  * VV_FAKEKERNEL_KILL_AFTER=SUFFIX (_exit(137) after closing a written file
- * whose path ends in SUFFIX). ROOT/fakekernel.conf (GLib key file):
+ * whose path ends in SUFFIX); VV_FAKEKERNEL_FAIL=N[+][:ERRNO] (the N-th
+ * mutating operation of the process fails with ERRNO, EIO by default: each
+ * sysfs store, module load, and write/fsync/rename under
+ * ROOT/run/vfio-variant; "N+": and every later one under ROOT/run);
+ * VV_FAKEKERNEL_COUNT=FILE (holds the count of mutating operations so far).
+ * ROOT/fakekernel.conf (GLib key file):
  *   [driver NAME] module=M vfio=true sriov=true ids=vvvv:dddd;... ("*": any)
  *                 override_only_ids=vvvv:dddd;... refuse=BDF;...
  *   [module M]    drivers=NAME;...   (added to the [driver] groups naming M)
+ *   [group N]     held=true          (a VFIO user holds group N: the probe of
+ *                                     a non-VFIO driver of a member: EBUSY)
  *
  * What the kernel returns (6.1 drivers/base/{bus,dd,driver}.c, drivers/pci/
  * {pci-driver,pci-sysfs,iov}.c, vfio_pci_core.c, kernel/module/main.c):
@@ -66,11 +73,19 @@ int delete_module(const char *name, unsigned int flags);
 
 #define REAL(name) static __typeof__(name) *real_##name
 REAL(openat); REAL(fopen); REAL(write); REAL(close); REAL(dup); REAL(dup2); REAL(dup3);
-REAL(fcntl); REAL(stat); REAL(opendir); REAL(syscall);
+REAL(fcntl); REAL(stat); REAL(opendir); REAL(syscall); REAL(fsync); REAL(fdatasync);
+REAL(rename); REAL(renameat); REAL(renameat2);
 
 static char *fk_root;     /* realpath of VV_FAKEKERNEL_ROOT */
 static char *fk_root_lex; /* as given, absolute, links not resolved */
 static char *fk_sysdir;   /* fk_root/sys */
+static char *fk_statedir; /* fk_root/run/vfio-variant: vfio-variant's records */
+/* Fault injection: the count of mutating operations of this process, the
+ * one to fail (0: none) and its errno; counting is on when either variable
+ * is set, so that a plain run does no extra work. */
+static guint fk_ops, fk_fail_at;
+static int fk_fail_errno = EIO;
+static gboolean fk_counting, fk_fail_sticky;
 static pthread_once_t fk_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t fk_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 /* Set while the simulation runs: every hook then passes straight through,
@@ -88,6 +103,8 @@ typedef struct {
 } FkDesc;
 static GHashTable *fk_fds; /* fd -> FkDesc */
 
+static void fk_fault_init(void);
+
 #define fk_die(fmt, ...) (fprintf(stderr, "vv-fakekernel: " fmt "\n", __VA_ARGS__), abort())
 
 static void fk_init(void)
@@ -96,6 +113,7 @@ static void fk_init(void)
 #define RESOLVE(name) real_##name = dlsym(RTLD_NEXT, #name)
 	RESOLVE(openat); RESOLVE(fopen); RESOLVE(write); RESOLVE(close); RESOLVE(dup);
 	RESOLVE(dup2); RESOLVE(dup3); RESOLVE(fcntl); RESOLVE(stat); RESOLVE(opendir); RESOLVE(syscall);
+	RESOLVE(fsync); RESOLVE(fdatasync); RESOLVE(rename); RESOLVE(renameat); RESOLVE(renameat2);
 	fk_busy++;
 	if (!root || !*root)
 		fk_die("VV_FAKEKERNEL_ROOT is not set: %s", "refusing to simulate the kernel on the real /sys");
@@ -106,7 +124,9 @@ static void fk_init(void)
 	    g_str_has_prefix(fk_root, "/proc") || g_str_has_prefix(fk_root, "/dev"))
 		fk_die("VV_FAKEKERNEL_ROOT=%s is %s: refusing to act on the real host", root, fk_root);
 	fk_sysdir = g_build_filename(fk_root, "sys", NULL);
+	fk_statedir = g_build_filename(fk_root, "run/vfio-variant", NULL);
 	fk_fds = g_hash_table_new(NULL, NULL);
+	fk_fault_init();
 	fk_busy--;
 }
 
@@ -202,6 +222,84 @@ static void fk_log(const char *what, const char *subject, const char *value, int
 	fprintf(f, "%s %s%s%s -> %s\n", what, subject, shown ? " " : "",
 		shown ? (*shown ? shown : "\"\"") : "", err ? strerrorname_np(err) : "ok");
 	fclose(f);
+}
+
+/* ---------------------------------------------------------------- faults */
+/* VV_FAKEKERNEL_FAIL=N[+][:ERRNO]. A malformed value aborts: a test that
+ * believes it injects a fault must not silently run without one. */
+static void fk_fault_init(void)
+{
+	const char *fail = getenv("VV_FAKEKERNEL_FAIL"), *count = getenv("VV_FAKEKERNEL_COUNT");
+	g_auto(GStrv) f = fail && *fail ? g_strsplit(fail, ":", 2) : NULL;
+	char *end = NULL;
+	fk_counting = (count && *count) || f;
+	if (!f)
+		return;
+	fk_fail_at = (guint)strtoul(f[0], &end, 10);
+	if ((fk_fail_sticky = *end == '+'))
+		end++;
+	if (!g_ascii_isdigit(*f[0]) || *end || fk_fail_at == 0)
+		fk_die("VV_FAKEKERNEL_FAIL=%s: expected N[+][:ERRNO], N counting from 1", fail);
+	if (!f[1])
+		return;
+	for (fk_fail_errno = 1; fk_fail_errno < 4096; fk_fail_errno++)
+		if (g_strcmp0(strerrorname_np(fk_fail_errno), f[1]) == 0)
+			return;
+	fk_die("VV_FAKEKERNEL_FAIL=%s: %s is not an errno name (EIO, ENOSPC, ENODEV ...)", fail, f[1]);
+}
+
+/* One mutating operation OP on SUBJECT (a /sys path, a module, a state
+ * file; STATE: it is a state file): -errno when it is the one to fail,
+ * logged as "inject N OP SUBJECT -> ERRNO"; else 0. With "N+", every state
+ * file operation after the N-th fails too: a full disk stays full.
+ * VV_FAKEKERNEL_COUNT is rewritten at every operation, not at exit, so
+ * that it is right after a kill too. */
+static int fk_mutation(const char *op, const char *subject, gboolean state)
+{
+	const char *count = getenv("VV_FAKEKERNEL_COUNT");
+	g_autofree char *what = NULL;
+	if (!fk_counting)
+		return 0;
+	fk_ops++;
+	if (count && *count) {
+		g_autofree char *text = g_strdup_printf("%u\n", fk_ops);
+		g_file_set_contents(count, text, -1, NULL);
+	}
+	if (fk_ops != fk_fail_at && !(fk_fail_sticky && state && fk_ops > fk_fail_at))
+		return 0;
+	what = g_strdup_printf("inject %u %s", fk_ops, op);
+	fk_log(what, subject, NULL, fk_fail_errno);
+	return -fk_fail_errno;
+}
+
+/* "/run/vfio-variant/..." when PATH (canonical) is in the state directory. */
+static const char *fk_state_rel(const char *path)
+{
+	gsize n = strlen(fk_statedir);
+	return path && !strncmp(path, fk_statedir, n) && path[n] == '/' ? path + strlen(fk_root) : NULL;
+}
+
+/* A write, fsync or rename of a state file (fd FD, or PATH at DIRFD). */
+static int fk_state_mutation(const char *op, int fd, int dirfd, const char *path)
+{
+	g_autofree char *self = NULL, *canon = NULL, *base = NULL, *lex = NULL, *dir = NULL, *name = NULL, *real_dir = NULL;
+	struct stat st;
+	if (!fk_counting)
+		return 0;
+	if (!path) {
+		self = g_strdup_printf("/proc/self/fd/%d", fd);
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !(canon = g_file_read_link(self, NULL)))
+			return 0;
+	} else {
+		self = g_strdup_printf("/proc/self/fd/%d", dirfd);
+		base = path[0] != '/' && dirfd != AT_FDCWD ? g_file_read_link(self, NULL) : NULL;
+		lex = g_canonicalize_filename(path, base);
+		dir = g_path_get_dirname(lex);
+		name = g_path_get_basename(lex);
+		real_dir = realpath(dir, NULL);
+		canon = real_dir ? g_build_filename(real_dir, name, NULL) : g_strdup(lex);
+	}
+	return fk_state_rel(canon) ? fk_mutation(op, fk_state_rel(canon), TRUE) : 0;
 }
 
 /* ---------------------------------------------------------------- conf */
@@ -303,6 +401,16 @@ static gboolean fk_match(GKeyFile *conf, const char *drv, const char *dir)
 	return FALSE;
 }
 
+/* [group N] held=true: a VFIO user (a running guest) owns the group. Since
+ * 5.19 really_probe() calls iommu_device_use_default_domain() for a driver
+ * without driver_managed_dma, which fails with EBUSY while the group has an
+ * owner: a host driver cannot take a member of a group a guest holds. */
+static gboolean fk_group_held(GKeyFile *conf, int group)
+{
+	g_autofree char *name = g_strdup_printf("group %d", group);
+	return group >= 0 && g_key_file_get_boolean(conf, name, "held", NULL);
+}
+
 /* pci_device_probe() and the driver's probe: 0 or -errno. */
 static int fk_probe(GKeyFile *conf, const char *drv, const char *dir)
 {
@@ -315,7 +423,7 @@ static int fk_probe(GKeyFile *conf, const char *drv, const char *dir)
 	if (g_strv_contains((const char *const *)refuse, bdf))
 		return -ENODEV; /* like qat_vfio_pci on a device that is not a VF */
 	if (!fk_drv_bool(conf, drv, "vfio"))
-		return 0;
+		return fk_group_held(conf, fk_group(dir)) ? -EBUSY : 0;
 	if (fk_header(dir) != 0)
 		return -EINVAL;
 	if (fk_read_uint(dir, "sriov_numvfs", 10) > 0)
@@ -523,7 +631,9 @@ static int fk_store(FkDesc *desc, const char *buf, gsize count)
 {
 	g_autofree char *value = g_strndup(buf, count); /* the kernel's copy ends at a NUL too */
 	g_autoptr(GKeyFile) conf = fk_conf();
-	int r = 0;
+	int r = fk_mutation("write", desc->logpath, FALSE);
+	if (r < 0)
+		return r; /* injected: the store never ran */
 	desc->stored = TRUE;
 	switch (desc->kind) {
 	case K_OVERRIDE: r = fk_store_override(desc->arg, value, count); break;
@@ -627,8 +737,11 @@ static int fk_logged(const char *what, const char *name, int r) { fk_log(what, n
 static int fk_load_image(const char *image, gsize len)
 {
 	g_autofree char *name = fk_modinfo_name(image, len);
+	int r;
 	if (!name || !*name || strchr(name, '/') || name[0] == '.')
 		return -ENOEXEC;
+	if ((r = fk_mutation("load", name, FALSE)) < 0)
+		return r;
 	return fk_logged("load", name, fk_module_load(name));
 }
 
@@ -802,8 +915,10 @@ ssize_t write(int fd, const void *buf, size_t count)
 	fk_enter();
 	if ((desc = g_hash_table_lookup(fk_fds, GINT_TO_POINTER(fd))) && count)
 		r = fk_store(desc, buf, count);
+	else if (!desc)
+		r = fk_state_mutation("write", fd, AT_FDCWD, NULL);
 	fk_leave();
-	if (!desc)
+	if (!desc && r == 0)
 		return real_write(fd, buf, count);
 	return r < 0 ? fk_result(r) : (ssize_t)count;
 }
@@ -834,7 +949,30 @@ __attribute__((destructor)) static void fk_fini(void)
 	for (GList *l = fds; l; l = l->next)
 		fk_fdop(GPOINTER_TO_INT(l->data), -1, 0, 0);
 	g_list_free(fds);
+	/* With a fault asked for, the total of a process that made any: N beyond
+	 * it means nothing failed (shells and wrappers around it log nothing). */
+	if (fk_fail_at && fk_ops && !fk_busy) {
+		g_autofree char *total = NULL;
+		fk_enter();
+		total = g_strdup_printf("%u", fk_ops);
+		fk_log("count", total, NULL, 0);
+		fk_leave();
+	}
 }
+
+/* A record is written to a temporary, fsynced and renamed (GLib's
+ * g_file_set_contents): each step can fail on a full or failing disk. */
+#define STATE_OP(op, fd, dirfd, path, call) \
+	int r = 0; \
+	if (fk_active()) { fk_enter(); r = fk_state_mutation(op, fd, dirfd, path); fk_leave(); } \
+	return r < 0 ? fk_result(r) : (call)
+int fsync(int fd) { STATE_OP("fsync", fd, AT_FDCWD, NULL, real_fsync(fd)); }
+int fdatasync(int fd) { STATE_OP("fsync", fd, AT_FDCWD, NULL, real_fdatasync(fd)); }
+int rename(const char *from, const char *to) { STATE_OP("rename", -1, AT_FDCWD, to, real_rename(from, to)); }
+int renameat(int fromdir, const char *from, int todir, const char *to)
+{ STATE_OP("rename", -1, todir, to, real_renameat(fromdir, from, todir, to)); }
+int renameat2(int fromdir, const char *from, int todir, const char *to, unsigned int flags)
+{ STATE_OP("rename", -1, todir, to, real_renameat2(fromdir, from, todir, to, flags)); }
 
 int close(int fd) { return fk_active() ? fk_fdop(fd, -1, 0, 0) : real_close(fd); }
 int dup(int fd) { return fk_active() ? fk_fdop(fd, -1, 0, 1) : real_dup(fd); }

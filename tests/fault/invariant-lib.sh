@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash
+#
+# The promise both the fault-injection suite (tests/fault) and the race
+# suite (tests/race) check after every run, on a host copy made by
+# tests/sim-lib.sh ($root, $sys): a device is on its native driver with no
+# record, or on a VFIO driver with a complete record of that driver, and
+# never without a driver when it had one. Sourced after sim-lib.sh.
+
+# state_of BDF NATIVE: the device's state as one word, in $state, with the
+# details in $state_detail:
+#   native         on NATIVE, no record (NATIVE "" : no driver, no record)
+#   vfio:DRV       on VFIO driver DRV (vfio-dev/ present), record step=verified driver=DRV
+#   libvirt:DRV    on VFIO driver DRV without any record (libvirt's own managed detach)
+#   native+record  on NATIVE with a complete record (the hook between libvirt's
+#                  reattach and 'release end')
+#   pending:DRV    a record of an operation cut short (step other than
+#                  verified), the device on DRV ("" none): what recover settles
+#   driverless     no driver and no record, though NATIVE is a driver
+#   bad:...        anything else (a record naming another driver, a record
+#                  without step, a non-VFIO foreign driver ...)
+state_of() {
+	local bdf=$1 native=$2 drv rec step rdrv
+	drv=$(driver_of "$bdf")
+	rec=$(record "$bdf")
+	step="" rdrv=""
+	if [ -e "$rec" ] || [ -L "$rec" ]; then
+		step=$(sed -n 's/^step=//p' "$rec" 2>/dev/null | head -n 1)
+		rdrv=$(sed -n 's/^driver=//p' "$rec" 2>/dev/null | head -n 1)
+		[ -n "$step" ] || step="(none)"
+	fi
+	if [ -n "$step" ]; then
+		state_detail="driver '$drv', record step=$step driver=$rdrv"
+	else
+		state_detail="driver '$drv', no record"
+	fi
+	if [ -n "$step" ] && [ "$step" != verified ] && [ "$step" != "(none)" ]; then
+		state="pending:$drv"
+	elif [ -z "$drv" ] && [ -z "$step" ]; then
+		if [ -n "$native" ]; then state=driverless; else state=native; fi
+	elif [ "$drv" = "$native" ] && [ -z "$step" ]; then
+		state=native
+	elif [ "$drv" = "$native" ] && [ "$step" = verified ]; then
+		state="native+record"
+	elif [ -n "$drv" ] && [ -d "$sys/devices/$bdf/vfio-dev" ] && [ -z "$step" ]; then
+		state="libvirt:$drv"
+	elif [ -n "$drv" ] && [ -d "$sys/devices/$bdf/vfio-dev" ] && [ "$step" = verified ] && [ "$rdrv" = "$drv" ]; then
+		state="vfio:$drv"
+	else
+		state="bad:$drv"
+	fi
+}
+
+# An operating system error as the C library words it, to find in a message.
+# (glibc's strerror; only the errnos the suites inject.)
+errno_text() {
+	case $1 in
+	EIO) echo "Input/output error" ;;
+	ENOSPC) echo "No space left on device" ;;
+	ENODEV) echo "No such device" ;;
+	EBUSY) echo "Device or resource busy" ;;
+	*) echo "$1" ;;
+	esac
+}
