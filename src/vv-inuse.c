@@ -18,6 +18,9 @@
 #include "vv-private.h"
 
 #define VV_IFF_UP 0x1
+/* proc's tables report no size; a host with many mounts has a mountinfo of
+ * a few MiB at most (about 150 bytes a mount). */
+#define VV_INUSE_TABLE_MAX (64 * 1024 * 1024)
 
 /* Entries of sys/class/CLASS whose device lies below DEVICE_DIR. */
 static GPtrArray *
@@ -47,16 +50,16 @@ vv_inuse_compare_names(const void *a, const void *b)
 
 /* The interface in DIR is up. */
 static gboolean
-vv_inuse_net_up(const char *dir)
+vv_inuse_net_up(vv_ctx *ctx, const char *dir)
 {
 	g_autofree char *operstate = g_build_filename(dir, "operstate", NULL);
 	g_autofree char *flags_path = g_build_filename(dir, "flags", NULL);
-	g_autofree char *state = vv_sysfs_read_line(operstate, NULL);
+	g_autofree char *state = vv_sysfs_read_line(ctx, operstate, NULL);
 	guint32 flags = 0;
 
 	if (state && g_str_equal(state, "up"))
 		return TRUE;
-	return vv_sysfs_read_u32(flags_path, &flags, NULL) && (flags & VV_IFF_UP);
+	return vv_sysfs_read_u32(ctx, flags_path, &flags, NULL) && (flags & VV_IFF_UP);
 }
 
 /* The mount table of the sysroot's host: mountinfo gives major:minor and
@@ -68,10 +71,9 @@ vv_inuse_read_mounts(vv_ctx *ctx, gboolean *is_mountinfo)
 	g_autofree char *mounts = g_build_filename(ctx->sysroot, "proc/mounts", NULL);
 	char *text = NULL;
 
-	*is_mountinfo = g_file_get_contents(mountinfo, &text, NULL, NULL);
-	if (!*is_mountinfo)
-		g_file_get_contents(mounts, &text, NULL, NULL);
-	return text;
+	text = vv_file_read(ctx, mountinfo, VV_INUSE_TABLE_MAX, 0, NULL, NULL);
+	*is_mountinfo = text != NULL;
+	return text ? text : vv_file_read(ctx, mounts, VV_INUSE_TABLE_MAX, 0, NULL, NULL);
 }
 
 /* Is block device NAME (major:minor DEV, may be NULL) in the mount table? */
@@ -110,7 +112,8 @@ vv_inuse_swap(vv_ctx *ctx, const char *name)
 	g_autofree char *text = NULL;
 	g_autofree char *source = g_strconcat("/dev/", name, " ", NULL);
 
-	return g_file_get_contents(swaps, &text, NULL, NULL) && strstr(text, source);
+	text = vv_file_read(ctx, swaps, VV_INUSE_TABLE_MAX, 0, NULL, NULL);
+	return text && strstr(text, source);
 }
 
 /* g_strv_builder_take() needs GLib 2.80. */
@@ -157,7 +160,7 @@ vv_inuse_find(vv_ctx *ctx, const char *address)
 	names = (GStrv)g_hash_table_get_keys_as_array(interfaces, NULL);
 	qsort(names, g_strv_length(names), sizeof(char *), vv_inuse_compare_names);
 	for (guint i = 0; names[i]; i++)
-		if (vv_inuse_net_up(g_hash_table_lookup(interfaces, names[i])))
+		if (vv_inuse_net_up(ctx, g_hash_table_lookup(interfaces, names[i])))
 			vv_inuse_add(uses, g_strdup_printf(_("its network interface %s is up"), names[i]));
 
 	table = vv_inuse_read_mounts(ctx, &is_mountinfo);
@@ -166,7 +169,7 @@ vv_inuse_find(vv_ctx *ctx, const char *address)
 		const char *name = g_ptr_array_index(disks, i);
 		g_autofree char *dev_path = g_build_filename(ctx->sys_dir, "class/block", name, "dev", NULL);
 		g_autofree char *holders_path = g_build_filename(ctx->sys_dir, "class/block", name, "holders", NULL);
-		g_autofree char *dev = vv_sysfs_read_line(dev_path, NULL);
+		g_autofree char *dev = vv_sysfs_read_line(ctx, dev_path, NULL);
 		g_autofree char *point = vv_inuse_mount_point(table, is_mountinfo, name, dev);
 		g_autoptr(GPtrArray) holders = vv_sysfs_list_dir(holders_path);
 
