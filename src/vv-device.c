@@ -99,12 +99,12 @@ vv_device_read_driver(vv_device *device)
 	g_autofree char *override = vv_sysfs_device_file(device->ctx, device->address, "driver_override");
 	g_autofree char *vfio_dev = vv_sysfs_device_file(device->ctx, device->address, "vfio-dev");
 
-	device->driver = vv_sysfs_link_target_name(driver_link);
+	device->driver = vv_sysfs_link_name(device->ctx, driver_link);
 	if (device->driver) {
 		g_autofree char *driver_dir = vv_sysfs_driver_dir(device->ctx, device->driver);
 		g_autofree char *module_link = g_build_filename(driver_dir, "module", NULL);
 
-		device->driver_module = vv_sysfs_link_target_name(module_link);
+		device->driver_module = vv_sysfs_link_name(device->ctx, module_link);
 	}
 
 	/* The kernel shows an unset override as "(null)". */
@@ -113,14 +113,14 @@ vv_device_read_driver(vv_device *device)
 	    (!*device->driver_override || g_str_equal(device->driver_override, "(null)")))
 		g_clear_pointer(&device->driver_override, g_free);
 
-	device->vfio_bound = device->driver && g_file_test(vfio_dev, G_FILE_TEST_IS_DIR);
+	device->vfio_bound = device->driver && vv_sysfs_is_dir(device->ctx, vfio_dev);
 }
 
 static void
 vv_device_read_group(vv_device *device)
 {
 	g_autofree char *link = vv_sysfs_device_file(device->ctx, device->address, "iommu_group");
-	g_autofree char *group = vv_sysfs_link_target_name(link);
+	g_autofree char *group = vv_sysfs_link_name(device->ctx, link);
 	g_autoptr(GStrvBuilder) members = g_strv_builder_new();
 	guint64 number;
 
@@ -131,7 +131,7 @@ vv_device_read_group(vv_device *device)
 
 		device->iommu_group = number;
 		dir = vv_sysfs_group_devices_dir(device->ctx, device->iommu_group);
-		names = vv_sysfs_list_dir(dir);
+		names = vv_sysfs_list(device->ctx, dir);
 		for (guint i = 0; i < names->len; i++)
 			g_strv_builder_add(members, g_ptr_array_index(names, i));
 	}
@@ -168,7 +168,7 @@ vv_device_read_sriov(vv_device *device, GError **error)
 	g_autofree char *totalvfs = NULL;
 	g_autoptr(GStrvBuilder) virtfns = g_strv_builder_new();
 
-	device->physfn = vv_sysfs_link_target_name(physfn);
+	device->physfn = vv_sysfs_link_name(device->ctx, physfn);
 	if (!device->physfn) {
 		totalvfs = g_build_filename(dir, "sriov_totalvfs", NULL);
 		if (!vv_sysfs_read_decimal(device->ctx, totalvfs, VV_SRIOV_MAX, &device->sriov_totalvfs, error))
@@ -182,7 +182,7 @@ vv_device_read_sriov(vv_device *device, GError **error)
 	for (guint i = 0; i < device->sriov_numvfs; i++) {
 		g_autofree char *name = g_strdup_printf("virtfn%u", i);
 		g_autofree char *link = g_build_filename(dir, name, NULL);
-		g_autofree char *vf = vv_sysfs_link_target_name(link);
+		g_autofree char *vf = vv_sysfs_link_name(device->ctx, link);
 
 		if (vf)
 			g_strv_builder_add(virtfns, vf);
@@ -203,7 +203,7 @@ vv_device_read(vv_ctx *ctx, char *address, GError **error)
 	device->nodedev_name = vv_address_to_nodedev_name(address);
 
 	dir = vv_sysfs_device_dir(ctx, address);
-	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+	if (!vv_sysfs_is_dir(ctx, dir)) {
 		g_set_error(error, VV_ERROR, VV_ERROR_NOT_FOUND,
 			    _("There is no PCI device %1$s on this host (%2$s is missing); 'vfio-variant list' shows the devices."),
 			    address, dir);
@@ -232,7 +232,7 @@ VV_EXPORT GPtrArray *
 vv_ctx_list_devices(vv_ctx *ctx, GError **error)
 {
 	g_autofree char *dir = vv_sysfs_devices_dir(ctx);
-	g_autoptr(GPtrArray) names = vv_sysfs_list_dir(dir);
+	g_autoptr(GPtrArray) names = vv_sysfs_list(ctx, dir);
 	g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func((GDestroyNotify)vv_device_unref);
 
 	for (guint i = 0; i < names->len; i++) {

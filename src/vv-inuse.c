@@ -27,7 +27,7 @@ static GPtrArray *
 vv_inuse_class_members(vv_ctx *ctx, const char *class, const char *device_dir)
 {
 	g_autofree char *class_dir = g_build_filename(ctx->sys_dir, "class", class, NULL);
-	g_autoptr(GPtrArray) names = vv_sysfs_list_dir(class_dir);
+	g_autoptr(GPtrArray) names = vv_sysfs_list(ctx, class_dir);
 	GPtrArray *members = g_ptr_array_new_with_free_func(g_free);
 	size_t length = strlen(device_dir);
 
@@ -147,7 +147,7 @@ vv_inuse_find(vv_ctx *ctx, const char *address)
 	{
 		g_autofree char *own_dir = g_build_filename(device_dir, "net", NULL);
 		g_autofree char *class_dir = g_build_filename(ctx->sys_dir, "class/net", NULL);
-		g_autoptr(GPtrArray) own = vv_sysfs_list_dir(own_dir);
+		g_autoptr(GPtrArray) own = vv_sysfs_list(ctx, own_dir);
 		g_autoptr(GPtrArray) linked = vv_inuse_class_members(ctx, "net", device_dir);
 
 		for (guint i = 0; i < own->len; i++)
@@ -171,7 +171,7 @@ vv_inuse_find(vv_ctx *ctx, const char *address)
 		g_autofree char *holders_path = g_build_filename(ctx->sys_dir, "class/block", name, "holders", NULL);
 		g_autofree char *dev = vv_sysfs_read_line(ctx, dev_path, NULL);
 		g_autofree char *point = vv_inuse_mount_point(table, is_mountinfo, name, dev);
-		g_autoptr(GPtrArray) holders = vv_sysfs_list_dir(holders_path);
+		g_autoptr(GPtrArray) holders = vv_sysfs_list(ctx, holders_path);
 
 		if (point)
 			vv_inuse_add(uses, g_strdup_printf(_("its block device %1$s is mounted on %2$s"), name, point));

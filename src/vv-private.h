@@ -89,6 +89,10 @@ gboolean vv_sysfs_read_decimal(const vv_ctx *ctx, const char *path, guint max, g
 gboolean vv_sysfs_read_byte(const vv_ctx *ctx, const char *path, goffset offset, guint8 *value);
 char *vv_sysfs_link_target_name(const char *path);
 GPtrArray *vv_sysfs_list_dir(const char *path);
+/* The same, PATH resolving beneath CTX's sysroot (vv_sysfs_open). */
+char *vv_sysfs_link_name(const vv_ctx *ctx, const char *path);
+GPtrArray *vv_sysfs_list(const vv_ctx *ctx, const char *path);
+gboolean vv_sysfs_is_dir(const vv_ctx *ctx, const char *path);
 char *vv_sysfs_drivers_probe_file(const vv_ctx *ctx);
 char *vv_sysfs_unbind_file(const vv_ctx *ctx, const char *driver);
 gboolean vv_sysfs_guard_live_host(const vv_ctx *ctx, const char *path, GError **error);

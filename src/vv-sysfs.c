@@ -5,6 +5,7 @@
  * sysfs (relative symlinks included) reads exactly like the live host.
  */
 #define _GNU_SOURCE /* O_PATH */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -382,13 +383,47 @@ vv_sysfs_read_decimal(const vv_ctx *ctx, const char *path, guint max, guint *val
 
 /* The last component of a symlink's target ("driver" -> ".../drivers/e1000e"
  * gives "e1000e"); NULL when there is no link. Only the name is used, so a
- * sysroot's relative links never lead outside it. */
+ * sysroot's relative links never lead outside it; below a sysroot the
+ * link's directory resolves beneath it, as every path does. */
+char *
+vv_sysfs_link_name(const vv_ctx *ctx, const char *path)
+{
+	const char *anchor;
+	g_autofree char *target = NULL;
+
+	if (!vv_sysfs_below_root(ctx, path, &anchor)) {
+		target = g_file_read_link(path, NULL);
+	} else {
+		g_autofree char *dir = g_path_get_dirname(path);
+		g_autofree char *name = g_path_get_basename(path);
+		int fd = vv_sysfs_open(ctx, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		char buffer[PATH_MAX];
+		ssize_t length = fd < 0 ? -1 : readlinkat(fd, name, buffer, sizeof(buffer) - 1);
+
+		if (fd >= 0)
+			close(fd);
+		if (length >= 0)
+			target = g_strndup(buffer, length);
+	}
+	return target ? g_path_get_basename(target) : NULL;
+}
+
 char *
 vv_sysfs_link_target_name(const char *path)
 {
-	g_autofree char *target = g_file_read_link(path, NULL);
+	return vv_sysfs_link_name(NULL, path);
+}
 
-	return target ? g_path_get_basename(target) : NULL;
+/* PATH is a directory, seen as vv_sysfs_open sees it. */
+gboolean
+vv_sysfs_is_dir(const vv_ctx *ctx, const char *path)
+{
+	int fd = vv_sysfs_open(ctx, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return FALSE;
+	close(fd);
+	return TRUE;
 }
 
 static int
@@ -399,16 +434,28 @@ vv_sysfs_compare_names(gconstpointer a, gconstpointer b)
 
 /* Entry names of a directory, sorted; empty when it cannot be read. */
 GPtrArray *
-vv_sysfs_list_dir(const char *path)
+vv_sysfs_list(const vv_ctx *ctx, const char *path)
 {
 	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
-	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-	const char *name;
+	int fd = vv_sysfs_open(ctx, path, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC);
+	DIR *dir = fd < 0 ? NULL : fdopendir(fd);
+	struct dirent *entry;
 
-	while (dir && (name = g_dir_read_name(dir)))
-		g_ptr_array_add(names, g_strdup(name));
+	if (!dir && fd >= 0)
+		close(fd);
+	while (dir && (entry = readdir(dir)))
+		if (!g_str_equal(entry->d_name, ".") && !g_str_equal(entry->d_name, ".."))
+			g_ptr_array_add(names, g_strdup(entry->d_name));
+	if (dir)
+		closedir(dir);
 	g_ptr_array_sort(names, vv_sysfs_compare_names);
 	return names;
+}
+
+GPtrArray *
+vv_sysfs_list_dir(const char *path)
+{
+	return vv_sysfs_list(NULL, path);
 }
 
 /* PATH with its symlinks resolved, through the deepest part that exists. */
