@@ -112,7 +112,8 @@ vv_ctx_find_release(const char *sysroot, GError **error)
 	g_autoptr(GPtrArray) releases = NULL;
 	char *release;
 
-	if (g_file_get_contents(osrelease, &release, NULL, NULL))
+	/* Bounded and non-blocking: a FIFO here would hang us (vv_file_read). */
+	if ((release = vv_file_read(NULL, osrelease, VV_SYSFS_ATTRIBUTE_MAX, 0, NULL, NULL)))
 		return g_strchomp(release);
 
 	releases = vv_sysfs_list_dir(modules_root);

@@ -214,7 +214,9 @@ vv_sysfs_open(const vv_ctx *ctx, const char *path, int flags)
 		if (fd >= 0 || errno != EAGAIN)
 			break;
 	}
-	if (fd < 0 && errno == ENOSYS)
+	/* ENOSYS: before Linux 5.6; EPERM: a container's seccomp profile
+	 * written before openat2 existed (Docker before 20.10). */
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
 		fd = vv_sysfs_open_walk(root, rel, flags);
 	saved = errno;
 	close(root);

@@ -78,6 +78,15 @@ case_fifo_modalias() {
 	expect_out "acme"
 }
 
+# A FIFO as the sysroot's proc/sys/kernel/osrelease.
+case_fifo_osrelease() {
+	rm -f "$root/proc/sys/kernel/osrelease"
+	mkfifo "$root/proc/sys/kernel/osrelease"
+	vv_plain "$cli" --sysroot "$root" explain 00:01.0
+	expect_no_hang
+	expect_status 0
+}
+
 # A FIFO and a character device as --config.
 case_fifo_config() {
 	mkfifo "$work/fifo$n.conf"
@@ -153,6 +162,7 @@ cases=(
 	"read through an absolute parent link stays in the sysroot|case_escape_read"
 	"absolute link resolves inside the sysroot|case_absolute_link_stays_inside"
 	"FIFO as modalias does not hang|case_fifo_modalias"
+	"FIFO as osrelease does not hang|case_fifo_osrelease"
 	"FIFO as --config is refused|case_fifo_config"
 	"/dev/zero as --config is refused unread|case_dev_zero_config"
 	"sriov counts out of the kernel's range refused|case_sriov_out_of_range"
