@@ -317,6 +317,7 @@ vv_ctx_unref(vv_ctx *ctx)
 	if (!ctx || !g_atomic_int_dec_and_test(&ctx->ref))
 		return;
 	vv_pciids_close(ctx);
+	vv_sysfs_close_anchors(ctx);
 	if (ctx->kmod_indexes)
 		kmod_unref(ctx->kmod_indexes);
 	if (ctx->kmod_config)

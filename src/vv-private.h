@@ -48,6 +48,10 @@ struct vv_ctx {
 	GHashTable *module_drivers;  /* module -> driver name, once known (names never change) */
 
 	struct pci_access *pci;      /* names database, opened on first use */
+
+	/* O_PATH descriptors of sys_dir and sysroot plus one (0: not open yet),
+	 * what paths below a sysroot resolve beneath (vv-sysfs.c). */
+	gint sys_fd1, root_fd1;
 };
 
 /* vv-policy.c */
@@ -82,6 +86,7 @@ typedef enum {
 char *vv_file_read(const vv_ctx *ctx, const char *path, gsize max, vv_read_flags flags, gsize *length,
 		   GError **error);
 int vv_sysfs_open(const vv_ctx *ctx, const char *path, int flags);
+void vv_sysfs_close_anchors(vv_ctx *ctx);
 int vv_sysfs_open_walk(int root, const char *rel, int flags);
 char *vv_sysfs_read_line(const vv_ctx *ctx, const char *path, GError **error);
 gboolean vv_sysfs_read_u32(const vv_ctx *ctx, const char *path, guint32 *value, GError **error);

@@ -182,6 +182,37 @@ vv_sysfs_open_walk(int root, const char *rel, int flags)
 	return fd;
 }
 
+/* The directory ANCHOR (CTX's sys_dir or sysroot) as an O_PATH descriptor,
+ * opened once per context: a device read opens a dozen attributes, and an
+ * open of the anchor's own path for each would cost as much as the read. */
+static int
+vv_sysfs_anchor(const vv_ctx *ctx, const char *anchor)
+{
+	gint *slot = (gint *)(anchor == ctx->sys_dir ? &ctx->sys_fd1 : &ctx->root_fd1);
+	int fd = g_atomic_int_get(slot) - 1;
+
+	if (fd >= 0)
+		return fd;
+	fd = open(anchor, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (!g_atomic_int_compare_and_exchange(slot, 0, fd + 1)) { /* another thread was first */
+		close(fd);
+		fd = g_atomic_int_get(slot) - 1;
+	}
+	return fd;
+}
+
+void
+vv_sysfs_close_anchors(vv_ctx *ctx)
+{
+	if (ctx->sys_fd1 > 0)
+		close(ctx->sys_fd1 - 1);
+	if (ctx->root_fd1 > 0)
+		close(ctx->root_fd1 - 1);
+	ctx->sys_fd1 = ctx->root_fd1 = 0;
+}
+
 /*
  * Open PATH as the host under CTX sees it. Below a sysroot every component
  * resolves beneath it, as if it were "/" (RESOLVE_IN_ROOT: an absolute
@@ -201,11 +232,11 @@ vv_sysfs_open(const vv_ctx *ctx, const char *path, int flags)
 	const char *anchor = NULL;
 	const char *rel = vv_sysfs_below_root(ctx, path, &anchor);
 	struct open_how how = { .flags = flags, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-	int root, fd = -1, saved;
+	int root, fd = -1;
 
 	if (!rel)
 		return open(path, flags);
-	root = open(anchor, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	root = vv_sysfs_anchor(ctx, anchor);
 	if (root < 0)
 		return -1;
 	/* EAGAIN: a rename raced with the walk of ".."; the kernel asks to retry. */
@@ -218,9 +249,6 @@ vv_sysfs_open(const vv_ctx *ctx, const char *path, int flags)
 	 * written before openat2 existed (Docker before 20.10). */
 	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
 		fd = vv_sysfs_open_walk(root, rel, flags);
-	saved = errno;
-	close(root);
-	errno = saved;
 	return fd;
 }
 
