@@ -11,7 +11,6 @@
  * (class/net/NAME, class/block/NAME) are resolved, which covers every
  * layout (NVMe namespaces, SCSI disks behind an HBA, virtio children).
  */
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,10 +32,9 @@ vv_inuse_class_members(vv_ctx *ctx, const char *class, const char *device_dir)
 
 	for (guint i = 0; i < names->len; i++) {
 		g_autofree char *link = g_build_filename(class_dir, g_ptr_array_index(names, i), NULL);
-		char resolved[PATH_MAX];
+		g_autofree char *resolved = vv_sysfs_realpath(ctx, link);
 
-		if (realpath(link, resolved) && strncmp(resolved, device_dir, length) == 0 &&
-		    resolved[length] == '/')
+		if (resolved && strncmp(resolved, device_dir, length) == 0 && resolved[length] == '/')
 			g_ptr_array_add(members, g_strdup(g_ptr_array_index(names, i)));
 	}
 	return members;
@@ -134,10 +132,10 @@ vv_inuse_find(vv_ctx *ctx, const char *address)
 	g_autofree GStrv names = NULL;
 	g_autoptr(GPtrArray) disks = NULL;
 	g_autofree char *table = NULL;
+	g_autofree char *device_dir = vv_sysfs_realpath(ctx, device_link);
 	gboolean is_mountinfo;
-	char device_dir[PATH_MAX];
 
-	if (!realpath(device_link, device_dir))
+	if (!device_dir)
 		return g_strv_builder_end(uses);
 
 	/* Interfaces by name -> directory: class/net's links cover children

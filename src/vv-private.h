@@ -98,6 +98,7 @@ GPtrArray *vv_sysfs_list_dir(const char *path);
 char *vv_sysfs_link_name(const vv_ctx *ctx, const char *path);
 GPtrArray *vv_sysfs_list(const vv_ctx *ctx, const char *path);
 gboolean vv_sysfs_is_dir(const vv_ctx *ctx, const char *path);
+char *vv_sysfs_realpath(const vv_ctx *ctx, const char *path);
 char *vv_sysfs_drivers_probe_file(const vv_ctx *ctx);
 char *vv_sysfs_unbind_file(const vv_ctx *ctx, const char *driver);
 gboolean vv_sysfs_guard_live_host(const vv_ctx *ctx, const char *path, GError **error);

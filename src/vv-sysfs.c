@@ -444,6 +444,28 @@ vv_sysfs_link_target_name(const char *path)
 	return vv_sysfs_link_name(NULL, path);
 }
 
+/* PATH with every link resolved, as vv_sysfs_open resolves it (beneath a
+ * sysroot: the kernel's name for what openat2 found); NULL when it does
+ * not exist. */
+char *
+vv_sysfs_realpath(const vv_ctx *ctx, const char *path)
+{
+	const char *anchor;
+	g_autofree char *self = NULL;
+	char *resolved;
+	int fd;
+
+	if (!vv_sysfs_below_root(ctx, path, &anchor))
+		return realpath(path, NULL);
+	fd = vv_sysfs_open(ctx, path, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	self = g_strdup_printf("/proc/self/fd/%d", fd);
+	resolved = g_file_read_link(self, NULL);
+	close(fd);
+	return resolved;
+}
+
 /* PATH is a directory, seen as vv_sysfs_open sees it. */
 gboolean
 vv_sysfs_is_dir(const vv_ctx *ctx, const char *path)
