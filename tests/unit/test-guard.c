@@ -213,6 +213,7 @@ test_guard_open_walk(void)
 		{ "../../a/file", O_RDONLY, "a", 0 },
 		{ "a/../a/./file", O_RDONLY, "a", 0 },
 		{ "chain/file", O_RDONLY, "a", 0 },
+		{ "a/absdeep/file", O_RDONLY, "a", 0 },
 		{ "filelink", O_RDONLY, "a", 0 },
 		{ "filelink", O_RDONLY | O_NOFOLLOW, NULL, ELOOP },
 		{ "abs/filelink", O_RDONLY | O_NOFOLLOW, NULL, ELOOP },
@@ -231,6 +232,7 @@ test_guard_open_walk(void)
 	struct { const char *name, *target; } links[] = {
 		{ "abs", "/a" }, { "rel", "a" }, { "up", "../../../a" }, { "chain", "abs" },
 		{ "filelink", "/a/file" }, { "a/filelink", "../filelink" }, { "out", outside },
+		{ "a/absdeep", "/a" },
 		{ "loop", "loop" },
 	};
 	int rootfd;
