@@ -55,7 +55,7 @@ vv_device_read_ids(vv_device *device, GError **error)
 	guint32 value;
 	int consumed = 0;
 
-	device->modalias = vv_sysfs_read_line(device->ctx, path, NULL);
+	device->modalias = vv_sysfs_read_attribute(device->ctx, path, NULL);
 	if (device->modalias &&
 	    sscanf(device->modalias, "pci:v%8Xd%8Xsv%8Xsd%8Xbc%2Xsc%2Xi%2X%n", &vendor, &product,
 		   &subsystem_vendor, &subsystem_device, &base, &sub, &interface, &consumed) == 7 &&
@@ -108,7 +108,7 @@ vv_device_read_driver(vv_device *device)
 	}
 
 	/* The kernel shows an unset override as "(null)". */
-	device->driver_override = vv_sysfs_read_line(device->ctx, override, NULL);
+	device->driver_override = vv_sysfs_read_attribute(device->ctx, override, NULL);
 	if (device->driver_override &&
 	    (!*device->driver_override || g_str_equal(device->driver_override, "(null)")))
 		g_clear_pointer(&device->driver_override, g_free);
@@ -120,7 +120,7 @@ static void
 vv_device_read_group(vv_device *device)
 {
 	g_autofree char *link = vv_sysfs_device_file(device->ctx, device->address, "iommu_group");
-	g_autofree char *group = vv_sysfs_link_name(device->ctx, link);
+	g_autofree char *group = vv_sysfs_link_target_name(link);
 	g_autoptr(GStrvBuilder) members = g_strv_builder_new();
 	guint64 number;
 
@@ -131,7 +131,7 @@ vv_device_read_group(vv_device *device)
 
 		device->iommu_group = number;
 		dir = vv_sysfs_group_devices_dir(device->ctx, device->iommu_group);
-		names = vv_sysfs_list(device->ctx, dir);
+		names = vv_sysfs_list_dir(dir);
 		for (guint i = 0; i < names->len; i++)
 			g_strv_builder_add(members, g_ptr_array_index(names, i));
 	}

@@ -52,7 +52,7 @@ vv_inuse_net_up(vv_ctx *ctx, const char *dir)
 {
 	g_autofree char *operstate = g_build_filename(dir, "operstate", NULL);
 	g_autofree char *flags_path = g_build_filename(dir, "flags", NULL);
-	g_autofree char *state = vv_sysfs_read_line(ctx, operstate, NULL);
+	g_autofree char *state = vv_sysfs_read_attribute(ctx, operstate, NULL);
 	guint32 flags = 0;
 
 	if (state && g_str_equal(state, "up"))
@@ -167,7 +167,7 @@ vv_inuse_find(vv_ctx *ctx, const char *address)
 		const char *name = g_ptr_array_index(disks, i);
 		g_autofree char *dev_path = g_build_filename(ctx->sys_dir, "class/block", name, "dev", NULL);
 		g_autofree char *holders_path = g_build_filename(ctx->sys_dir, "class/block", name, "holders", NULL);
-		g_autofree char *dev = vv_sysfs_read_line(ctx, dev_path, NULL);
+		g_autofree char *dev = vv_sysfs_read_attribute(ctx, dev_path, NULL);
 		g_autofree char *point = vv_inuse_mount_point(table, is_mountinfo, name, dev);
 		g_autoptr(GPtrArray) holders = vv_sysfs_list(ctx, holders_path);
 

@@ -96,7 +96,7 @@ vv_module_is_loaded(vv_ctx *ctx, const char *module)
 {
 	g_autofree char *normalized = vv_module_normalize(module);
 	g_autofree char *initstate = g_build_filename(ctx->sys_dir, "module", normalized, "initstate", NULL);
-	g_autofree char *state = vv_sysfs_read_line(ctx, initstate, NULL);
+	g_autofree char *state = vv_sysfs_read_attribute(ctx, initstate, NULL);
 	g_autoptr(vv_kmod_module) mod = NULL;
 
 	if (state && g_str_equal(state, "live"))

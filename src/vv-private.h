@@ -88,7 +88,8 @@ char *vv_file_read(const vv_ctx *ctx, const char *path, gsize max, vv_read_flags
 int vv_sysfs_open(const vv_ctx *ctx, const char *path, int flags);
 void vv_sysfs_close_anchors(vv_ctx *ctx);
 int vv_sysfs_open_walk(int root, const char *rel, int flags);
-char *vv_sysfs_read_line(const vv_ctx *ctx, const char *path, GError **error);
+char *vv_sysfs_read_attribute(const vv_ctx *ctx, const char *path, GError **error);
+char *vv_sysfs_read_line(const char *path, GError **error);
 gboolean vv_sysfs_read_u32(const vv_ctx *ctx, const char *path, guint32 *value, GError **error);
 gboolean vv_sysfs_read_decimal(const vv_ctx *ctx, const char *path, guint max, guint *value, GError **error);
 gboolean vv_sysfs_read_byte(const vv_ctx *ctx, const char *path, goffset offset, guint8 *value);

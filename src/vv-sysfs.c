@@ -339,13 +339,20 @@ vv_file_read(const vv_ctx *ctx, const char *path, gsize max, vv_read_flags flags
  * is at most a page (kernfs' show() gives at most PAGE_SIZE, 4 KiB on
  * x86_64, 64 KiB at most anywhere). */
 char *
-vv_sysfs_read_line(const vv_ctx *ctx, const char *path, GError **error)
+vv_sysfs_read_attribute(const vv_ctx *ctx, const char *path, GError **error)
 {
 	char *text = vv_file_read(ctx, path, VV_SYSFS_ATTRIBUTE_MAX, VV_READ_NOFOLLOW, NULL, error);
 
 	if (text)
 		text[strcspn(text, "\n")] = '\0';
 	return text;
+}
+
+/* The same for a path not tied to a context's sysroot. */
+char *
+vv_sysfs_read_line(const char *path, GError **error)
+{
+	return vv_sysfs_read_attribute(NULL, path, error);
 }
 
 /* One byte at OFFSET of a binary attribute (config space). */
@@ -368,7 +375,7 @@ vv_sysfs_read_byte(const vv_ctx *ctx, const char *path, goffset offset, guint8 *
 gboolean
 vv_sysfs_read_u32(const vv_ctx *ctx, const char *path, guint32 *value, GError **error)
 {
-	g_autofree char *text = vv_sysfs_read_line(ctx, path, error);
+	g_autofree char *text = vv_sysfs_read_attribute(ctx, path, error);
 	guint64 parsed;
 
 	if (!text)
@@ -390,7 +397,7 @@ gboolean
 vv_sysfs_read_decimal(const vv_ctx *ctx, const char *path, guint max, guint *value, GError **error)
 {
 	g_autoptr(GError) local = NULL;
-	g_autofree char *text = vv_sysfs_read_line(ctx, path, &local);
+	g_autofree char *text = vv_sysfs_read_attribute(ctx, path, &local);
 	guint64 parsed;
 
 	*value = 0;
