@@ -164,7 +164,7 @@ vv_module_load(vv_ctx *ctx, const char *module, const char *address, GError **er
 	unsigned int flags = KMOD_PROBE_APPLY_BLACKLIST;
 	int err;
 
-	if (!vv_sysfs_guard_live_host(ctx, NULL, error) || !vv_module_guard_live_kernel(module, error))
+	if (!vv_sysfs_guard_live_host(ctx, NULL, error))
 		return FALSE;
 	if (vv_ctx_is_blacklisted(ctx, module)) {
 		g_set_error(error, VV_ERROR, VV_ERROR_MODULE_LOAD,
@@ -174,6 +174,8 @@ vv_module_load(vv_ctx *ctx, const char *module, const char *address, GError **er
 	}
 	if (!g_str_equal(ctx->sysroot, "/"))
 		flags |= KMOD_PROBE_IGNORE_COMMAND;
+	if (!vv_module_guard_live_kernel(module, error))
+		return FALSE;
 	err = kmod_module_new_from_name(ctx->kmod_config, module, &mod);
 	if (err == 0)
 		err = kmod_module_probe_insert_module(mod, flags, NULL, NULL, NULL, NULL);
@@ -205,7 +207,7 @@ vv_module_resolve(vv_ctx *ctx, const char *name, char **module, char **driver)
 {
 	g_autofree char *driver_dir = vv_sysfs_driver_dir(ctx, name);
 
-	if (vv_sysfs_is_dir(ctx, driver_dir)) {
+	if (g_file_test(driver_dir, G_FILE_TEST_IS_DIR)) {
 		g_autofree char *module_link = g_build_filename(driver_dir, "module", NULL);
 
 		*driver = g_strdup(name);

@@ -63,9 +63,9 @@ case_escape_read() {
 case_absolute_link_stays_inside() {
 	ln -sfn "/devices/pci0000:00/0000:00:01.0" "$sys/devices/0000:00:01.0"
 	vv_plain "$cli" --sysroot "$root" explain 00:01.0
-	expect_status 0
+	expect_no_hang
 	expect_out "Driver:         abcd_nic"
-	expect_out "acme_vfio_pci"
+	expect_out "Modalias:       pci:v0000ABCDd00000001"
 }
 
 # A FIFO as modalias: the ids come from the single-value files instead.
