@@ -164,6 +164,8 @@ vv_module_load(vv_ctx *ctx, const char *module, const char *address, GError **er
 	unsigned int flags = KMOD_PROBE_APPLY_BLACKLIST;
 	int err;
 
+	if (!vv_module_guard_live_kernel(module, error))
+		return FALSE;
 	if (!vv_sysfs_guard_live_host(ctx, NULL, error))
 		return FALSE;
 	if (vv_ctx_is_blacklisted(ctx, module)) {
@@ -174,8 +176,6 @@ vv_module_load(vv_ctx *ctx, const char *module, const char *address, GError **er
 	}
 	if (!g_str_equal(ctx->sysroot, "/"))
 		flags |= KMOD_PROBE_IGNORE_COMMAND;
-	if (!vv_module_guard_live_kernel(module, error))
-		return FALSE;
 	err = kmod_module_new_from_name(ctx->kmod_config, module, &mod);
 	if (err == 0)
 		err = kmod_module_probe_insert_module(mod, flags, NULL, NULL, NULL, NULL);
