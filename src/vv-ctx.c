@@ -112,7 +112,8 @@ vv_ctx_find_release(const char *sysroot, GError **error)
 	g_autoptr(GPtrArray) releases = NULL;
 	char *release;
 
-	if (g_file_get_contents(osrelease, &release, NULL, NULL))
+	/* Bounded and non-blocking: a FIFO here would hang us (vv_file_read). */
+	if ((release = vv_file_read(NULL, osrelease, VV_SYSFS_ATTRIBUTE_MAX, 0, NULL, NULL)))
 		return g_strchomp(release);
 
 	releases = vv_sysfs_list_dir(modules_root);
@@ -330,6 +331,7 @@ vv_ctx_unref(vv_ctx *ctx)
 	if (!ctx || !g_atomic_int_dec_and_test(&ctx->ref))
 		return;
 	vv_pciids_close(ctx);
+	vv_sysfs_close_anchors(ctx);
 	if (ctx->kmod_indexes)
 		kmod_unref(ctx->kmod_indexes);
 	if (ctx->kmod_config)

@@ -34,7 +34,7 @@ vv_device_read_id(vv_device *device, const char *file, guint32 max, guint32 *val
 {
 	g_autofree char *path = vv_sysfs_device_file(device->ctx, device->address, file);
 
-	if (!vv_sysfs_read_u32(path, value, error))
+	if (!vv_sysfs_read_u32(device->ctx, path, value, error))
 		return FALSE;
 	if (*value > max) {
 		g_set_error(error, VV_ERROR, VV_ERROR_IO,
@@ -55,7 +55,7 @@ vv_device_read_ids(vv_device *device, GError **error)
 	guint32 value;
 	int consumed = 0;
 
-	device->modalias = vv_sysfs_read_line(path, NULL);
+	device->modalias = vv_sysfs_read_attribute(device->ctx, path, NULL);
 	if (device->modalias &&
 	    sscanf(device->modalias, "pci:v%8Xd%8Xsv%8Xsd%8Xbc%2Xsc%2Xi%2X%n", &vendor, &product,
 		   &subsystem_vendor, &subsystem_device, &base, &sub, &interface, &consumed) == 7 &&
@@ -99,21 +99,21 @@ vv_device_read_driver(vv_device *device)
 	g_autofree char *override = vv_sysfs_device_file(device->ctx, device->address, "driver_override");
 	g_autofree char *vfio_dev = vv_sysfs_device_file(device->ctx, device->address, "vfio-dev");
 
-	device->driver = vv_sysfs_link_target_name(driver_link);
+	device->driver = vv_sysfs_link_name(device->ctx, driver_link);
 	if (device->driver) {
 		g_autofree char *driver_dir = vv_sysfs_driver_dir(device->ctx, device->driver);
 		g_autofree char *module_link = g_build_filename(driver_dir, "module", NULL);
 
-		device->driver_module = vv_sysfs_link_target_name(module_link);
+		device->driver_module = vv_sysfs_link_name(device->ctx, module_link);
 	}
 
 	/* The kernel shows an unset override as "(null)". */
-	device->driver_override = vv_sysfs_read_line(override, NULL);
+	device->driver_override = vv_sysfs_read_attribute(device->ctx, override, NULL);
 	if (device->driver_override &&
 	    (!*device->driver_override || g_str_equal(device->driver_override, "(null)")))
 		g_clear_pointer(&device->driver_override, g_free);
 
-	device->vfio_bound = device->driver && g_file_test(vfio_dev, G_FILE_TEST_IS_DIR);
+	device->vfio_bound = device->driver && vv_sysfs_is_dir(device->ctx, vfio_dev);
 }
 
 /* ADDRESS's IOMMU group number from its iommu_group link alone, -1 when it
@@ -161,16 +161,17 @@ vv_device_read_bridge(vv_device *device)
 
 	if (device->physfn)
 		return;
-	if (vv_sysfs_read_byte(path, 0x0e, &header_type))
+	if (vv_sysfs_read_byte(device->ctx, path, 0x0e, &header_type))
 		device->bridge = (header_type & 0x7f) != 0;
 	else
 		device->bridge = base_class == 0x06 && (sub_class == 0x04 || sub_class == 0x07);
 }
 
 /* Only a VF has physfn and only a PF has sriov_totalvfs; its VFs are the
- * links virtfn0 .. virtfn(numvfs-1). */
-static void
-vv_device_read_sriov(vv_device *device)
+ * links virtfn0 .. virtfn(numvfs-1). Both counts are the kernel's u16: a
+ * larger one is no kernel's, and is not looped over. */
+static gboolean
+vv_device_read_sriov(vv_device *device, GError **error)
 {
 	g_autofree char *dir = vv_sysfs_device_dir(device->ctx, device->address);
 	g_autofree char *physfn = g_build_filename(dir, "physfn", NULL);
@@ -178,24 +179,27 @@ vv_device_read_sriov(vv_device *device)
 	g_autofree char *totalvfs = NULL;
 	g_autoptr(GStrvBuilder) virtfns = g_strv_builder_new();
 
-	device->physfn = vv_sysfs_link_target_name(physfn);
+	device->physfn = vv_sysfs_link_name(device->ctx, physfn);
 	if (!device->physfn) {
 		totalvfs = g_build_filename(dir, "sriov_totalvfs", NULL);
-		device->sriov_totalvfs = vv_sysfs_read_decimal(totalvfs);
+		if (!vv_sysfs_read_decimal(device->ctx, totalvfs, VV_SRIOV_MAX, &device->sriov_totalvfs, error))
+			return FALSE;
 	}
 	if (device->sriov_totalvfs) {
 		numvfs = g_build_filename(dir, "sriov_numvfs", NULL);
-		device->sriov_numvfs = vv_sysfs_read_decimal(numvfs);
+		if (!vv_sysfs_read_decimal(device->ctx, numvfs, device->sriov_totalvfs, &device->sriov_numvfs, error))
+			return FALSE;
 	}
 	for (guint i = 0; i < device->sriov_numvfs; i++) {
 		g_autofree char *name = g_strdup_printf("virtfn%u", i);
 		g_autofree char *link = g_build_filename(dir, name, NULL);
-		g_autofree char *vf = vv_sysfs_link_target_name(link);
+		g_autofree char *vf = vv_sysfs_link_name(device->ctx, link);
 
 		if (vf)
 			g_strv_builder_add(virtfns, vf);
 	}
 	device->virtfns = g_strv_builder_end(virtfns);
+	return TRUE;
 }
 
 static vv_device *
@@ -210,7 +214,7 @@ vv_device_read(vv_ctx *ctx, char *address, GError **error)
 	device->nodedev_name = vv_address_to_nodedev_name(address);
 
 	dir = vv_sysfs_device_dir(ctx, address);
-	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+	if (!vv_sysfs_is_dir(ctx, dir)) {
 		g_set_error(error, VV_ERROR, VV_ERROR_NOT_FOUND,
 			    _("There is no PCI device %1$s on this host (%2$s is missing); 'vfio-variant list' shows the devices."),
 			    address, dir);
@@ -221,7 +225,8 @@ vv_device_read(vv_ctx *ctx, char *address, GError **error)
 		return NULL;
 	vv_device_read_driver(device);
 	vv_device_read_group(device);
-	vv_device_read_sriov(device);
+	if (!vv_device_read_sriov(device, error))
+		return NULL;
 	vv_device_read_bridge(device);
 	return g_steal_pointer(&device);
 }
@@ -238,7 +243,7 @@ VV_EXPORT GPtrArray *
 vv_ctx_list_devices(vv_ctx *ctx, GError **error)
 {
 	g_autofree char *dir = vv_sysfs_devices_dir(ctx);
-	g_autoptr(GPtrArray) names = vv_sysfs_list_dir(dir);
+	g_autoptr(GPtrArray) names = vv_sysfs_list(ctx, dir);
 	g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func((GDestroyNotify)vv_device_unref);
 
 	for (guint i = 0; i < names->len; i++) {

@@ -11,29 +11,30 @@
  * (class/net/NAME, class/block/NAME) are resolved, which covers every
  * layout (NVMe namespaces, SCSI disks behind an HBA, virtio children).
  */
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vv-private.h"
 
 #define VV_IFF_UP 0x1
+/* proc's tables report no size; a host with many mounts has a mountinfo of
+ * a few MiB at most (about 150 bytes a mount). */
+#define VV_INUSE_TABLE_MAX (64 * 1024 * 1024)
 
 /* Entries of sys/class/CLASS whose device lies below DEVICE_DIR. */
 static GPtrArray *
 vv_inuse_class_members(vv_ctx *ctx, const char *class, const char *device_dir)
 {
 	g_autofree char *class_dir = g_build_filename(ctx->sys_dir, "class", class, NULL);
-	g_autoptr(GPtrArray) names = vv_sysfs_list_dir(class_dir);
+	g_autoptr(GPtrArray) names = vv_sysfs_list(ctx, class_dir);
 	GPtrArray *members = g_ptr_array_new_with_free_func(g_free);
 	size_t length = strlen(device_dir);
 
 	for (guint i = 0; i < names->len; i++) {
 		g_autofree char *link = g_build_filename(class_dir, g_ptr_array_index(names, i), NULL);
-		char resolved[PATH_MAX];
+		g_autofree char *resolved = vv_sysfs_realpath(ctx, link);
 
-		if (realpath(link, resolved) && strncmp(resolved, device_dir, length) == 0 &&
-		    resolved[length] == '/')
+		if (resolved && strncmp(resolved, device_dir, length) == 0 && resolved[length] == '/')
 			g_ptr_array_add(members, g_strdup(g_ptr_array_index(names, i)));
 	}
 	return members;
@@ -47,16 +48,16 @@ vv_inuse_compare_names(const void *a, const void *b)
 
 /* The interface in DIR is up. */
 static gboolean
-vv_inuse_net_up(const char *dir)
+vv_inuse_net_up(vv_ctx *ctx, const char *dir)
 {
 	g_autofree char *operstate = g_build_filename(dir, "operstate", NULL);
 	g_autofree char *flags_path = g_build_filename(dir, "flags", NULL);
-	g_autofree char *state = vv_sysfs_read_line(operstate, NULL);
+	g_autofree char *state = vv_sysfs_read_attribute(ctx, operstate, NULL);
 	guint32 flags = 0;
 
 	if (state && g_str_equal(state, "up"))
 		return TRUE;
-	return vv_sysfs_read_u32(flags_path, &flags, NULL) && (flags & VV_IFF_UP);
+	return vv_sysfs_read_u32(ctx, flags_path, &flags, NULL) && (flags & VV_IFF_UP);
 }
 
 /* The mount table of the sysroot's host: mountinfo gives major:minor and
@@ -68,10 +69,9 @@ vv_inuse_read_mounts(vv_ctx *ctx, gboolean *is_mountinfo)
 	g_autofree char *mounts = g_build_filename(ctx->sysroot, "proc/mounts", NULL);
 	char *text = NULL;
 
-	*is_mountinfo = g_file_get_contents(mountinfo, &text, NULL, NULL);
-	if (!*is_mountinfo)
-		g_file_get_contents(mounts, &text, NULL, NULL);
-	return text;
+	text = vv_file_read(ctx, mountinfo, VV_INUSE_TABLE_MAX, 0, NULL, NULL);
+	*is_mountinfo = text != NULL;
+	return text ? text : vv_file_read(ctx, mounts, VV_INUSE_TABLE_MAX, 0, NULL, NULL);
 }
 
 /* Is block device NAME (major:minor DEV, may be NULL) in the mount table? */
@@ -110,7 +110,8 @@ vv_inuse_swap(vv_ctx *ctx, const char *name)
 	g_autofree char *text = NULL;
 	g_autofree char *source = g_strconcat("/dev/", name, " ", NULL);
 
-	return g_file_get_contents(swaps, &text, NULL, NULL) && strstr(text, source);
+	text = vv_file_read(ctx, swaps, VV_INUSE_TABLE_MAX, 0, NULL, NULL);
+	return text && strstr(text, source);
 }
 
 /* g_strv_builder_take() needs GLib 2.80. */
@@ -150,10 +151,10 @@ vv_inuse_find(vv_ctx *ctx, const char *address)
 	g_autofree GStrv names = NULL;
 	g_autoptr(GPtrArray) disks = NULL;
 	g_autofree char *table = NULL;
+	g_autofree char *device_dir = vv_sysfs_realpath(ctx, device_link);
 	gboolean is_mountinfo;
-	char device_dir[PATH_MAX];
 
-	if (!realpath(device_link, device_dir))
+	if (!device_dir)
 		return g_strv_builder_end(uses);
 
 	/* Interfaces by name -> directory: class/net's links cover children
@@ -163,7 +164,7 @@ vv_inuse_find(vv_ctx *ctx, const char *address)
 	{
 		g_autofree char *own_dir = g_build_filename(device_dir, "net", NULL);
 		g_autofree char *class_dir = g_build_filename(ctx->sys_dir, "class/net", NULL);
-		g_autoptr(GPtrArray) own = vv_sysfs_list_dir(own_dir);
+		g_autoptr(GPtrArray) own = vv_sysfs_list(ctx, own_dir);
 		g_autoptr(GPtrArray) linked = vv_inuse_class_members(ctx, "net", device_dir);
 
 		for (guint i = 0; i < own->len; i++)
@@ -176,7 +177,7 @@ vv_inuse_find(vv_ctx *ctx, const char *address)
 	names = (GStrv)g_hash_table_get_keys_as_array(interfaces, NULL);
 	qsort(names, g_strv_length(names), sizeof(char *), vv_inuse_compare_names);
 	for (guint i = 0; names[i]; i++)
-		if (vv_inuse_net_up(g_hash_table_lookup(interfaces, names[i])))
+		if (vv_inuse_net_up(ctx, g_hash_table_lookup(interfaces, names[i])))
 			vv_inuse_add(uses, g_strdup_printf(_("its network interface %s is up"), names[i]));
 
 	table = vv_inuse_read_mounts(ctx, &is_mountinfo);
@@ -185,9 +186,9 @@ vv_inuse_find(vv_ctx *ctx, const char *address)
 		const char *name = g_ptr_array_index(disks, i);
 		g_autofree char *dev_path = g_build_filename(ctx->sys_dir, "class/block", name, "dev", NULL);
 		g_autofree char *holders_path = g_build_filename(ctx->sys_dir, "class/block", name, "holders", NULL);
-		g_autofree char *dev = vv_sysfs_read_line(dev_path, NULL);
+		g_autofree char *dev = vv_sysfs_read_attribute(ctx, dev_path, NULL);
 		g_autofree char *point = vv_inuse_mount_point(table, is_mountinfo, name, dev);
-		g_autoptr(GPtrArray) holders = vv_sysfs_list_dir(holders_path);
+		g_autoptr(GPtrArray) holders = vv_sysfs_list(ctx, holders_path);
 
 		if (point)
 			vv_inuse_add(uses, g_strdup_printf(_("its block device %1$s is mounted on %2$s"), name, point));

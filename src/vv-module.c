@@ -4,7 +4,10 @@
  * (xe_vfio_pci registers "xe-vfio-pci"), and driver_override takes the
  * driver name: writing the module name leaves the device driverless.
  */
+#define _GNU_SOURCE /* dladdr, RTLD_DEFAULT */
+#include <dlfcn.h>
 #include <errno.h>
+#include <gnu/libc-version.h>
 #include <string.h>
 
 #include "vv-private.h"
@@ -45,7 +48,7 @@ static char *
 vv_module_find_driver_name(vv_ctx *ctx, const char *module)
 {
 	g_autofree char *module_drivers = vv_sysfs_module_drivers_dir(ctx, module);
-	g_autoptr(GPtrArray) links = vv_sysfs_list_dir(module_drivers);
+	g_autoptr(GPtrArray) links = vv_sysfs_list(ctx, module_drivers);
 	g_autofree char *drivers = NULL;
 	g_autoptr(GPtrArray) registered = NULL;
 
@@ -59,7 +62,7 @@ vv_module_find_driver_name(vv_ctx *ctx, const char *module)
 		return NULL;
 
 	drivers = vv_sysfs_drivers_dir(ctx);
-	registered = vv_sysfs_list_dir(drivers);
+	registered = vv_sysfs_list(ctx, drivers);
 	for (guint i = 0; i < registered->len; i++) {
 		const char *driver = g_ptr_array_index(registered, i);
 
@@ -96,7 +99,7 @@ vv_module_is_loaded(vv_ctx *ctx, const char *module)
 {
 	g_autofree char *normalized = vv_module_normalize(module);
 	g_autofree char *initstate = g_build_filename(ctx->sys_dir, "module", normalized, "initstate", NULL);
-	g_autofree char *state = vv_sysfs_read_line(initstate, NULL);
+	g_autofree char *state = vv_sysfs_read_attribute(ctx, initstate, NULL);
 	g_autoptr(vv_kmod_module) mod = NULL;
 
 	/* "../module/vfio_pci" would read vfio_pci's state: no path. */
@@ -108,6 +111,49 @@ vv_module_is_loaded(vv_ctx *ctx, const char *module)
 	 * modules.builtin.bin, before it looks at any /sys. */
 	return kmod_module_new_from_name(ctx->kmod_indexes, normalized, &mod) == 0 &&
 	       kmod_module_get_initstate(mod) == KMOD_MODULE_BUILTIN;
+}
+
+/*
+ * The test suite's guard for module loads. VV_TESTSUITE promises that no
+ * test changes this machine. A sysfs write is held by its path
+ * (vv_sysfs_guard_live_host), but a module load has no path: libkmod's
+ * finit_module() and init_module() reach the running kernel whatever
+ * sysroot the context names, so a sysroot proves nothing here. What does
+ * prove that a load cannot reach the kernel is that the entry points
+ * libkmod calls are not the C library's own: kmod calls
+ * syscall(__NR_finit_module) (or finit_module() where libc has it) and
+ * init_module() for compressed modules, and the dynamic linker binds those
+ * calls to the first definition in the process, the one dlsym(RTLD_DEFAULT)
+ * finds. A test that simulates the kernel interposes them (LD_PRELOAD);
+ * when any one of them is still libc's, nothing stands between the load
+ * and the kernel, and the load is refused before libkmod is asked. This
+ * names no simulator and trusts no variable a test could set by mistake;
+ * it errs on the safe side (an interposer that passes calls on is not
+ * detected, but no test has reason to write one).
+ */
+static gboolean
+vv_module_guard_live_kernel(const char *module, GError **error)
+{
+	static const char *const entries[] = { "syscall", "finit_module", "init_module" };
+	Dl_info libc, entry;
+
+	if (!g_getenv("VV_TESTSUITE"))
+		return TRUE;
+	if (!dladdr((void *)gnu_get_libc_version, &libc))
+		libc.dli_fbase = NULL;
+	for (guint i = 0; i < G_N_ELEMENTS(entries); i++) {
+		void *symbol = dlsym(RTLD_DEFAULT, entries[i]);
+
+		if (!symbol)
+			continue; /* nobody can call it */
+		if (!libc.dli_fbase || !dladdr(symbol, &entry) || entry.dli_fbase == libc.dli_fbase) {
+			g_set_error(error, VV_ERROR, VV_ERROR_LIVE_HOST,
+				    _("Refusing to load the module %1$s: the test suite (VV_TESTSUITE is set) may not load modules into the running kernel, and %2$s() here is the C library's own, which reaches it."),
+				    module, entries[i]);
+			return FALSE;
+		}
+	}
+	return TRUE;
 }
 
 /*
@@ -124,6 +170,8 @@ vv_module_load(vv_ctx *ctx, const char *module, const char *address, GError **er
 	unsigned int flags = KMOD_PROBE_APPLY_BLACKLIST;
 	int err;
 
+	if (!vv_module_guard_live_kernel(module, error))
+		return FALSE;
 	if (!vv_sysfs_guard_live_host(ctx, NULL, error))
 		return FALSE;
 	/* Whoever called, nothing that is not a module name reaches libkmod. */
@@ -181,7 +229,7 @@ vv_module_resolve(vv_ctx *ctx, const char *name, char **module, char **driver)
 		g_autofree char *module_link = g_build_filename(driver_dir, "module", NULL);
 
 		*driver = g_strdup(name);
-		*module = vv_sysfs_link_target_name(module_link);
+		*module = vv_sysfs_link_name(ctx, module_link);
 		return;
 	}
 	*module = vv_module_normalize(name);

@@ -348,12 +348,12 @@ vv_policy_rules_load(const char *path, gboolean required, GError **error)
 	gsize length;
 	g_auto(vv_policy_parser) parser = { .path = path, .rules = rules };
 
-	if (!g_file_get_contents(path, &text, &length, &local)) {
-		if (g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT) && !required)
+	/* A regular file, non-blocking, its size checked before it is read: a
+	 * FIFO would hang us, /dev/zero never ends (vv_file_read). */
+	if (!(text = vv_file_read(NULL, path, VV_POLICY_MAX_SIZE, VV_READ_SIZED, &length, &local))) {
+		if (g_error_matches(local, VV_ERROR, VV_ERROR_NOT_FOUND) && !required)
 			return g_steal_pointer(&rules);
-		g_set_error(error, VV_ERROR,
-			    g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? VV_ERROR_NOT_FOUND : VV_ERROR_IO,
-			    _("Cannot read the policy file: %s."), local->message);
+		g_set_error(error, VV_ERROR, local->code, _("Cannot read the policy file: %s"), local->message);
 		return NULL;
 	}
 	rules->path = g_strdup(path);

@@ -52,6 +52,10 @@ struct vv_ctx {
 	GHashTable *module_drivers;  /* module -> driver name, once known (names never change) */
 
 	struct pci_access *pci;      /* names database, opened on first use */
+
+	/* O_PATH descriptors of sys_dir and sysroot plus one (0: not open yet),
+	 * what paths below a sysroot resolve beneath (vv-sysfs.c). */
+	gint sys_fd1, root_fd1;
 };
 
 /* vv-policy.c */
@@ -75,12 +79,32 @@ char *vv_sysfs_driver_dir(const vv_ctx *ctx, const char *driver);
 char *vv_sysfs_drivers_dir(const vv_ctx *ctx);
 char *vv_sysfs_module_drivers_dir(const vv_ctx *ctx, const char *module);
 char *vv_sysfs_group_devices_dir(const vv_ctx *ctx, int group);
+/* Every file the library reads goes through vv_file_read: a regular file,
+ * opened non-blocking, at most MAX bytes; CTX (may be NULL) keeps a path
+ * below its sysroot resolving beneath it. */
+typedef enum {
+	VV_READ_NOFOLLOW = 1 << 0, /* the last component must not be a link */
+	VV_READ_SIZED = 1 << 1,    /* st_size is the file's size: check it before reading */
+} vv_read_flags;
+#define VV_SYSFS_ATTRIBUTE_MAX 65536 /* PAGE_SIZE, at most 64 KiB */
+#define VV_SRIOV_MAX 65535           /* sriov_numvfs and sriov_totalvfs are u16 */
+char *vv_file_read(const vv_ctx *ctx, const char *path, gsize max, vv_read_flags flags, gsize *length,
+		   GError **error);
+int vv_sysfs_open(const vv_ctx *ctx, const char *path, int flags);
+void vv_sysfs_close_anchors(vv_ctx *ctx);
+int vv_sysfs_open_walk(int root, const char *rel, int flags);
+char *vv_sysfs_read_attribute(const vv_ctx *ctx, const char *path, GError **error);
 char *vv_sysfs_read_line(const char *path, GError **error);
-gboolean vv_sysfs_read_u32(const char *path, guint32 *value, GError **error);
-guint vv_sysfs_read_decimal(const char *path);
-gboolean vv_sysfs_read_byte(const char *path, goffset offset, guint8 *value);
+gboolean vv_sysfs_read_u32(const vv_ctx *ctx, const char *path, guint32 *value, GError **error);
+gboolean vv_sysfs_read_decimal(const vv_ctx *ctx, const char *path, guint max, guint *value, GError **error);
+gboolean vv_sysfs_read_byte(const vv_ctx *ctx, const char *path, goffset offset, guint8 *value);
 char *vv_sysfs_link_target_name(const char *path);
 GPtrArray *vv_sysfs_list_dir(const char *path);
+/* The same, PATH resolving beneath CTX's sysroot (vv_sysfs_open). */
+char *vv_sysfs_link_name(const vv_ctx *ctx, const char *path);
+GPtrArray *vv_sysfs_list(const vv_ctx *ctx, const char *path);
+gboolean vv_sysfs_is_dir(const vv_ctx *ctx, const char *path);
+char *vv_sysfs_realpath(const vv_ctx *ctx, const char *path);
 char *vv_sysfs_drivers_probe_file(const vv_ctx *ctx);
 char *vv_sysfs_unbind_file(const vv_ctx *ctx, const char *driver);
 gboolean vv_sysfs_guard_live_host(const vv_ctx *ctx, const char *path, GError **error);

@@ -4,13 +4,16 @@
  * context's sys directory, so that a sysroot laid out like the real kernel's
  * sysfs (relative symlinks included) reads exactly like the live host.
  */
+#define _GNU_SOURCE /* O_PATH */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <unistd.h>
-#include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "vv-private.h"
@@ -71,56 +74,308 @@ vv_sysfs_group_devices_dir(const vv_ctx *ctx, int group)
 	return g_build_filename(ctx->sys_dir, "kernel/iommu_groups", number, "devices", NULL);
 }
 
-/* The first line of a sysfs attribute, without its newline. Attributes
- * are at most a page; a plain open+read skips the fstat and regrowth of
- * g_file_get_contents, which shows when thousands of devices are read. */
-char *
-vv_sysfs_read_line(const char *path, GError **error)
+/* PATH relative to the directory *ANCHOR it must resolve beneath ("" for
+ * the directory itself): CTX's sys directory for sysfs paths, its sysroot
+ * for the others (proc, etc). NULL on the live host, without a context, or
+ * for a path outside the sysroot (a --config of the caller's choosing). */
+static const char *
+vv_sysfs_below_root(const vv_ctx *ctx, const char *path, const char **anchor)
 {
-	char buffer[4096];
-	ssize_t length;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	const char *roots[2];
 
+	if (!ctx || !ctx->sysroot || g_str_equal(ctx->sysroot, "/"))
+		return NULL;
+	roots[0] = ctx->sys_dir;
+	roots[1] = ctx->sysroot;
+	for (guint i = 0; i < G_N_ELEMENTS(roots); i++) {
+		gsize length = roots[i] ? strlen(roots[i]) : 0;
+		const char *rest = path + length;
+
+		if (!length || strncmp(path, roots[i], length) != 0 || (*rest != '/' && *rest != '\0'))
+			continue;
+		while (*rest == '/')
+			rest++;
+		*anchor = roots[i];
+		return rest;
+	}
+	return NULL;
+}
+
+/* Push the components of PATH onto TODO, last first, so that the next one
+ * to walk is at the end. */
+static void
+vv_sysfs_push_components(GPtrArray *todo, const char *path)
+{
+	g_auto(GStrv) parts = g_strsplit(path, "/", -1);
+
+	for (guint i = g_strv_length(parts); i-- > 0;)
+		if (*parts[i] && !g_str_equal(parts[i], "."))
+			g_ptr_array_add(todo, g_strdup(parts[i]));
+}
+
+static void
+vv_sysfs_close_dirs(GArray *dirs, guint keep)
+{
+	while (dirs->len > keep) {
+		close(g_array_index(dirs, int, dirs->len - 1));
+		g_array_set_size(dirs, dirs->len - 1);
+	}
+}
+
+/*
+ * openat2(ROOT, REL, FLAGS, RESOLVE_IN_ROOT) by hand, for kernels before
+ * 5.6: one component at a time from ROOT, each opened O_NOFOLLOW; a symlink
+ * is read and its target walked in its place, from ROOT when absolute;
+ * ".." never climbs above ROOT. The last component is opened O_NOFOLLOW
+ * too (after its link, if any, was walked), so a link swapped in between
+ * gives ELOOP, never the link's target. Returns an fd or -1 with errno.
+ */
+int
+vv_sysfs_open_walk(int root, const char *rel, int flags)
+{
+	g_autoptr(GPtrArray) todo = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GArray) dirs = g_array_new(FALSE, FALSE, sizeof(int)); /* below ROOT, innermost last */
+	guint links = 0;
+	int fd = -1, saved;
+
+	vv_sysfs_push_components(todo, rel);
+	for (;;) {
+		int here = dirs->len ? g_array_index(dirs, int, dirs->len - 1) : root;
+		g_autofree char *name = NULL;
+		char target[PATH_MAX];
+		ssize_t length;
+		int next;
+
+		if (!todo->len) { /* the root, or a path ending in "..": where we stand */
+			fd = openat(here, ".", flags);
+			break;
+		}
+		name = g_ptr_array_steal_index(todo, todo->len - 1);
+		if (g_str_equal(name, "..")) {
+			vv_sysfs_close_dirs(dirs, dirs->len ? dirs->len - 1 : 0);
+			continue;
+		}
+		if ((todo->len || !(flags & O_NOFOLLOW)) &&
+		    (length = readlinkat(here, name, target, sizeof(target) - 1)) >= 0) {
+			if (++links > 40) {
+				errno = ELOOP;
+				break;
+			}
+			target[length] = '\0';
+			if (target[0] == '/')
+				vv_sysfs_close_dirs(dirs, 0);
+			vv_sysfs_push_components(todo, target);
+			continue;
+		}
+		if (!todo->len) {
+			fd = openat(here, name, flags | O_NOFOLLOW);
+			break;
+		}
+		next = openat(here, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0)
+			break;
+		g_array_append_val(dirs, next);
+	}
+	saved = errno;
+	vv_sysfs_close_dirs(dirs, 0);
+	errno = saved;
+	return fd;
+}
+
+/* The directory ANCHOR (CTX's sys_dir or sysroot) as an O_PATH descriptor,
+ * opened once per context: a device read opens a dozen attributes, and an
+ * open of the anchor's own path for each would cost as much as the read. */
+static int
+vv_sysfs_anchor(const vv_ctx *ctx, const char *anchor)
+{
+	gint *slot = (gint *)(anchor == ctx->sys_dir ? &ctx->sys_fd1 : &ctx->root_fd1);
+	int fd = g_atomic_int_get(slot) - 1;
+
+	if (fd >= 0)
+		return fd;
+	fd = open(anchor, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (!g_atomic_int_compare_and_exchange(slot, 0, fd + 1)) { /* another thread was first */
+		close(fd);
+		fd = g_atomic_int_get(slot) - 1;
+	}
+	return fd;
+}
+
+void
+vv_sysfs_close_anchors(vv_ctx *ctx)
+{
+	if (ctx->sys_fd1 > 0)
+		close(ctx->sys_fd1 - 1);
+	if (ctx->root_fd1 > 0)
+		close(ctx->root_fd1 - 1);
+	ctx->sys_fd1 = ctx->root_fd1 = 0;
+}
+
+/*
+ * Open PATH as the host under CTX sees it. Below a sysroot every component
+ * resolves beneath it, as if it were "/" (RESOLVE_IN_ROOT: an absolute
+ * symlink names a file of the sysroot, ".." stops at its top, a proc's
+ * magic links are refused): O_NOFOLLOW guards only the last component, and
+ * a link higher up would otherwise lead a write, or a read, to this
+ * machine's own files. Sysfs paths resolve beneath SYSROOT/sys, which may
+ * itself be a link the caller made (a support snapshot unpacked elsewhere);
+ * in real sysfs every link is relative and stays below sys. openat2 has no
+ * glibc wrapper (2.36); before Linux 5.6 the same walk is made by hand. On
+ * the live host, and for paths outside the sysroot, a plain open. Returns
+ * an fd or -1 with errno.
+ */
+int
+vv_sysfs_open(const vv_ctx *ctx, const char *path, int flags)
+{
+	const char *anchor = NULL;
+	const char *rel = vv_sysfs_below_root(ctx, path, &anchor);
+	struct open_how how = { .flags = flags, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	int root, fd = -1;
+
+	if (!rel)
+		return open(path, flags);
+	root = vv_sysfs_anchor(ctx, anchor);
+	if (root < 0)
+		return -1;
+	/* EAGAIN: a rename raced with the walk of ".."; the kernel asks to retry. */
+	for (guint tries = 0; tries < 8; tries++) {
+		fd = syscall(SYS_openat2, root, *rel ? rel : ".", &how, sizeof(how));
+		if (fd >= 0 || errno != EAGAIN)
+			break;
+	}
+	/* ENOSYS: before Linux 5.6; EPERM: a container's seccomp profile
+	 * written before openat2 existed (Docker before 20.10). */
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+		fd = vv_sysfs_open_walk(root, rel, flags);
+	return fd;
+}
+
+/*
+ * The contents of the file PATH (NUL-terminated, *LENGTH bytes), at most
+ * MAX bytes. Opened non-blocking, so that a FIFO cannot stop us at open,
+ * and refused unless it is a regular file (sysfs attributes and proc
+ * tables are): a FIFO would block the read, a device such as /dev/zero
+ * never ends. With VV_READ_SIZED the file's size is meaningful and checked
+ * before anything is read; sysfs reports a page for every attribute and
+ * proc reports 0, so there MAX bounds the bytes read instead. Below a
+ * sysroot the path resolves beneath it (vv_sysfs_open).
+ */
+char *
+vv_file_read(const vv_ctx *ctx, const char *path, gsize max, vv_read_flags flags, gsize *length,
+	     GError **error)
+{
+	g_autofree char *buffer = NULL;
+	gsize size = 0, allocated;
+	struct stat st;
+	int fd, saved;
+
+	fd = vv_sysfs_open(ctx, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC |
+					     (flags & VV_READ_NOFOLLOW ? O_NOFOLLOW : 0));
 	if (fd < 0) {
-		int saved = errno;
-
+		saved = errno;
 		g_set_error(error, VV_ERROR, saved == ENOENT ? VV_ERROR_NOT_FOUND : VV_ERROR_IO,
 			    _("Cannot read %1$s: %2$s."), path, g_strerror(saved));
 		return NULL;
 	}
-	length = read(fd, buffer, sizeof(buffer) - 1);
-	if (length < 0) {
-		int saved = errno;
-
+	if (fstat(fd, &st) < 0) {
+		saved = errno;
 		close(fd);
 		g_set_error(error, VV_ERROR, VV_ERROR_IO, _("Cannot read %1$s: %2$s."), path, g_strerror(saved));
 		return NULL;
 	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
+			    _("Cannot read %1$s: it is not a regular file (a FIFO, device, socket or directory)."), path);
+		return NULL;
+	}
+	if ((flags & VV_READ_SIZED) && (guint64)st.st_size > max) {
+		close(fd);
+		g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
+			    _("Cannot read %1$s: it holds %2$" G_GUINT64_FORMAT " bytes, more than the %3$" G_GSIZE_FORMAT " it may hold."),
+			    path, (guint64)st.st_size, max);
+		return NULL;
+	}
+	/* One byte more than MAX is read, to tell a file of MAX bytes from a longer one. */
+	allocated = MIN(max, (flags & VV_READ_SIZED) ? (gsize)st.st_size : 4096) + 2;
+	buffer = g_malloc(allocated);
+	for (;;) {
+		ssize_t got;
+
+		if (size + 1 == allocated) {
+			allocated = MIN(max + 2, allocated * 2);
+			buffer = g_realloc(buffer, allocated);
+		}
+		got = read(fd, buffer + size, allocated - 1 - size);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			saved = errno;
+			close(fd);
+			g_set_error(error, VV_ERROR, VV_ERROR_IO, _("Cannot read %1$s: %2$s."), path, g_strerror(saved));
+			return NULL;
+		}
+		if (got == 0)
+			break;
+		size += got;
+		if (size > max) {
+			close(fd);
+			g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
+				    _("Cannot read %1$s: it holds more than the %2$" G_GSIZE_FORMAT " bytes it may hold."),
+				    path, max);
+			return NULL;
+		}
+	}
 	close(fd);
-	buffer[length] = '\0';
-	buffer[strcspn(buffer, "\n")] = '\0';
-	return g_strdup(buffer);
+	buffer[size] = '\0';
+	if (length)
+		*length = size;
+	return g_steal_pointer(&buffer);
+}
+
+/* The first line of a sysfs attribute, without its newline. An attribute
+ * is at most a page (kernfs' show() gives at most PAGE_SIZE, 4 KiB on
+ * x86_64, 64 KiB at most anywhere). */
+char *
+vv_sysfs_read_attribute(const vv_ctx *ctx, const char *path, GError **error)
+{
+	char *text = vv_file_read(ctx, path, VV_SYSFS_ATTRIBUTE_MAX, VV_READ_NOFOLLOW, NULL, error);
+
+	if (text)
+		text[strcspn(text, "\n")] = '\0';
+	return text;
+}
+
+/* The same for a path not tied to a context's sysroot. */
+char *
+vv_sysfs_read_line(const char *path, GError **error)
+{
+	return vv_sysfs_read_attribute(NULL, path, error);
 }
 
 /* One byte at OFFSET of a binary attribute (config space). */
 gboolean
-vv_sysfs_read_byte(const char *path, goffset offset, guint8 *value)
+vv_sysfs_read_byte(const vv_ctx *ctx, const char *path, goffset offset, guint8 *value)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t length;
+	int fd = vv_sysfs_open(ctx, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	ssize_t length = -1;
 
 	if (fd < 0)
 		return FALSE;
-	length = pread(fd, value, 1, offset);
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		length = pread(fd, value, 1, offset);
 	close(fd);
 	return length == 1;
 }
 
 /* A hexadecimal attribute such as "0x15b3" or "0x020000". */
 gboolean
-vv_sysfs_read_u32(const char *path, guint32 *value, GError **error)
+vv_sysfs_read_u32(const vv_ctx *ctx, const char *path, guint32 *value, GError **error)
 {
-	g_autofree char *text = vv_sysfs_read_line(path, error);
+	g_autofree char *text = vv_sysfs_read_attribute(ctx, path, error);
 	guint64 parsed;
 
 	if (!text)
@@ -135,27 +390,99 @@ vv_sysfs_read_u32(const char *path, guint32 *value, GError **error)
 	return TRUE;
 }
 
-/* A decimal attribute such as sriov_numvfs; 0 when absent. */
-guint
-vv_sysfs_read_decimal(const char *path)
+/* A decimal attribute such as sriov_numvfs, from 0 to MAX: the kernel's own
+ * range for it (sriov_* are u16), so that a value no kernel gives is an
+ * error, not a count to loop over. An absent file is 0. */
+gboolean
+vv_sysfs_read_decimal(const vv_ctx *ctx, const char *path, guint max, guint *value, GError **error)
 {
-	g_autofree char *text = vv_sysfs_read_line(path, NULL);
-	guint64 value = 0;
+	g_autoptr(GError) local = NULL;
+	g_autofree char *text = vv_sysfs_read_attribute(ctx, path, &local);
+	guint64 parsed;
 
-	if (!text || !g_ascii_string_to_unsigned(text, 10, 0, G_MAXUINT, &value, NULL))
-		return 0;
-	return value;
+	*value = 0;
+	if (!text && g_error_matches(local, VV_ERROR, VV_ERROR_NOT_FOUND))
+		return TRUE;
+	if (!text) {
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
+	}
+	if (!g_ascii_string_to_unsigned(text, 10, 0, max, &parsed, NULL)) {
+		g_autofree char *shown = g_strescape(text, NULL);
+
+		g_set_error(error, VV_ERROR, VV_ERROR_IO,
+			    _("%1$s holds '%2$s', which is not a number from 0 to %3$u."), path, shown, max);
+		return FALSE;
+	}
+	*value = parsed;
+	return TRUE;
 }
 
 /* The last component of a symlink's target ("driver" -> ".../drivers/e1000e"
  * gives "e1000e"); NULL when there is no link. Only the name is used, so a
- * sysroot's relative links never lead outside it. */
+ * sysroot's relative links never lead outside it; below a sysroot the
+ * link's directory resolves beneath it, as every path does. */
+char *
+vv_sysfs_link_name(const vv_ctx *ctx, const char *path)
+{
+	const char *anchor;
+	g_autofree char *target = NULL;
+
+	if (!vv_sysfs_below_root(ctx, path, &anchor)) {
+		target = g_file_read_link(path, NULL);
+	} else {
+		g_autofree char *dir = g_path_get_dirname(path);
+		g_autofree char *name = g_path_get_basename(path);
+		int fd = vv_sysfs_open(ctx, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		char buffer[PATH_MAX];
+		ssize_t length = fd < 0 ? -1 : readlinkat(fd, name, buffer, sizeof(buffer) - 1);
+
+		if (fd >= 0)
+			close(fd);
+		if (length >= 0)
+			target = g_strndup(buffer, length);
+	}
+	return target ? g_path_get_basename(target) : NULL;
+}
+
 char *
 vv_sysfs_link_target_name(const char *path)
 {
-	g_autofree char *target = g_file_read_link(path, NULL);
+	return vv_sysfs_link_name(NULL, path);
+}
 
-	return target ? g_path_get_basename(target) : NULL;
+/* PATH with every link resolved, as vv_sysfs_open resolves it (beneath a
+ * sysroot: the kernel's name for what openat2 found); NULL when it does
+ * not exist. */
+char *
+vv_sysfs_realpath(const vv_ctx *ctx, const char *path)
+{
+	const char *anchor;
+	g_autofree char *self = NULL;
+	char *resolved;
+	int fd;
+
+	if (!vv_sysfs_below_root(ctx, path, &anchor))
+		return realpath(path, NULL);
+	fd = vv_sysfs_open(ctx, path, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	self = g_strdup_printf("/proc/self/fd/%d", fd);
+	resolved = g_file_read_link(self, NULL);
+	close(fd);
+	return resolved;
+}
+
+/* PATH is a directory, seen as vv_sysfs_open sees it. */
+gboolean
+vv_sysfs_is_dir(const vv_ctx *ctx, const char *path)
+{
+	int fd = vv_sysfs_open(ctx, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return FALSE;
+	close(fd);
+	return TRUE;
 }
 
 static int
@@ -166,16 +493,28 @@ vv_sysfs_compare_names(gconstpointer a, gconstpointer b)
 
 /* Entry names of a directory, sorted; empty when it cannot be read. */
 GPtrArray *
-vv_sysfs_list_dir(const char *path)
+vv_sysfs_list(const vv_ctx *ctx, const char *path)
 {
 	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
-	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-	const char *name;
+	int fd = vv_sysfs_open(ctx, path, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC);
+	DIR *dir = fd < 0 ? NULL : fdopendir(fd);
+	struct dirent *entry;
 
-	while (dir && (name = g_dir_read_name(dir)))
-		g_ptr_array_add(names, g_strdup(name));
+	if (!dir && fd >= 0)
+		close(fd);
+	while (dir && (entry = readdir(dir)))
+		if (!g_str_equal(entry->d_name, ".") && !g_str_equal(entry->d_name, ".."))
+			g_ptr_array_add(names, g_strdup(entry->d_name));
+	if (dir)
+		closedir(dir);
 	g_ptr_array_sort(names, vv_sysfs_compare_names);
 	return names;
+}
+
+GPtrArray *
+vv_sysfs_list_dir(const char *path)
+{
+	return vv_sysfs_list(NULL, path);
 }
 
 /* PATH with its symlinks resolved, through the deepest part that exists. */
@@ -250,7 +589,7 @@ vv_sysfs_write(const vv_ctx *ctx, const char *path, const char *value, GError **
 
 	if (!vv_sysfs_guard_live_host(ctx, path, error))
 		return FALSE;
-	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = vv_sysfs_open(ctx, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		saved = errno;
 		g_set_error(error, VV_ERROR, VV_ERROR_IO, _("Cannot open %1$s for writing: %2$s."),

@@ -54,6 +54,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/openat2.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1008,6 +1009,47 @@ int finit_module(int fd, const char *args, int flags) { LOCKED(fk_load_fd(fd)); 
 int init_module(void *image, unsigned long len, const char *args) { LOCKED(fk_load_image(image, len)); }
 int delete_module(const char *name, unsigned int flags) { LOCKED(fk_logged("unload", name, fk_module_unload(name))); }
 
+/* openat2(2) has no glibc wrapper: the library calls syscall(SYS_openat2) to
+ * stay below its sysroot (RESOLVE_IN_ROOT). The real kernel resolves the
+ * path (an O_PATH open with the caller's resolve flags); a write-open of
+ * what it found is then simulated as an open() would be, logged under the
+ * caller's name for it when that name leads to the same file. */
+static long fk_openat2(int dirfd, const char *path, const struct open_how *how, size_t size)
+{
+	struct open_how probe = { .flags = O_PATH | O_CLOEXEC | (how->flags & O_NOFOLLOW), .resolve = how->resolve };
+	g_autofree char *self = NULL, *found = NULL, *base = NULL, *lex = NULL, *dir = NULL, *real_dir = NULL;
+	struct stat st;
+	int fd;
+	if ((how->flags & O_ACCMODE) == O_RDONLY || size < sizeof(*how) || !path || !fk_active())
+		return real_syscall(SYS_openat2, dirfd, path, how, size);
+	if ((fd = real_syscall(SYS_openat2, dirfd, path, &probe, sizeof(probe))) < 0)
+		return -1;
+	self = g_strdup_printf("/proc/self/fd/%d", fd);
+	found = g_file_read_link(self, NULL);
+	if (fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) { /* O_NOFOLLOW met a link */
+		real_close(fd);
+		return fk_result(-ELOOP);
+	}
+	real_close(fd);
+	if (!found)
+		return fk_result(-ENOENT);
+	g_free(self);
+	self = g_strdup_printf("/proc/self/fd/%d", dirfd);
+	base = dirfd == AT_FDCWD ? g_get_current_dir() : g_file_read_link(self, NULL);
+	while (*path == '/' && (how->resolve & RESOLVE_IN_ROOT))
+		path++;
+	lex = g_canonicalize_filename(path, base);
+	dir = g_path_get_dirname(lex);
+	real_dir = realpath(dir, NULL);
+	if (real_dir) {
+		g_autofree char *name = g_path_get_basename(lex), *canon = g_build_filename(real_dir, name, NULL);
+		if (g_str_equal(canon, found))
+			g_free(g_steal_pointer(&found)), found = g_steal_pointer(&lex);
+	}
+	fd = fk_open_write(AT_FDCWD, found, how->flags, NULL);
+	return fd == -2 ? real_syscall(SYS_openat2, dirfd, path, how, size) : fd;
+}
+
 long syscall(long number, ...)
 {
 	va_list ap;
@@ -1020,6 +1062,7 @@ long syscall(long number, ...)
 	case SYS_finit_module: return finit_module(a[0], (const char *)a[1], a[2]);
 	case SYS_init_module: return init_module((void *)a[0], a[1], (const char *)a[2]);
 	case SYS_delete_module: return delete_module((const char *)a[0], a[1]);
+	case SYS_openat2: return fk_openat2(a[0], (const char *)a[1], (const struct open_how *)a[2], a[3]);
 	}
 	if (!real_syscall) /* not fk_ensure() alone: GLib may call syscall() while fk_init() runs */
 		fk_ensure();

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The context's roots and the device model, read from sysroots laid out
  * like real sysfs (relative symlinks included). */
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -184,6 +185,77 @@ test_ctx_errors(void)
 	g_assert_nonnull(strstr(error->message, "depmod"));
 }
 
+/* sriov_totalvfs and sriov_numvfs are the kernel's u16, and numvfs is at
+ * most totalvfs: anything else is refused, never looped over (4294967295
+ * VFs took minutes). A one-device sysroot, written per case. */
+static void
+test_device_sriov_range(void)
+{
+	static const struct {
+		const char *total, *num;
+		gboolean valid;
+		guint expected_num;
+	} cases[] = {
+		{ "8", "2", TRUE, 2 },
+		{ "65535", "65535", TRUE, 65535 },
+		{ "0", NULL, TRUE, 0 },
+		{ NULL, NULL, TRUE, 0 },
+		{ "65535", "4294967295", FALSE, 0 },
+		{ "4294967295", "4294967295", FALSE, 0 },
+		{ "65536", "1", FALSE, 0 },
+		{ "4", "5", FALSE, 0 },
+		{ "4", "-1", FALSE, 0 },
+		{ "4", "0x2", FALSE, 0 },
+		{ "4", "", FALSE, 0 },
+	};
+	g_autofree char *tmp = g_dir_make_tmp("vv-test-sriov-XXXXXX", NULL);
+	g_autofree char *rules = vv_test_host_path("rules");
+	g_autofree char *modules_target = g_build_filename(rules, "lib/modules/6.1.0-rules", NULL);
+	g_autofree char *modules_parent = g_build_filename(tmp, "lib/modules", NULL);
+	g_autofree char *modules_link = g_build_filename(modules_parent, "6.1.0-rules", NULL);
+	g_autofree char *dev = g_build_filename(tmp, "sys/bus/pci/devices/0000:00:01.0", NULL);
+	g_autofree char *modalias = g_build_filename(dev, "modalias", NULL);
+	g_autofree char *total = g_build_filename(dev, "sriov_totalvfs", NULL);
+	g_autofree char *num = g_build_filename(dev, "sriov_numvfs", NULL);
+	g_autoptr(vv_ctx_options) options = vv_ctx_options_new();
+	g_autoptr(vv_ctx) ctx = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *command = NULL;
+
+	g_assert_cmpint(g_mkdir_with_parents(dev, 0755), ==, 0);
+	g_assert_cmpint(g_mkdir_with_parents(modules_parent, 0755), ==, 0);
+	g_assert_cmpint(symlink(modules_target, modules_link), ==, 0);
+	g_assert_true(g_file_set_contents(modalias, "pci:v000015B3d0000101Dsv000015B3sd00000016bc02sc00i00\n", -1, NULL));
+	vv_ctx_options_set_sysroot(options, tmp);
+	ctx = vv_ctx_new(options, &error);
+	g_assert_no_error(error);
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(vv_device) device = NULL;
+		g_autofree char *total_text = g_strconcat(cases[i].total ? cases[i].total : "", "\n", NULL);
+		g_autofree char *num_text = g_strconcat(cases[i].num ? cases[i].num : "", "\n", NULL);
+
+		g_test_message("sriov_totalvfs %s, sriov_numvfs %s", cases[i].total, cases[i].num);
+		g_unlink(total);
+		g_unlink(num);
+		if (cases[i].total)
+			g_assert_true(g_file_set_contents(total, total_text, -1, NULL));
+		if (cases[i].num)
+			g_assert_true(g_file_set_contents(num, num_text, -1, NULL));
+		device = vv_device_new(ctx, "0000:00:01.0", &error);
+		if (cases[i].valid) {
+			g_assert_no_error(error);
+			g_assert_cmpuint(vv_device_get_sriov_numvfs(device), ==, cases[i].expected_num);
+		} else {
+			g_assert_null(device);
+			g_assert_error(error, VV_ERROR, VV_ERROR_IO);
+			g_assert_nonnull(strstr(error->message, "sriov_"));
+			g_clear_error(&error);
+		}
+	}
+	command = g_strdup_printf("rm -rf '%s'", tmp);
+	g_assert_cmpint(system(command), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -196,5 +268,6 @@ main(int argc, char **argv)
 	g_test_add_func("/device/list-sorted", test_device_list_sorted);
 	g_test_add_func("/ctx/release-from-only-kernel", test_ctx_release_from_only_kernel);
 	g_test_add_func("/ctx/errors", test_ctx_errors);
+	g_test_add_func("/device/sriov-range", test_device_sriov_range);
 	return g_test_run();
 }
