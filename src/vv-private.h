@@ -94,16 +94,15 @@ int vv_sysfs_open(const vv_ctx *ctx, const char *path, int flags);
 void vv_sysfs_close_anchors(vv_ctx *ctx);
 int vv_sysfs_open_walk(int root, const char *rel, int flags);
 char *vv_sysfs_read_attribute(const vv_ctx *ctx, const char *path, GError **error);
-char *vv_sysfs_read_line(const char *path, GError **error);
 gboolean vv_sysfs_read_u32(const vv_ctx *ctx, const char *path, guint32 *value, GError **error);
 gboolean vv_sysfs_read_decimal(const vv_ctx *ctx, const char *path, guint max, guint *value, GError **error);
 gboolean vv_sysfs_read_byte(const vv_ctx *ctx, const char *path, goffset offset, guint8 *value);
-char *vv_sysfs_link_target_name(const char *path);
-GPtrArray *vv_sysfs_list_dir(const char *path);
-/* The same, PATH resolving beneath CTX's sysroot (vv_sysfs_open). */
+/* Below CTX's sysroot, PATH resolves beneath it (vv_sysfs_open). */
+char *vv_sysfs_read_link(const vv_ctx *ctx, const char *path);
 char *vv_sysfs_link_name(const vv_ctx *ctx, const char *path);
 GPtrArray *vv_sysfs_list(const vv_ctx *ctx, const char *path);
 gboolean vv_sysfs_is_dir(const vv_ctx *ctx, const char *path);
+gboolean vv_sysfs_is_file(const vv_ctx *ctx, const char *path);
 char *vv_sysfs_realpath(const vv_ctx *ctx, const char *path);
 char *vv_sysfs_drivers_probe_file(const vv_ctx *ctx);
 char *vv_sysfs_unbind_file(const vv_ctx *ctx, const char *driver);
