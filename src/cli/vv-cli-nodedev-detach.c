@@ -144,8 +144,14 @@ vv_cli_nodedev_detach_then_move(vv_ctx *ctx, virNodeDevicePtr nodedev, const cha
 	g_print(_("libvirt bound vfio-pci, the only VFIO driver it binds before 9.7.0; vfio-variant moves %s on:\n"), name);
 	if (!(*moved = vv_rebind(ctx, address, options, &error))) {
 		g_autofree char *now = vv_cli_nodedev_driver_now(ctx, address);
+		g_autoptr(GError) unreadable = NULL;
 
-		record = vv_record_load(ctx, address, NULL);
+		/* Only a missing record is "no record": one that cannot be read
+		 * names no native driver, and a reattach would refuse it. */
+		record = vv_record_load(ctx, address, &unreadable);
+		if (!record && !g_error_matches(unreadable, VV_ERROR, VV_ERROR_NOT_FOUND))
+			return vv_cli_nodedev_fail(_("Failed to bind the chosen VFIO driver to %1$s\n%2$s\n%3$s stays on %4$s, detached by libvirt, and its record cannot be read: %5$s"),
+						   name, error->message, name, now, unreadable->message);
 		return vv_cli_nodedev_fail(_("Failed to bind the chosen VFIO driver to %1$s\n%2$s\n%3$s stays on %4$s, detached by libvirt: 'vfio-variant nodedev-reattach %3$s' gives it back to %5$s."),
 					   name, error->message, name, now,
 					   record && vv_record_get_original_driver(record) ?
@@ -254,7 +260,12 @@ vv_cli_nodedev_detach(const vv_cli_globals *globals, int argc, char **argv)
 		return status;
 
 	vv_cli_nodedev_print(result);
-	record = vv_record_load(target.ctx, target.address, NULL);
+	/* Only a missing record is "no record": one that cannot be read back
+	 * is no proof of the native driver, and a reattach would refuse it. */
+	record = vv_record_load(target.ctx, target.address, &local);
+	if (!record && !g_error_matches(local, VV_ERROR, VV_ERROR_NOT_FOUND))
+		return vv_cli_nodedev_fail(_("Device %1$s is detached (libvirt %2$s) and on %3$s, but its record cannot be read back: %4$s"),
+					   target.name, version_text, vv_bind_result_get_driver(result), local->message);
 	if (record && vv_record_get_original_driver(record))
 		g_print(_("Device %1$s detached (libvirt %2$s): on %3$s, native driver %4$s recorded.\n"),
 			target.name, version_text, vv_bind_result_get_driver(result),
