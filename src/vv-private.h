@@ -173,10 +173,10 @@ gboolean vv_record_remove(vv_ctx *ctx, const char *address, GError **error);
  * NOT_FOUND. A file: opened O_NOFOLLOW | O_NONBLOCK relative to DIRFD, a
  * regular file only; read whole up to MAX bytes; removed; listed (names
  * without a leading dot, sorted; an absent directory lists nothing).
- * vv_state_file_write() is public (the hook writes its plan with it). */
+ * vv_state_file_read() and vv_state_file_write() are public (the hook
+ * keeps its plan with them). */
 int vv_state_dir_open(const char *dir, gboolean create, GError **error);
 int vv_state_file_open(int dirfd, const char *path, int flags, GError **error);
-char *vv_state_file_read(const char *path, gsize max, gsize *length, GError **error);
 gboolean vv_state_file_remove(const char *path, GError **error);
 GPtrArray *vv_state_dir_list(const char *dir, GError **error);
 

@@ -84,7 +84,7 @@ vv_state_file_open(int dirfd, const char *path, int flags, GError **error)
 	return fd;
 }
 
-char *
+VV_EXPORT char *
 vv_state_file_read(const char *path, gsize max, gsize *length, GError **error)
 {
 	g_autofree char *dir = g_path_get_dirname(path);

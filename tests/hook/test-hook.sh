@@ -507,6 +507,32 @@ case_broken_record_refused() {
 	done
 }
 
+# The plan is read as the records are: a symlink (to a plan that would
+# move the device), a FIFO (under timeout 10: 124 = it hung) or an
+# oversized file is refused, named, and nothing is moved.
+case_plan_not_followed() {
+	local kind
+	domain_xml 00:01.0:yes
+	hook prepare begin
+	expect_status 0
+	lv_detach 0000:00:01.0
+	mv "$(plan)" "$work/plan.good"
+	for kind in symlink fifo oversized; do
+		rm -f "$(plan)"
+		case $kind in
+		symlink) cp "$work/plan.good" "$work/plan.target"; ln -s "$work/plan.target" "$(plan)" ;;
+		fifo) mkfifo "$(plan)" ;;
+		oversized) { cat "$work/plan.good"; head -c 300000 /dev/zero | tr '\0' '#'; echo; } >"$(plan)" ;;
+		esac
+		: >"$log"
+		VV_CLI_WRAPPER="timeout 10" hook start begin
+		[ "$status" -ne 124 ] || fail "$kind plan: the hook hung"
+		expect_out "$(plan)"
+		expect_no_write
+		expect_driver 0000:00:01.0 vfio-pci
+	done
+}
+
 case_killed_mid_move_then_stopped() {
 	domain_xml 00:01.0:yes
 	hook prepare begin
@@ -947,6 +973,7 @@ cases=(
 	"native module unloaded while running: release reloads it|case_native_module_reloaded"
 	"release end fails (native module gone): record kept, reattach --force after the fix|case_release_fails_then_forced_reattach"
 	"a broken record (symlink, incomplete) refused at release end, plan or none|case_broken_record_refused"
+	"a plan that is a symlink, a FIFO or oversized: refused, nothing moved|case_plan_not_followed"
 	"hook killed mid-move: libvirt's stop path ends on native|case_killed_mid_move_then_stopped"
 	"no plan from prepare: devices left alone|case_no_plan_leaves_devices"
 	"libvirt's calling convention through qemu.d/NAME; no libvirt linked|case_libvirt_calling_convention"
