@@ -99,6 +99,23 @@ case_bad_name_before_libvirt() {
 	done
 }
 
+# --timeout in seconds, as detach and reattach take it: one whose
+# milliseconds overflow (4294968 s would wait 704 ms) is refused before
+# libvirt is asked, naming the range.
+case_timeout_range() {
+	local t command
+	for t in 4294968 99999999 -1; do
+		for command in nodedev-detach nodedev-reattach; do
+			vv "$command" -c "$uri" --timeout "$t" 00:01.0
+			expect_status 2
+			grep -q -- "--timeout takes a number of seconds from 0 to 4294967; $t is out of range" <<<"$err" ||
+				fail "$command --timeout $t: the range is not named: $err"
+		done
+	done
+	expect_driver 0000:00:01.0 abcd_nic
+	expect_log_empty
+}
+
 case_detach_refused_by_libvirt() {
 	vv nodedev-detach -c "$uri" 00:01.0
 	expect_status 1
@@ -224,6 +241,7 @@ cases=(
 	"no daemon at the URI: libvirt's reason, nothing written|case_no_daemon"
 	"device libvirt does not know: named, libvirt's reason|case_unknown_nodedev"
 	"malformed names refused before libvirt is asked|case_bad_name_before_libvirt"
+	"--timeout out of range (4294968, 99999999, -1): exit 2 naming the range, libvirt not asked|case_timeout_range"
 	"detach refused by libvirt: named, reason, back on the native driver, no record|case_detach_refused_by_libvirt"
 	"detach --driver refused by libvirt: back on the native driver|case_detach_named_driver_refused_by_libvirt"
 	"reattach refused by libvirt: back on the VFIO driver it was on, record as it was|case_reattach_refused_by_libvirt"
