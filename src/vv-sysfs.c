@@ -468,31 +468,31 @@ vv_sysfs_realpath(const vv_ctx *ctx, const char *path)
 	return resolved;
 }
 
-/* PATH is a directory, seen as vv_sysfs_open sees it. */
-gboolean
-vv_sysfs_is_dir(const vv_ctx *ctx, const char *path)
-{
-	int fd = vv_sysfs_open(ctx, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0)
-		return FALSE;
-	close(fd);
-	return TRUE;
-}
-
-/* PATH is a regular file, seen as vv_sysfs_open sees it. */
-gboolean
-vv_sysfs_is_file(const vv_ctx *ctx, const char *path)
+/* PATH is of TYPE (S_IFDIR, S_IFREG), seen as vv_sysfs_open sees it. */
+static gboolean
+vv_sysfs_is_type(const vv_ctx *ctx, const char *path, mode_t type)
 {
 	int fd = vv_sysfs_open(ctx, path, O_PATH | O_CLOEXEC);
 	struct stat st;
-	gboolean regular;
+	gboolean is;
 
 	if (fd < 0)
 		return FALSE;
-	regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	is = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == type;
 	close(fd);
-	return regular;
+	return is;
+}
+
+gboolean
+vv_sysfs_is_dir(const vv_ctx *ctx, const char *path)
+{
+	return vv_sysfs_is_type(ctx, path, S_IFDIR);
+}
+
+gboolean
+vv_sysfs_is_file(const vv_ctx *ctx, const char *path)
+{
+	return vv_sysfs_is_type(ctx, path, S_IFREG);
 }
 
 static int
