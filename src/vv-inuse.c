@@ -40,12 +40,6 @@ vv_inuse_class_members(vv_ctx *ctx, const char *class, const char *device_dir)
 	return members;
 }
 
-static int
-vv_inuse_compare_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The interface in DIR is up. */
 static gboolean
 vv_inuse_net_up(vv_ctx *ctx, const char *dir)
@@ -175,7 +169,7 @@ vv_inuse_find(vv_ctx *ctx, const char *address)
 					     g_build_filename(class_dir, linked->pdata[i], NULL));
 	}
 	names = (GStrv)g_hash_table_get_keys_as_array(interfaces, NULL);
-	qsort(names, g_strv_length(names), sizeof(char *), vv_inuse_compare_names);
+	qsort(names, g_strv_length(names), sizeof(char *), vv_name_compare);
 	for (guint i = 0; names[i]; i++)
 		if (vv_inuse_net_up(ctx, g_hash_table_lookup(interfaces, names[i])))
 			vv_inuse_add(uses, g_strdup_printf(_("its network interface %s is up"), names[i]));

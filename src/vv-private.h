@@ -189,6 +189,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_lock, vv_lock_release)
 /* vv-name.c: names from outside (vv_name_check() says why not). */
 gboolean vv_name_is_module(const char *name);
 gboolean vv_name_is_driver(const char *name);
+/* Byte order of two names, for g_ptr_array_sort() and qsort() of char *. */
+int vv_name_compare(gconstpointer a, gconstpointer b);
 gboolean vv_name_check_record(const char *path, const char *original_driver, const char *original_module,
 			      const char *driver, const char *module, GError **error);
 

@@ -495,12 +495,6 @@ vv_sysfs_is_file(const vv_ctx *ctx, const char *path)
 	return vv_sysfs_is_type(ctx, path, S_IFREG);
 }
 
-static int
-vv_sysfs_compare_names(gconstpointer a, gconstpointer b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Entry names of a directory, sorted; empty when it cannot be read. */
 GPtrArray *
 vv_sysfs_list(const vv_ctx *ctx, const char *path)
@@ -517,7 +511,7 @@ vv_sysfs_list(const vv_ctx *ctx, const char *path)
 			g_ptr_array_add(names, g_strdup(entry->d_name));
 	if (dir)
 		closedir(dir);
-	g_ptr_array_sort(names, vv_sysfs_compare_names);
+	g_ptr_array_sort(names, vv_name_compare);
 	return names;
 }
 
