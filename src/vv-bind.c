@@ -176,7 +176,7 @@ vv_op_current_driver(vv_op *op)
 {
 	g_autofree char *link = vv_sysfs_device_file(op->ctx, op->address, "driver");
 
-	return vv_sysfs_link_target_name(link);
+	return vv_sysfs_link_name(op->ctx, link);
 }
 
 static gboolean
@@ -184,7 +184,7 @@ vv_op_has_vfio_dev(vv_op *op)
 {
 	g_autofree char *dir = vv_sysfs_device_file(op->ctx, op->address, "vfio-dev");
 
-	return g_file_test(dir, G_FILE_TEST_IS_DIR);
+	return vv_sysfs_is_dir(op->ctx, dir);
 }
 
 /* ---- the journal ------------------------------------------------------- */

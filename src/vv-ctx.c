@@ -105,18 +105,19 @@ vv_ctx_bind_textdomain(void)
 /* The kernel release whose modules we read: the sysroot's running kernel,
  * or, when that file is absent (a bare tree), its only module directory. */
 static char *
-vv_ctx_find_release(const char *sysroot, GError **error)
+vv_ctx_find_release(const vv_ctx *ctx, GError **error)
 {
+	const char *sysroot = ctx->sysroot;
 	g_autofree char *osrelease = g_build_filename(sysroot, "proc/sys/kernel/osrelease", NULL);
 	g_autofree char *modules_root = g_build_filename(sysroot, "lib/modules", NULL);
 	g_autoptr(GPtrArray) releases = NULL;
 	char *release;
 
 	/* Bounded and non-blocking: a FIFO here would hang us (vv_file_read). */
-	if ((release = vv_file_read(NULL, osrelease, VV_SYSFS_ATTRIBUTE_MAX, 0, NULL, NULL)))
+	if ((release = vv_file_read(ctx, osrelease, VV_SYSFS_ATTRIBUTE_MAX, 0, NULL, NULL)))
 		return g_strchomp(release);
 
-	releases = vv_sysfs_list_dir(modules_root);
+	releases = vv_sysfs_list(ctx, modules_root);
 	if (releases->len == 1)
 		return g_strdup(g_ptr_array_index(releases, 0));
 
@@ -160,7 +161,7 @@ vv_ctx_open_kmod(vv_ctx *ctx, GError **error)
 	kmod_set_log_fn(ctx->kmod_indexes, vv_ctx_kmod_log, NULL);
 	kmod_set_log_fn(ctx->kmod_config, vv_ctx_kmod_log, NULL);
 
-	if (!g_file_test(alias_index, G_FILE_TEST_IS_REGULAR)) {
+	if (!vv_sysfs_is_file(ctx, alias_index)) {
 		g_set_error(&ctx->indexes_error, VV_ERROR, VV_ERROR_MODULES,
 			    _("The module directory %1$s has no modules.alias.bin; run 'depmod %2$s' there, or give another directory with --modules-dir."),
 			    ctx->modules_dir, ctx->release);
@@ -287,7 +288,7 @@ vv_ctx_new(const vv_ctx_options *options, GError **error)
 		ctx->config_file = g_build_filename(ctx->sysroot, "etc/vfio-variant/vfio-variant.conf", NULL);
 	}
 	pci_bus = g_build_filename(ctx->sys_dir, "bus/pci", NULL);
-	if (!g_file_test(pci_bus, G_FILE_TEST_IS_DIR)) {
+	if (!vv_sysfs_is_dir(ctx, pci_bus)) {
 		g_set_error(error, VV_ERROR, VV_ERROR_NOT_FOUND,
 			    _("%s has no sys/bus/pci directory; give --sysroot a directory laid out like a host's root (DIR/sys, DIR/lib/modules)."),
 			    ctx->sysroot);
@@ -298,7 +299,7 @@ vv_ctx_new(const vv_ctx_options *options, GError **error)
 		ctx->modules_dir = g_canonicalize_filename(options->modules_dir, NULL);
 		ctx->release = g_path_get_basename(ctx->modules_dir);
 	} else {
-		ctx->release = vv_ctx_find_release(ctx->sysroot, error);
+		ctx->release = vv_ctx_find_release(ctx, error);
 		if (!ctx->release)
 			return NULL;
 		ctx->modules_dir = g_build_filename(ctx->sysroot, "lib/modules", ctx->release, NULL);
@@ -312,8 +313,10 @@ vv_ctx_new(const vv_ctx_options *options, GError **error)
 	/* A sysroot may carry its own names database (a support snapshot, the
 	 * tests); otherwise libpci's default is used. */
 	pci_ids = g_build_filename(ctx->sysroot, "usr/share/misc/pci.ids", NULL);
-	if (g_file_test(pci_ids, G_FILE_TEST_IS_REGULAR))
-		ctx->pci_ids = g_steal_pointer(&pci_ids);
+	/* libpci opens it by name: give it the name resolved beneath the
+	 * sysroot, so that a link in the sysroot cannot lead it outside. */
+	if (vv_sysfs_is_file(ctx, pci_ids))
+		ctx->pci_ids = vv_sysfs_realpath(ctx, pci_ids);
 
 	return g_steal_pointer(&ctx);
 }

@@ -123,7 +123,7 @@ int
 vv_device_read_iommu_group(const vv_ctx *ctx, const char *address)
 {
 	g_autofree char *link = vv_sysfs_device_file(ctx, address, "iommu_group");
-	g_autofree char *group = vv_sysfs_link_target_name(link);
+	g_autofree char *group = vv_sysfs_link_name(ctx, link);
 	guint64 number;
 
 	if (group && g_ascii_string_to_unsigned(group, 10, 0, G_MAXINT, &number, NULL))
@@ -142,7 +142,7 @@ vv_device_read_group(vv_device *device)
 		g_autoptr(GPtrArray) names = NULL;
 
 		dir = vv_sysfs_group_devices_dir(device->ctx, device->iommu_group);
-		names = vv_sysfs_list_dir(dir);
+		names = vv_sysfs_list(device->ctx, dir);
 		for (guint i = 0; i < names->len; i++)
 			g_strv_builder_add(members, g_ptr_array_index(names, i));
 	}

@@ -40,12 +40,6 @@ vv_inuse_class_members(vv_ctx *ctx, const char *class, const char *device_dir)
 	return members;
 }
 
-static int
-vv_inuse_compare_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The interface in DIR is up. */
 static gboolean
 vv_inuse_net_up(vv_ctx *ctx, const char *dir)
@@ -133,7 +127,7 @@ vv_ctx_find_host_uses(vv_ctx *ctx, const char *device, GError **error)
 	if (!address)
 		return NULL;
 	device_dir = vv_sysfs_device_dir(ctx, address);
-	if (!g_file_test(device_dir, G_FILE_TEST_EXISTS)) {
+	if (!vv_sysfs_is_dir(ctx, device_dir)) {
 		g_set_error(error, VV_ERROR, VV_ERROR_NOT_FOUND, _("There is no PCI device %1$s (no %2$s)."),
 			    address, device_dir);
 		return NULL;
@@ -175,7 +169,7 @@ vv_inuse_find(vv_ctx *ctx, const char *address)
 					     g_build_filename(class_dir, linked->pdata[i], NULL));
 	}
 	names = (GStrv)g_hash_table_get_keys_as_array(interfaces, NULL);
-	qsort(names, g_strv_length(names), sizeof(char *), vv_inuse_compare_names);
+	qsort(names, g_strv_length(names), sizeof(char *), vv_name_compare);
 	for (guint i = 0; names[i]; i++)
 		if (vv_inuse_net_up(ctx, g_hash_table_lookup(interfaces, names[i])))
 			vv_inuse_add(uses, g_strdup_printf(_("its network interface %s is up"), names[i]));
@@ -214,7 +208,7 @@ vv_inuse_group_opener(vv_ctx *ctx, int group)
 {
 	g_autofree char *proc = g_build_filename(ctx->sysroot, "proc", NULL);
 	g_autofree char *target = g_strdup_printf("/dev/vfio/%d", group);
-	g_autoptr(GPtrArray) pids = vv_sysfs_list_dir(proc);
+	g_autoptr(GPtrArray) pids = vv_sysfs_list(ctx, proc);
 
 	if (group < 0)
 		return NULL;
@@ -226,14 +220,14 @@ vv_inuse_group_opener(vv_ctx *ctx, int group)
 		if (!*pid || pid[strspn(pid, "0123456789")])
 			continue;
 		fd_dir = g_build_filename(proc, pid, "fd", NULL);
-		fds = vv_sysfs_list_dir(fd_dir);
+		fds = vv_sysfs_list(ctx, fd_dir);
 		for (guint j = 0; j < fds->len; j++) {
 			g_autofree char *link = g_build_filename(fd_dir, g_ptr_array_index(fds, j), NULL);
-			g_autofree char *points = g_file_read_link(link, NULL);
+			g_autofree char *points = vv_sysfs_read_link(ctx, link);
 
 			if (g_strcmp0(points, target) == 0) {
 				g_autofree char *comm_path = g_build_filename(proc, pid, "comm", NULL);
-				g_autofree char *comm = vv_sysfs_read_line(comm_path, NULL);
+				g_autofree char *comm = vv_sysfs_read_attribute(ctx, comm_path, NULL);
 
 				return comm ? g_strdup_printf("%s (%s)", pid, comm) : g_strdup(pid);
 			}

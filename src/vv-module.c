@@ -225,7 +225,7 @@ vv_module_resolve(vv_ctx *ctx, const char *name, char **module, char **driver)
 		return;
 	}
 
-	if (g_file_test(driver_dir, G_FILE_TEST_IS_DIR)) {
+	if (vv_sysfs_is_dir(ctx, driver_dir)) {
 		g_autofree char *module_link = g_build_filename(driver_dir, "module", NULL);
 
 		*driver = g_strdup(name);

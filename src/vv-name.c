@@ -47,6 +47,12 @@ vv_name_is_module(const char *name)
 	return vv_name_is_valid(name, VV_NAME_MODULE_MAX);
 }
 
+int
+vv_name_compare(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 gboolean
 vv_name_is_driver(const char *name)
 {

@@ -94,16 +94,15 @@ int vv_sysfs_open(const vv_ctx *ctx, const char *path, int flags);
 void vv_sysfs_close_anchors(vv_ctx *ctx);
 int vv_sysfs_open_walk(int root, const char *rel, int flags);
 char *vv_sysfs_read_attribute(const vv_ctx *ctx, const char *path, GError **error);
-char *vv_sysfs_read_line(const char *path, GError **error);
 gboolean vv_sysfs_read_u32(const vv_ctx *ctx, const char *path, guint32 *value, GError **error);
 gboolean vv_sysfs_read_decimal(const vv_ctx *ctx, const char *path, guint max, guint *value, GError **error);
 gboolean vv_sysfs_read_byte(const vv_ctx *ctx, const char *path, goffset offset, guint8 *value);
-char *vv_sysfs_link_target_name(const char *path);
-GPtrArray *vv_sysfs_list_dir(const char *path);
-/* The same, PATH resolving beneath CTX's sysroot (vv_sysfs_open). */
+/* Below CTX's sysroot, PATH resolves beneath it (vv_sysfs_open). */
+char *vv_sysfs_read_link(const vv_ctx *ctx, const char *path);
 char *vv_sysfs_link_name(const vv_ctx *ctx, const char *path);
 GPtrArray *vv_sysfs_list(const vv_ctx *ctx, const char *path);
 gboolean vv_sysfs_is_dir(const vv_ctx *ctx, const char *path);
+gboolean vv_sysfs_is_file(const vv_ctx *ctx, const char *path);
 char *vv_sysfs_realpath(const vv_ctx *ctx, const char *path);
 char *vv_sysfs_drivers_probe_file(const vv_ctx *ctx);
 char *vv_sysfs_unbind_file(const vv_ctx *ctx, const char *driver);
@@ -174,10 +173,10 @@ gboolean vv_record_remove(vv_ctx *ctx, const char *address, GError **error);
  * NOT_FOUND. A file: opened O_NOFOLLOW | O_NONBLOCK relative to DIRFD, a
  * regular file only; read whole up to MAX bytes; removed; listed (names
  * without a leading dot, sorted; an absent directory lists nothing).
- * vv_state_file_write() is public (the hook writes its plan with it). */
+ * vv_state_file_read() and vv_state_file_write() are public (the hook
+ * keeps its plan with them). */
 int vv_state_dir_open(const char *dir, gboolean create, GError **error);
 int vv_state_file_open(int dirfd, const char *path, int flags, GError **error);
-char *vv_state_file_read(const char *path, gsize max, gsize *length, GError **error);
 gboolean vv_state_file_remove(const char *path, GError **error);
 GPtrArray *vv_state_dir_list(const char *dir, GError **error);
 
@@ -190,6 +189,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_lock, vv_lock_release)
 /* vv-name.c: names from outside (vv_name_check() says why not). */
 gboolean vv_name_is_module(const char *name);
 gboolean vv_name_is_driver(const char *name);
+/* Byte order of two names, for g_ptr_array_sort() and qsort() of char *. */
+int vv_name_compare(gconstpointer a, gconstpointer b);
 gboolean vv_name_check_record(const char *path, const char *original_driver, const char *original_module,
 			      const char *driver, const char *module, GError **error);
 

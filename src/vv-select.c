@@ -144,9 +144,9 @@ vv_selection_assess_group(vv_selection *selection, vv_ctx *ctx)
 			continue;
 		driver_link = vv_sysfs_device_file(ctx, members[i], "driver");
 		vfio_dev = vv_sysfs_device_file(ctx, members[i], "vfio-dev");
-		driver = vv_sysfs_link_target_name(driver_link);
+		driver = vv_sysfs_link_name(ctx, driver_link);
 		if (!driver || g_str_equal(driver, "pcieport") || g_str_equal(driver, "pci-stub") ||
-		    g_file_test(vfio_dev, G_FILE_TEST_IS_DIR))
+		    vv_sysfs_is_dir(ctx, vfio_dev))
 			continue;
 		g_strv_builder_add(blockers, members[i]);
 		g_strv_builder_add(drivers, driver);

@@ -84,7 +84,7 @@ vv_state_file_open(int dirfd, const char *path, int flags, GError **error)
 	return fd;
 }
 
-char *
+VV_EXPORT char *
 vv_state_file_read(const char *path, gsize max, gsize *length, GError **error)
 {
 	g_autofree char *dir = g_path_get_dirname(path);
@@ -288,12 +288,6 @@ vv_state_file_remove(const char *path, GError **error)
 	return FALSE;
 }
 
-static int
-vv_state_compare_names(gconstpointer a, gconstpointer b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 GPtrArray *
 vv_state_dir_list(const char *dir, GError **error)
 {
@@ -321,6 +315,6 @@ vv_state_dir_list(const char *dir, GError **error)
 		if (entry->d_name[0] != '.')
 			g_ptr_array_add(names, g_strdup(entry->d_name));
 	closedir(stream);
-	g_ptr_array_sort(names, vv_state_compare_names);
+	g_ptr_array_sort(names, vv_name_compare);
 	return g_steal_pointer(&names);
 }

@@ -348,13 +348,6 @@ vv_sysfs_read_attribute(const vv_ctx *ctx, const char *path, GError **error)
 	return text;
 }
 
-/* The same for a path not tied to a context's sysroot. */
-char *
-vv_sysfs_read_line(const char *path, GError **error)
-{
-	return vv_sysfs_read_attribute(NULL, path, error);
-}
-
 /* One byte at OFFSET of a binary attribute (config space). */
 gboolean
 vv_sysfs_read_byte(const vv_ctx *ctx, const char *path, goffset offset, guint8 *value)
@@ -418,37 +411,39 @@ vv_sysfs_read_decimal(const vv_ctx *ctx, const char *path, guint max, guint *val
 	return TRUE;
 }
 
+/* The target of the symlink PATH, as written (not resolved); NULL when
+ * there is no link. Below a sysroot the link's directory resolves beneath
+ * it, as every path does; the target itself is only text to the caller. */
+char *
+vv_sysfs_read_link(const vv_ctx *ctx, const char *path)
+{
+	const char *anchor;
+	g_autofree char *dir = NULL;
+	g_autofree char *name = NULL;
+	char buffer[PATH_MAX];
+	ssize_t length;
+	int fd;
+
+	if (!vv_sysfs_below_root(ctx, path, &anchor))
+		return g_file_read_link(path, NULL);
+	dir = g_path_get_dirname(path);
+	name = g_path_get_basename(path);
+	fd = vv_sysfs_open(ctx, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	length = fd < 0 ? -1 : readlinkat(fd, name, buffer, sizeof(buffer) - 1);
+	if (fd >= 0)
+		close(fd);
+	return length >= 0 ? g_strndup(buffer, length) : NULL;
+}
+
 /* The last component of a symlink's target ("driver" -> ".../drivers/e1000e"
  * gives "e1000e"); NULL when there is no link. Only the name is used, so a
- * sysroot's relative links never lead outside it; below a sysroot the
- * link's directory resolves beneath it, as every path does. */
+ * sysroot's relative links never lead outside it. */
 char *
 vv_sysfs_link_name(const vv_ctx *ctx, const char *path)
 {
-	const char *anchor;
-	g_autofree char *target = NULL;
+	g_autofree char *target = vv_sysfs_read_link(ctx, path);
 
-	if (!vv_sysfs_below_root(ctx, path, &anchor)) {
-		target = g_file_read_link(path, NULL);
-	} else {
-		g_autofree char *dir = g_path_get_dirname(path);
-		g_autofree char *name = g_path_get_basename(path);
-		int fd = vv_sysfs_open(ctx, dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		char buffer[PATH_MAX];
-		ssize_t length = fd < 0 ? -1 : readlinkat(fd, name, buffer, sizeof(buffer) - 1);
-
-		if (fd >= 0)
-			close(fd);
-		if (length >= 0)
-			target = g_strndup(buffer, length);
-	}
 	return target ? g_path_get_basename(target) : NULL;
-}
-
-char *
-vv_sysfs_link_target_name(const char *path)
-{
-	return vv_sysfs_link_name(NULL, path);
 }
 
 /* PATH with every link resolved, as vv_sysfs_open resolves it (beneath a
@@ -473,22 +468,31 @@ vv_sysfs_realpath(const vv_ctx *ctx, const char *path)
 	return resolved;
 }
 
-/* PATH is a directory, seen as vv_sysfs_open sees it. */
-gboolean
-vv_sysfs_is_dir(const vv_ctx *ctx, const char *path)
+/* PATH is of TYPE (S_IFDIR, S_IFREG), seen as vv_sysfs_open sees it. */
+static gboolean
+vv_sysfs_is_type(const vv_ctx *ctx, const char *path, mode_t type)
 {
-	int fd = vv_sysfs_open(ctx, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd = vv_sysfs_open(ctx, path, O_PATH | O_CLOEXEC);
+	struct stat st;
+	gboolean is;
 
 	if (fd < 0)
 		return FALSE;
+	is = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == type;
 	close(fd);
-	return TRUE;
+	return is;
 }
 
-static int
-vv_sysfs_compare_names(gconstpointer a, gconstpointer b)
+gboolean
+vv_sysfs_is_dir(const vv_ctx *ctx, const char *path)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	return vv_sysfs_is_type(ctx, path, S_IFDIR);
+}
+
+gboolean
+vv_sysfs_is_file(const vv_ctx *ctx, const char *path)
+{
+	return vv_sysfs_is_type(ctx, path, S_IFREG);
 }
 
 /* Entry names of a directory, sorted; empty when it cannot be read. */
@@ -507,14 +511,8 @@ vv_sysfs_list(const vv_ctx *ctx, const char *path)
 			g_ptr_array_add(names, g_strdup(entry->d_name));
 	if (dir)
 		closedir(dir);
-	g_ptr_array_sort(names, vv_sysfs_compare_names);
+	g_ptr_array_sort(names, vv_name_compare);
 	return names;
-}
-
-GPtrArray *
-vv_sysfs_list_dir(const char *path)
-{
-	return vv_sysfs_list(NULL, path);
 }
 
 /* PATH with its symlinks resolved, through the deepest part that exists. */

@@ -313,6 +313,14 @@ GStrv vv_ctx_list_record_addresses(vv_ctx *ctx, GError **error);
  * temporaries of PATH that killed writers left behind are removed.
  * Errors: VV_ERROR_IO. */
 gboolean vv_state_file_write(const char *path, const char *data, gsize length, GError **error);
+/* Since 0.4: the contents of the state file PATH, NUL-terminated (its
+ * size in *LENGTH when LENGTH is not NULL), as the records are read:
+ * neither PATH nor its directory may be a symbolic link, PATH must be a
+ * regular file (opened non-blocking, so a FIFO cannot hang the caller),
+ * and one larger than MAX bytes is refused unread. Errors:
+ * VV_ERROR_NOT_FOUND when PATH or its directory does not exist,
+ * VV_ERROR_IO for everything else. */
+char *vv_state_file_read(const char *path, gsize max, gsize *length, GError **error);
 vv_record *vv_record_ref(vv_record *record);
 void vv_record_unref(vv_record *record);
 const char *vv_record_get_address(const vv_record *record);

@@ -144,8 +144,14 @@ vv_cli_nodedev_detach_then_move(vv_ctx *ctx, virNodeDevicePtr nodedev, const cha
 	g_print(_("libvirt bound vfio-pci, the only VFIO driver it binds before 9.7.0; vfio-variant moves %s on:\n"), name);
 	if (!(*moved = vv_rebind(ctx, address, options, &error))) {
 		g_autofree char *now = vv_cli_nodedev_driver_now(ctx, address);
+		g_autoptr(GError) unreadable = NULL;
 
-		record = vv_record_load(ctx, address, NULL);
+		/* Only a missing record is "no record": one that cannot be read
+		 * names no native driver, and a reattach would refuse it. */
+		record = vv_record_load(ctx, address, &unreadable);
+		if (!record && !g_error_matches(unreadable, VV_ERROR, VV_ERROR_NOT_FOUND))
+			return vv_cli_nodedev_fail(_("Failed to bind the chosen VFIO driver to %1$s\n%2$s\n%3$s stays on %4$s, detached by libvirt, and its record cannot be read: %5$s"),
+						   name, error->message, name, now, unreadable->message);
 		return vv_cli_nodedev_fail(_("Failed to bind the chosen VFIO driver to %1$s\n%2$s\n%3$s stays on %4$s, detached by libvirt: 'vfio-variant nodedev-reattach %3$s' gives it back to %5$s."),
 					   name, error->message, name, now,
 					   record && vv_record_get_original_driver(record) ?
@@ -164,6 +170,7 @@ typedef struct {
 	const char *name; /* libvirt's node-device name */
 	unsigned long version;
 	vv_virt_strategy strategy;
+	guint timeout_ms; /* --timeout, checked */
 	vv_ctx *ctx;
 } vv_cli_nodedev_target;
 
@@ -185,8 +192,8 @@ vv_cli_nodedev_open(const vv_cli_globals *globals, const char *device, const cha
 {
 	g_autoptr(GError) error = NULL;
 
-	if (timeout < 0)
-		return vv_cli_usage(_("--timeout takes a number of seconds, 0 or more."));
+	if (!vv_cli_timeout_ms("--timeout", timeout, &target->timeout_ms))
+		return VV_CLI_EXIT_USAGE;
 	if (!(target->address = vv_address_parse(device, &error)))
 		return vv_cli_error(g_steal_pointer(&error));
 	target->conn = vv_virt_connect(uri, FALSE, &error);
@@ -239,7 +246,7 @@ vv_cli_nodedev_detach(const vv_cli_globals *globals, int argc, char **argv)
 		vv_bind_options *each = i ? generic : options;
 
 		vv_bind_options_set_requester(each, VV_REQUESTER_LIBVIRT);
-		vv_bind_options_set_lock_timeout(each, (guint)timeout * 1000);
+		vv_bind_options_set_lock_timeout(each, target.timeout_ms);
 	}
 	vv_bind_options_set_driver(options, driver);
 	/* A named driver that refuses gets no fallback. */
@@ -254,7 +261,12 @@ vv_cli_nodedev_detach(const vv_cli_globals *globals, int argc, char **argv)
 		return status;
 
 	vv_cli_nodedev_print(result);
-	record = vv_record_load(target.ctx, target.address, NULL);
+	/* Only a missing record is "no record": one that cannot be read back
+	 * is no proof of the native driver, and a reattach would refuse it. */
+	record = vv_record_load(target.ctx, target.address, &local);
+	if (!record && !g_error_matches(local, VV_ERROR, VV_ERROR_NOT_FOUND))
+		return vv_cli_nodedev_fail(_("Device %1$s is detached (libvirt %2$s) and on %3$s, but its record cannot be read back: %4$s"),
+					   target.name, version_text, vv_bind_result_get_driver(result), local->message);
 	if (record && vv_record_get_original_driver(record))
 		g_print(_("Device %1$s detached (libvirt %2$s): on %3$s, native driver %4$s recorded.\n"),
 			target.name, version_text, vv_bind_result_get_driver(result),
@@ -272,7 +284,7 @@ vv_cli_nodedev_detach(const vv_cli_globals *globals, int argc, char **argv)
  * found it. Returns a sentence saying where the device is now.
  */
 static char *
-vv_cli_nodedev_move_back(vv_ctx *ctx, const char *address, const vv_record *record, const char *from, int timeout)
+vv_cli_nodedev_move_back(vv_ctx *ctx, const char *address, const vv_record *record, const char *from, guint timeout_ms)
 {
 	g_autoptr(vv_bind_options) options = vv_bind_options_new();
 	g_autoptr(vv_bind_result) result = NULL;
@@ -281,7 +293,7 @@ vv_cli_nodedev_move_back(vv_ctx *ctx, const char *address, const vv_record *reco
 	vv_bind_options_set_driver(options, from);
 	vv_bind_options_set_requester(options, vv_record_get_requester(record));
 	vv_bind_options_set_domain(options, vv_record_get_domain(record), vv_record_is_managed(record));
-	vv_bind_options_set_lock_timeout(options, (guint)timeout * 1000);
+	vv_bind_options_set_lock_timeout(options, timeout_ms);
 	vv_bind_options_set_flags(options, VV_BIND_STRICT);
 	if (!(result = vv_rebind(ctx, address, options, &error))) {
 		g_autofree char *now = vv_cli_nodedev_driver_now(ctx, address);
@@ -328,7 +340,7 @@ vv_cli_nodedev_reattach(const vv_cli_globals *globals, int argc, char **argv)
 	address = target.address;
 	name = target.name;
 	vv_bind_options_set_requester(options, VV_REQUESTER_LIBVIRT);
-	vv_bind_options_set_lock_timeout(options, (guint)timeout * 1000);
+	vv_bind_options_set_lock_timeout(options, target.timeout_ms);
 	/* A record naming a domain does not stop it: libvirt itself says
 	 * below whether a running domain uses the device. */
 	vv_bind_options_set_flags(options, VV_BIND_FORCE);
@@ -357,7 +369,7 @@ vv_cli_nodedev_reattach(const vv_cli_globals *globals, int argc, char **argv)
 		g_autoptr(vv_bind_result) moved = NULL;
 
 		vv_bind_options_set_requester(generic, VV_REQUESTER_LIBVIRT);
-		vv_bind_options_set_lock_timeout(generic, (guint)timeout * 1000);
+		vv_bind_options_set_lock_timeout(generic, target.timeout_ms);
 		vv_bind_options_set_flags(generic, VV_BIND_GENERIC | VV_BIND_STRICT);
 		if (!(moved = vv_rebind(ctx, address, generic, &error)))
 			return vv_cli_nodedev_fail(_("Failed to re-attach device %1$s\nmoving it to vfio-pci, the driver libvirt gives back, failed: %2$s"),
@@ -370,7 +382,7 @@ vv_cli_nodedev_reattach(const vv_cli_globals *globals, int argc, char **argv)
 		g_autofree char *where = NULL;
 
 		if (moved_from) {
-			where = vv_cli_nodedev_move_back(ctx, address, record, moved_from, timeout);
+			where = vv_cli_nodedev_move_back(ctx, address, record, moved_from, target.timeout_ms);
 		} else {
 			g_autofree char *now = vv_cli_nodedev_driver_now(ctx, address);
 

@@ -173,6 +173,10 @@ vv_hook_plan_check_names(const char *path, const char *group, const vv_hook_plan
 	return TRUE;
 }
 
+/* A plan holds a few lines per hostdev; this is far more than any domain
+ * needs, and little enough to refuse a file that is not a plan unread. */
+#define VV_HOOK_PLAN_MAX_SIZE (256 * 1024)
+
 vv_hook_plan *
 vv_hook_plan_load(vv_ctx *ctx, const char *uuid, GError **error)
 {
@@ -181,12 +185,23 @@ vv_hook_plan_load(vv_ctx *ctx, const char *uuid, GError **error)
 	g_autoptr(GError) local = NULL;
 	g_autoptr(vv_hook_plan) plan = NULL;
 	g_autofree char *name = NULL;
+	g_autofree char *data = NULL;
 	g_auto(GStrv) groups = NULL;
+	gsize length;
 
-	if (!g_key_file_load_from_file(file, path, G_KEY_FILE_NONE, &local)) {
+	/* Read as the records are: a plan that is a symlink (to a file the
+	 * hook, as root, should not read), a FIFO or an oversized file is
+	 * refused, not followed or waited on. */
+	data = vv_state_file_read(path, VV_HOOK_PLAN_MAX_SIZE, &length, &local);
+	if (!data) {
 		g_set_error(error, VV_ERROR,
-			    g_error_matches(local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? VV_ERROR_NOT_FOUND : VV_ERROR_IO,
-			    _("Cannot read the hook's plan %1$s: %2$s."), path, local->message);
+			    g_error_matches(local, VV_ERROR, VV_ERROR_NOT_FOUND) ? VV_ERROR_NOT_FOUND : VV_ERROR_IO,
+			    _("Cannot read the hook's plan %1$s: %2$s"), path, local->message);
+		return NULL;
+	}
+	if (!g_key_file_load_from_data(file, data, length, G_KEY_FILE_NONE, &local)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_IO, _("Cannot read the hook's plan %1$s: %2$s."),
+			    path, local->message);
 		return NULL;
 	}
 	name = g_key_file_get_string(file, "domain", "name", NULL);

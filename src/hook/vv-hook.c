@@ -418,18 +418,26 @@ vv_hook_load_plan(const vv_hook *hook)
 	return plan;
 }
 
-/* A plan from the records naming this domain. */
+/* A plan from the records naming this domain. A record that cannot be
+ * read (incomplete, a symlink, unreadable) may name this domain: that
+ * hostdev is not given back, and *OK is cleared. */
 static vv_hook_plan *
-vv_hook_plan_from_records(const vv_hook *hook)
+vv_hook_plan_from_records(const vv_hook *hook, gboolean *ok)
 {
 	vv_hook_plan *plan = vv_hook_plan_new(hook->domain);
 
 	vv_hook_log(hook, _("no plan from 'prepare begin' (was the hook installed while the guest was starting or running?); acting only on the devices whose record names this domain"));
 	for (guint i = 0; i < hook->domain->hostdevs->len; i++) {
 		const vv_hook_hostdev *hostdev = g_ptr_array_index(hook->domain->hostdevs, i);
-		g_autoptr(vv_record) record = vv_record_load(hook->ctx, hostdev->address, NULL);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(vv_record) record = vv_record_load(hook->ctx, hostdev->address, &error);
 		vv_hook_plan_entry *entry;
 
+		if (!record && !g_error_matches(error, VV_ERROR, VV_ERROR_NOT_FOUND)) {
+			vv_hook_log(hook, _("%1$s is left where it is: %2$s"), hostdev->address, error->message);
+			*ok = FALSE;
+			continue;
+		}
 		if (!record || g_strcmp0(vv_record_get_domain(record), hook->domain->name) != 0 || !hostdev->managed)
 			continue;
 		entry = vv_hook_plan_add(plan, hostdev->address, TRUE);
@@ -513,10 +521,13 @@ static int
 vv_hook_stopped(const vv_hook *hook)
 {
 	g_autoptr(vv_hook_plan) plan = vv_hook_load_plan(hook);
+	gboolean read_all = TRUE;
 	int status = 0;
 
 	if (!plan)
-		plan = vv_hook_plan_from_records(hook);
+		plan = vv_hook_plan_from_records(hook, &read_all);
+	if (!read_all)
+		status = 1;
 	for (guint i = 0; i < plan->entries->len; i++) {
 		vv_hook_plan_entry *entry = g_ptr_array_index(plan->entries, i);
 		g_autoptr(vv_bind_options) options = vv_hook_options(hook, entry);
@@ -572,7 +583,15 @@ vv_hook_release_managed(const vv_hook *hook, const vv_hook_plan_entry *entry)
 		vv_hook_log(hook, "%s", error->message);
 		return FALSE;
 	}
-	record = vv_record_load(hook->ctx, entry->address, NULL);
+	/* Only a missing record is "no record": one that cannot be read
+	 * proves nothing, and is refused rather than taken for none. */
+	record = vv_record_load(hook->ctx, entry->address, &error);
+	if (!record && !g_error_matches(error, VV_ERROR, VV_ERROR_NOT_FOUND)) {
+		vv_hook_log(hook, _("%1$s is left on %2$s: %3$s"), entry->address,
+			    vv_device_get_driver(device) ? vv_device_get_driver(device) : _("no driver"), error->message);
+		return FALSE;
+	}
+	g_clear_error(&error);
 	if (!entry->native_known && !record) {
 		vv_hook_log(hook, _("%1$s is on %2$s; its native driver was not known at 'prepare' (it was on a VFIO driver already), so libvirt's reattach stands."),
 			    entry->address, vv_device_get_driver(device) ? vv_device_get_driver(device) : _("no driver"));
@@ -601,7 +620,7 @@ vv_hook_release(const vv_hook *hook)
 	gboolean ok = TRUE;
 
 	if (!plan)
-		plan = vv_hook_plan_from_records(hook);
+		plan = vv_hook_plan_from_records(hook, &ok);
 	for (guint i = 0; i < plan->entries->len; i++) {
 		const vv_hook_plan_entry *entry = g_ptr_array_index(plan->entries, i);
 

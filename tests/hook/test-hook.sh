@@ -478,6 +478,61 @@ case_release_fails_then_forced_reattach() {
 	expect_no_record 0000:00:09.0
 }
 
+# A record that cannot be read is no "no record": with a plan and without
+# one, 'release end' refuses it, naming the record, and keeps the plan.
+case_broken_record_refused() {
+	local rec
+	domain_xml 00:01.0:yes
+	run_guest 0000:00:01.0
+	hook stopped end
+	expect_status 0
+	lv_reattach 0000:00:01.0
+	rec=$(record 0000:00:01.0)
+	cp "$rec" "$work/record.good"
+	cp "$(plan)" "$work/plan.good"
+	for broken in symlink incomplete; do
+		for with_plan in yes no; do
+			rm -f "$rec"
+			case $broken in
+			symlink) cp "$work/record.good" "$work/record.target"; ln -s "$work/record.target" "$rec" ;;
+			incomplete) grep -v '^original-driver=' "$work/record.good" >"$rec" ;;
+			esac
+			cp "$work/plan.good" "$(plan)"
+			[ "$with_plan" = yes ] || rm -f "$(plan)"
+			hook release end
+			expect_status 1
+			expect_out "0000:00:01.0.conf"
+			[ "$with_plan" = no ] || [ -e "$(plan)" ] || fail "$broken record, with a plan: the plan was removed"
+		done
+	done
+}
+
+# The plan is read as the records are: a symlink (to a plan that would
+# move the device), a FIFO (under timeout 10: 124 = it hung) or an
+# oversized file is refused, named, and nothing is moved.
+case_plan_not_followed() {
+	local kind
+	domain_xml 00:01.0:yes
+	hook prepare begin
+	expect_status 0
+	lv_detach 0000:00:01.0
+	mv "$(plan)" "$work/plan.good"
+	for kind in symlink fifo oversized; do
+		rm -f "$(plan)"
+		case $kind in
+		symlink) cp "$work/plan.good" "$work/plan.target"; ln -s "$work/plan.target" "$(plan)" ;;
+		fifo) mkfifo "$(plan)" ;;
+		oversized) { cat "$work/plan.good"; head -c 300000 /dev/zero | tr '\0' '#'; echo; } >"$(plan)" ;;
+		esac
+		: >"$log"
+		VV_CLI_WRAPPER="timeout 10" hook start begin
+		[ "$status" -ne 124 ] || fail "$kind plan: the hook hung"
+		expect_out "$(plan)"
+		expect_no_write
+		expect_driver 0000:00:01.0 vfio-pci
+	done
+}
+
 case_killed_mid_move_then_stopped() {
 	domain_xml 00:01.0:yes
 	hook prepare begin
@@ -917,6 +972,8 @@ cases=(
 	"libvirt >= 10 chose another VFIO driver: moved to the plan|case_libvirt10_other_choice"
 	"native module unloaded while running: release reloads it|case_native_module_reloaded"
 	"release end fails (native module gone): record kept, reattach --force after the fix|case_release_fails_then_forced_reattach"
+	"a broken record (symlink, incomplete) refused at release end, plan or none|case_broken_record_refused"
+	"a plan that is a symlink, a FIFO or oversized: refused, nothing moved|case_plan_not_followed"
 	"hook killed mid-move: libvirt's stop path ends on native|case_killed_mid_move_then_stopped"
 	"no plan from prepare: devices left alone|case_no_plan_leaves_devices"
 	"libvirt's calling convention through qemu.d/NAME; no libvirt linked|case_libvirt_calling_convention"

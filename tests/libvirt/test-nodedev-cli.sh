@@ -99,6 +99,64 @@ case_bad_name_before_libvirt() {
 	done
 }
 
+# --timeout in seconds, as detach and reattach take it: one whose
+# milliseconds overflow (4294968 s would wait 704 ms) is refused before
+# libvirt is asked, naming the range.
+case_timeout_range() {
+	local t command
+	for t in 4294968 99999999 -1; do
+		for command in nodedev-detach nodedev-reattach; do
+			vv "$command" -c "$uri" --timeout "$t" 00:01.0
+			expect_status 2
+			grep -q -- "--timeout takes a number of seconds from 0 to 4294967; $t is out of range" <<<"$err" ||
+				fail "$command --timeout $t: the range is not named: $err"
+		done
+	done
+	expect_driver 0000:00:01.0 abcd_nic
+	expect_log_empty
+}
+
+# libvirt's detach, which the test driver lacks, by the preloaded shim
+# (vv-libvirt-shim.c): libvirt's three writes, as libvirt 9.0 makes them.
+shim=""
+vv_shimmed() {
+	if [ -z "$shim" ]; then
+		shim="$work/vv-libvirt-shim.so"
+		${CC:-cc} -shared -fPIC -o "$shim" "$(dirname "$0")/vv-libvirt-shim.c" -ldl ||
+			fail "cannot build $shim"
+	fi
+	local dev="$sys/devices/$1"
+	shift
+	VV_SHIM_DETACH="echo vfio-pci > '$dev/driver_override'; echo '${dev##*/}' > '$dev/driver/unbind'; echo '${dev##*/}' > '$sys/drivers_probe'" \
+		preload="$preload:$shim" vv "$@"
+}
+# break_record BDF: the record of BDF becomes a symlink to a copy of it.
+break_record() {
+	local rec
+	rec=$(record "$1")
+	echo "cp '$rec' '$work/record.target' && ln -sfn '$work/record.target' '$rec'"
+}
+
+# A record that cannot be read back is no "no record": nodedev-detach does
+# not say the device had no driver, nor send a reattach to "its native
+# driver" it cannot name; it names the record and fails.
+case_detach_unreadable_record() {
+	VV_SHIM_AFTER_REBIND=$(break_record 0000:00:01.0) vv_shimmed 0000:00:01.0 nodedev-detach -c "$uri" 00:01.0
+	expect_status 1
+	grep -q "^error: Device pci_0000_00_01_0 is detached (libvirt 9.0.0) and on acme-vfio-pci, but its record cannot be read back: .*$(record 0000:00:01.0) is a symbolic link" <<<"$err" ||
+		fail "after the move: the unreadable record is not named: $out $err"
+	! grep -q "it had no driver before" <<<"$out" || fail "after the move: 'no driver before' from an unreadable record: $out"
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	rm -f "$(record 0000:00:01.0)"
+	vv reattach --force 00:01.0
+	VV_SHIM_BEFORE_REBIND=$(break_record 0000:00:03.0) vv_shimmed 0000:00:03.0 nodedev-detach -c "$uri" 00:03.0
+	expect_status 1
+	grep -q "^error: pci_0000_00_03_0 stays on vfio-pci, detached by libvirt, and its record cannot be read: .*$(record 0000:00:03.0) is a symbolic link" <<<"$err" ||
+		fail "the move failed: the unreadable record is not named: $err"
+	! grep -q "gives it back to its native driver" <<<"$err" || fail "the move failed: a reattach advised from an unreadable record: $err"
+	expect_driver 0000:00:03.0 vfio-pci
+}
+
 case_detach_refused_by_libvirt() {
 	vv nodedev-detach -c "$uri" 00:01.0
 	expect_status 1
@@ -224,6 +282,8 @@ cases=(
 	"no daemon at the URI: libvirt's reason, nothing written|case_no_daemon"
 	"device libvirt does not know: named, libvirt's reason|case_unknown_nodedev"
 	"malformed names refused before libvirt is asked|case_bad_name_before_libvirt"
+	"--timeout out of range (4294968, 99999999, -1): exit 2 naming the range, libvirt not asked|case_timeout_range"
+	"detach with a record that cannot be read back: named, exit 1, no 'no driver before'|case_detach_unreadable_record"
 	"detach refused by libvirt: named, reason, back on the native driver, no record|case_detach_refused_by_libvirt"
 	"detach --driver refused by libvirt: back on the native driver|case_detach_named_driver_refused_by_libvirt"
 	"reattach refused by libvirt: back on the VFIO driver it was on, record as it was|case_reattach_refused_by_libvirt"

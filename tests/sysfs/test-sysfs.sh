@@ -66,6 +66,7 @@ case_absolute_link_stays_inside() {
 	expect_no_hang
 	expect_out "Driver:         abcd_nic"
 	expect_out "Modalias:       pci:v0000ABCDd00000001"
+	expect_out "IOMMU group:    1 "
 }
 
 # A FIFO as modalias: the ids come from the single-value files instead.
