@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # shellcheck shell=bash
+# shellcheck disable=SC2154,SC2034 # $root and $sys come from sim-lib.sh; $state* go to the caller
 #
 # The promise both the fault-injection suite (tests/fault) and the race
 # suite (tests/race) check after every run, on a host copy made by
@@ -27,7 +28,7 @@ state_of() {
 	drv=${drv##*/}
 	rec=$root/run/vfio-variant/devices/$bdf.conf
 	if [ -e "$rec" ] || [ -L "$rec" ]; then
-		while IFS== read -r key value; do
+		while IFS='=' read -r key value; do
 			case $key in
 			step) step=${step:-$value} ;;
 			driver) rdrv=${rdrv:-$value} ;;

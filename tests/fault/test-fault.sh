@@ -178,6 +178,7 @@ scenario() {
 		"$recover"
 		state_of "$dev" "$native"
 		if [ -z "$why" ] && { [ "$state" != native ] || [ -e "$(plan)" ]; }; then
+			# shellcheck disable=SC2016 # '$fault' is inside double quotes
 			why="the way back ($8) left $state_detail${fault:+ after the failed '$fault'}$([ -e "$(plan)" ] && echo ', and the plan'): $out"
 			[ -z "$fault" ] || bad=$((bad + 1))
 		fi
