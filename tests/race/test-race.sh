@@ -144,6 +144,13 @@ race() {
 		wait
 		why=""
 		"after_$name"
+		# Exit 1 is a refusal or a failed change; anything else (2: bad
+		# usage, 99: a memcheck error, >= 128: a crash) is a defect.
+		local c
+		for c in a b; do
+			result "$c"
+			[ "$status" -le 1 ] || why="${why:+$why; }$c exited $status"
+		done
 		if [ -z "$why" ]; then
 			order=""
 			result a; s1=$("claim_a_$name" "$before")
