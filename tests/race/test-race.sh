@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Races on the simulated kernel: two commands started together (each after
-# a random 0-5 ms delay, to move the window around), about 200 times per
+# a random 0-5 ms delay, to move the window around; a detach racing a
+# reattach 0-20 ms; each probe takes 10 ms), about 200 times per
 # scenario, then the promise is checked on the host they leave:
 #   - every device is on its native driver with no record, or on a VFIO
 #     driver with a complete record (tests/fault/invariant-lib.sh), never
@@ -29,6 +30,8 @@ sim_setup race "$cli" "$fakekernel" "$hosts/bind"
 [ -d "$hosts/hook/sys" ] || { echo "1..0 # SKIP no fixture host $hosts/hook"; exit 0; }
 iterations=${VV_RACE_ITERATIONS:-$([ -n "${VV_CLI_WRAPPER:-}" ] && echo 10 || echo 200)}
 budget=${VV_RACE_SECONDS:-18}
+# A probe takes time on a real host, the device without a driver meanwhile.
+export VV_FAKEKERNEL_PROBE_MS=${VV_FAKEKERNEL_PROBE_MS:-10}
 uuid=6d0c3a1e-5b7f-4c2a-9d41-0a1b2c3d4e5f
 xml=$work/domain.xml
 cat >"$xml" <<EOF
@@ -50,13 +53,14 @@ vv() {
 	out=$(LD_PRELOAD="$preload" ${VV_CLI_WRAPPER:-} "$cli" --sysroot "$root" "$@" 2>&1)
 	status=$?
 }
-# bg NAME ARGS...: the CLI in the background after 0-5 ms; its output in
-# $work/NAME.out, its exit status in $work/NAME.status.
+# bg NAME ARGS...: the CLI in the background after a random delay (0-5 ms,
+# or 0 to $delay_ms - 1); its output in $work/NAME.out, its exit status in
+# $work/NAME.status.
 bg() {
 	local name=$1
 	shift
 	(
-		sleep "0.00$((RANDOM % 6))"
+		sleep "$(printf '0.%03d' $((RANDOM % ${delay_ms:-6})))"
 		# shellcheck disable=SC2086
 		LD_PRELOAD="$preload" ${VV_CLI_WRAPPER:-} "$cli" --sysroot "$root" "$@" <"$xml" >"$work/$name.out" 2>&1
 		echo $? >"$work/$name.status"
@@ -188,20 +192,28 @@ race() {
 tap=0 passed=0
 
 # --- detach || reattach of one device --------------------------------------
-# Each iteration starts where the previous one ended (detached or not), so
-# both starting points are raced; a bad end starts over from a copy.
+# Odd iterations start detached, even ones where the previous one ended
+# (a bad end starts over from a copy): both starting points are raced, and
+# the detached one, where a detach that reads before it locks goes wrong,
+# at least half of the time.
 setup_native() { :; }
 setup_detached() { vv detach 00:01.0; }
 template bind setup_native one-native
+template bind setup_detached one-detached
 cur=""
 start_one() {
-	if [ -z "$cur" ]; then from_template "$work/template-one-native"; cur=$root; fi
+	if [ -z "$cur" ] || [ $((it % 2)) -eq 1 ]; then
+		from_template "$work/template-one-$([ $((it % 2)) -eq 1 ] && echo detached || echo native)"
+		cur=$root
+	fi
 	root=$cur sys=$cur/sys/bus/pci log=$cur.log
 	export VV_FAKEKERNEL_ROOT="$root" VV_FAKEKERNEL_LOG="$log"
 	state_of 0000:00:01.0 abcd_nic
 	before=$state
 }
-go_one() { bg a detach 00:01.0; bg b reattach 00:01.0; }
+# A detach reads the device at once, a reattach unbinds it only after its
+# record is written: the detach starts 0-20 ms later to meet that window.
+go_one() { delay_ms=21 bg a detach 00:01.0; bg b reattach 00:01.0; }
 claim_a_one() { claim_detach "$1"; }
 claim_b_one() { claim_reattach "$1"; }
 after_one() {
