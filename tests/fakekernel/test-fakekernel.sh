@@ -319,6 +319,15 @@ kwrite bus/pci/devices/0000:00:04.0/driver_override $'\n' >/dev/null
 expect "released group: the host driver binds again" "ok late_host" \
 	"$(kwrite bus/pci/drivers_probe 0000:00:04.0) $(driver 0000:00:04.0)"
 
+# --- a probe that takes time ------------------------------------------------
+
+kwrite bus/pci/drivers/late_host/unbind 0000:00:04.0 >/dev/null
+t0=$(date +%s%N)
+r=$(VV_FAKEKERNEL_PROBE_MS=200 kwrite bus/pci/drivers_probe 0000:00:04.0)
+t1=$(date +%s%N)
+expect "PROBE_MS=200: the probe binds, after at least 200 ms" "ok late_host yes" \
+	"$r $(driver 0000:00:04.0) $([ $(((t1 - t0) / 1000000)) -ge 200 ] && echo yes || echo no)"
+
 # --- safety ----------------------------------------------------------------
 
 for root in / "" /tmp/../ /sys; do

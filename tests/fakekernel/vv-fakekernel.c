@@ -12,7 +12,8 @@
  * mutating operation of the process fails with ERRNO, EIO by default: each
  * sysfs store, module load, and write/fsync/rename under
  * ROOT/run/vfio-variant; "N+": and every later one under ROOT/run);
- * VV_FAKEKERNEL_COUNT=FILE (holds the count of mutating operations so far).
+ * VV_FAKEKERNEL_COUNT=FILE (holds the count of mutating operations so far);
+ * VV_FAKEKERNEL_PROBE_MS=N (each probe takes N ms, at most 10 s).
  * ROOT/fakekernel.conf (GLib key file):
  *   [driver NAME] module=M vfio=true sriov=true ids=vvvv:dddd;... ("*": any)
  *                 override_only_ids=vvvv:dddd;... refuse=BDF;...
@@ -419,6 +420,12 @@ static int fk_probe(GKeyFile *conf, const char *drv, const char *dir)
 	g_autofree char *override = fk_override(dir);
 	g_autofree char *autoprobe = fk_read(dir, "physfn/sriov_drivers_autoprobe");
 	g_auto(GStrv) refuse = fk_drv_list(conf, drv, "refuse");
+	const char *ms = getenv("VV_FAKEKERNEL_PROBE_MS");
+	/* A real probe takes milliseconds to seconds, the device showing no
+	 * driver meanwhile (driver_bound() makes the link after it): the race
+	 * tests widen that window. */
+	if (ms && *ms)
+		g_usleep(MIN(g_ascii_strtoull(ms, NULL, 10), 10000) * 1000);
 	if (autoprobe && g_str_equal(autoprobe, "0") && !override)
 		return -ENODEV; /* pci_device_can_probe() */
 	if (g_strv_contains((const char *const *)refuse, bdf))

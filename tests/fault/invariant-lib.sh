@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # shellcheck shell=bash
+# shellcheck disable=SC2154,SC2034 # $root and $sys come from sim-lib.sh; $state* go to the caller
 #
 # The promise both the fault-injection suite (tests/fault) and the race
 # suite (tests/race) check after every run, on a host copy made by
@@ -18,19 +19,26 @@
 #                  verified), the device on DRV ("" none): what recover settles
 #   driverless     no driver and no record, though NATIVE is a driver
 #   bad:...        anything else (a record naming another driver, a record
-#                  without step, a non-VFIO foreign driver ...)
+#                  without step, a complete record whose original-driver is
+#                  not NATIVE: the next reattach would get it wrong ...)
 state_of() {
-	local bdf=$1 native=$2 drv rec step rdrv
-	drv=$(driver_of "$bdf")
-	rec=$(record "$bdf")
-	step="" rdrv=""
+	local bdf=$1 native=$2 drv rec step="" rdrv="" orig="" key value
+	# Builtins but one readlink: the race suite calls this hundreds of times.
+	drv=$(readlink "$sys/devices/$bdf/driver")
+	drv=${drv##*/}
+	rec=$root/run/vfio-variant/devices/$bdf.conf
 	if [ -e "$rec" ] || [ -L "$rec" ]; then
-		step=$(sed -n 's/^step=//p' "$rec" 2>/dev/null | head -n 1)
-		rdrv=$(sed -n 's/^driver=//p' "$rec" 2>/dev/null | head -n 1)
+		while IFS='=' read -r key value; do
+			case $key in
+			step) step=${step:-$value} ;;
+			driver) rdrv=${rdrv:-$value} ;;
+			original-driver) orig=${orig:-$value} ;;
+			esac
+		done <"$rec" 2>/dev/null
 		[ -n "$step" ] || step="(none)"
 	fi
 	if [ -n "$step" ]; then
-		state_detail="driver '$drv', record step=$step driver=$rdrv"
+		state_detail="driver '$drv', record step=$step driver=$rdrv original-driver=$orig"
 	else
 		state_detail="driver '$drv', no record"
 	fi
@@ -44,7 +52,8 @@ state_of() {
 		state="native+record"
 	elif [ -n "$drv" ] && [ -d "$sys/devices/$bdf/vfio-dev" ] && [ -z "$step" ]; then
 		state="libvirt:$drv"
-	elif [ -n "$drv" ] && [ -d "$sys/devices/$bdf/vfio-dev" ] && [ "$step" = verified ] && [ "$rdrv" = "$drv" ]; then
+	elif [ -n "$drv" ] && [ -d "$sys/devices/$bdf/vfio-dev" ] && [ "$step" = verified ] && [ "$rdrv" = "$drv" ] &&
+		[ "$orig" = "$native" ]; then
 		state="vfio:$drv"
 	else
 		state="bad:$drv"
