@@ -8,10 +8,10 @@
 # URI and name handling, and every error path, each checked for what it
 # says and for where it leaves the device. Remote URIs connect for real to
 # a fake daemon behind a fake ssh (fake-remote-libvirtd.py), with no network.
-# Usage: test-nodedev-cli.sh VFIO_VARIANT LIBVV_FAKEKERNEL HOSTS_DIR VALIDATOR DRIVER_XML
+# Usage: test-nodedev-cli.sh VFIO_VARIANT LIBVV_FAKEKERNEL HOSTS_DIR VALIDATOR DRIVER_XML LIBVV_LIBVIRT_SHIM
 # (the validator needs VV_SCHEMA_DIR and VV_LIBVIRT_NODEDEV_RNG)
 set -u
-cli=$1 fakekernel=$2 hosts=$3 validator=$4 driver_xml=$5
+cli=$1 fakekernel=$2 hosts=$3 validator=$4 driver_xml=$5 shim=$6
 # shellcheck source=tests/sim-lib.sh
 . "$(dirname "$0")/../sim-lib.sh"
 sim_setup nodedev "$cli" "$fakekernel" "$hosts/bind"
@@ -118,13 +118,7 @@ case_timeout_range() {
 
 # libvirt's detach, which the test driver lacks, by the preloaded shim
 # (vv-libvirt-shim.c): libvirt's three writes, as libvirt 9.0 makes them.
-shim=""
 vv_shimmed() {
-	if [ -z "$shim" ]; then
-		shim="$work/vv-libvirt-shim.so"
-		${CC:-cc} -shared -fPIC -o "$shim" "$(dirname "$0")/vv-libvirt-shim.c" -ldl ||
-			fail "cannot build $shim"
-	fi
 	local dev="$sys/devices/$1"
 	shift
 	VV_SHIM_DETACH="echo vfio-pci > '$dev/driver_override'; echo '${dev##*/}' > '$dev/driver/unbind'; echo '${dev##*/}' > '$sys/drivers_probe'" \

@@ -8,7 +8,7 @@
  *   vv_rebind (the CLI's call into the library) runs $VV_SHIM_BEFORE_REBIND
  *   and $VV_SHIM_AFTER_REBIND around the real one, so that a test can
  *   change the record between the library's writes and the CLI's read.
- * Built by test-nodedev-cli.sh itself (tests/meson.build is shared).
+ * Built by tests/meson.build, passed to test-nodedev-cli.sh.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
