@@ -71,3 +71,21 @@ errno_text() {
 	*) echo "$1" ;;
 	esac
 }
+
+# one_hostdev_domain FILE UUID: the domain vm1 with one managed hostdev,
+# 0000:00:01.0, as libvirt hands it to the qemu hook.
+one_hostdev_domain() {
+	cat >"$1" <<-EOF
+	<domain type='qemu'>
+	  <name>vm1</name>
+	  <uuid>$2</uuid>
+	  <memory unit='KiB'>131072</memory>
+	  <os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type></os>
+	  <devices>
+	    <hostdev mode='subsystem' type='pci' managed='yes'>
+	      <source><address domain='0x0000' bus='0x00' slot='0x01' function='0x0'/></source>
+	    </hostdev>
+	  </devices>
+	</domain>
+	EOF
+}

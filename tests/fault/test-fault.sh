@@ -47,19 +47,7 @@ hk() {
 }
 domain_xml() {
 	xml="$work/domain.xml"
-	cat >"$xml" <<-EOF
-	<domain type='qemu'>
-	  <name>vm1</name>
-	  <uuid>$uuid</uuid>
-	  <memory unit='KiB'>131072</memory>
-	  <os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type></os>
-	  <devices>
-	    <hostdev mode='subsystem' type='pci' managed='yes'>
-	      <source><address domain='0x0000' bus='0x00' slot='0x01' function='0x0'/></source>
-	    </hostdev>
-	  </devices>
-	</domain>
-	EOF
+	one_hostdev_domain "$xml" "$uuid"
 }
 # What libvirt 9.0 does to a managed hostdev (see tests/hook/test-hook.sh).
 lv_sh() { LD_PRELOAD="$preload" bash -c "$1"; }

@@ -34,19 +34,7 @@ budget=${VV_RACE_SECONDS:-18}
 export VV_FAKEKERNEL_PROBE_MS=${VV_FAKEKERNEL_PROBE_MS:-10}
 uuid=6d0c3a1e-5b7f-4c2a-9d41-0a1b2c3d4e5f
 xml=$work/domain.xml
-cat >"$xml" <<EOF
-<domain type='qemu'>
-  <name>vm1</name>
-  <uuid>$uuid</uuid>
-  <memory unit='KiB'>131072</memory>
-  <os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type></os>
-  <devices>
-    <hostdev mode='subsystem' type='pci' managed='yes'>
-      <source><address domain='0x0000' bus='0x00' slot='0x01' function='0x0'/></source>
-    </hostdev>
-  </devices>
-</domain>
-EOF
+one_hostdev_domain "$xml" "$uuid"
 
 vv() {
 	# shellcheck disable=SC2086 # the wrapper is words
