@@ -261,6 +261,12 @@ test_guard_open_walk(void)
 		for (guint k = 0; k < 2; k++) {
 			struct stat st;
 
+			/* valgrind 3.19 (Debian 12) knows no openat2: the walk is
+			 * then checked against the table alone. */
+			if (k == 0 && fds[0] < 0 && errors[0] == ENOSYS) {
+				g_test_message("openat2 is missing here (ENOSYS): the walk alone is checked");
+				continue;
+			}
 			if (!cases[i].expected) {
 				g_assert_cmpint(fds[k], ==, -1);
 				g_assert_cmpint(errors[k], ==, cases[i].error);
