@@ -46,6 +46,7 @@ struct vv_libvirt_pick {
 	char *pattern;
 	vv_libvirt_pick_reason reason;
 	char *description;
+	char *model;       /* the selection's driver, for <driver model='...'/>; NULL: no suggestion */
 	char *suggestion;
 };
 
@@ -72,28 +73,28 @@ vv_libvirt_aliases_free(vv_libvirt_aliases *aliases)
 	g_free(aliases);
 }
 
-/* Split "v...d...sv...sd...bc...sc...i..." (after the prefix) into the
- * seven values: a tag is a run of lower-case letters, its value what
- * follows up to the next one. The tags must all be there, in order. */
+/* Split "v...d...sv...sd...bc...sc...i..." (after the prefix) as libvirt
+ * does: skip the leading "v", then each value runs up to the first
+ * occurrence of the next tag; the interface is the rest, a trailing `*`
+ * included. A line without every tag is one libvirt cannot use. */
 static gboolean
 vv_libvirt_split_fields(const char *text, char **field)
 {
 	const char *p = text;
 
-	for (guint i = 0; i < VV_ALIAS_FIELDS; i++) {
-		gsize tag = strlen(vv_libvirt_tags[i]), length = 0;
+	if (*p != 'v')
+		return FALSE;
+	p++;
+	for (guint i = 1; i < VV_ALIAS_FIELDS; i++) {
+		const char *tag = strstr(p, vv_libvirt_tags[i]);
 
-		if (strncmp(p, vv_libvirt_tags[i], tag) != 0 || g_ascii_islower(p[tag]))
+		if (!tag)
 			return FALSE;
-		p += tag;
-		while (p[length] && !g_ascii_islower(p[length]))
-			length++;
-		if (length == 0)
-			return FALSE;
-		field[i] = g_strndup(p, length);
-		p += length;
+		field[i - 1] = g_strndup(p, tag - p);
+		p = tag + strlen(vv_libvirt_tags[i]);
 	}
-	return *p == '\0';
+	field[VV_ALIAS_FIELDS - 1] = g_strdup(p);
+	return TRUE;
 }
 
 static void
@@ -270,6 +271,9 @@ vv_libvirt_describe(const vv_libvirt_pick *pick, const vv_candidate *selected, c
 	case VV_LIBVIRT_PICK_BLACKLISTED:
 		return g_strdup_printf(_("libvirt >= 10 would load %1$s, which modprobe.d blacklists: `modprobe -b %1$s` loads nothing, and libvirt fails the start or the detach."),
 				       module);
+	case VV_LIBVIRT_PICK_NO_MODULE:
+		return g_strdup_printf(_("libvirt >= 10 would load %1$s, which this host does not have (neither a module nor built in), and libvirt fails the start or the detach."),
+				       module);
 	case VV_LIBVIRT_PICK_NOTHING_SELECTED:
 		return g_strdup_printf(_("libvirt >= 10 would bind %1$s, while vfio-variant selects no driver for this device."),
 				       module);
@@ -306,6 +310,7 @@ vv_libvirt_pick_free(vv_libvirt_pick *pick)
 	g_free(pick->module);
 	g_free(pick->pattern);
 	g_free(pick->description);
+	g_free(pick->model);
 	g_free(pick->suggestion);
 	g_free(pick);
 }
@@ -335,7 +340,9 @@ vv_libvirt_pick_new(vv_ctx *ctx, const vv_selection *selection)
 		pick->pattern = g_strdup(best->pattern);
 	}
 
-	if (vv_ctx_is_blacklisted(ctx, pick->module) && !vv_ctx_is_builtin_module(ctx, pick->module))
+	if (!vv_ctx_is_builtin_module(ctx, pick->module) && !vv_module_exists(ctx, pick->module))
+		pick->reason = VV_LIBVIRT_PICK_NO_MODULE;
+	else if (vv_ctx_is_blacklisted(ctx, pick->module) && !vv_ctx_is_builtin_module(ctx, pick->module))
 		pick->reason = VV_LIBVIRT_PICK_BLACKLISTED;
 	else if (!selected)
 		pick->reason = VV_LIBVIRT_PICK_NOTHING_SELECTED;
@@ -355,6 +362,7 @@ described:
 
 		if (!name)
 			name = vv_candidate_is_generic(selected) ? "vfio-pci" : vv_candidate_get_module(selected);
+		pick->model = g_strdup(name);
 		pick->suggestion = g_markup_printf_escaped("<driver model='%s'/>", name);
 	}
 	pick->description = vv_libvirt_describe(pick, selected, aliases, selected_line);
@@ -368,13 +376,14 @@ VV_EXPORT const char *vv_libvirt_pick_get_file(const vv_libvirt_pick *pick) { re
 VV_EXPORT gboolean vv_libvirt_pick_is_same(const vv_libvirt_pick *pick) { return pick->reason == VV_LIBVIRT_PICK_SAME; }
 VV_EXPORT vv_libvirt_pick_reason vv_libvirt_pick_get_reason(const vv_libvirt_pick *pick) { return pick->reason; }
 VV_EXPORT const char *vv_libvirt_pick_describe(const vv_libvirt_pick *pick) { return pick->description; }
+const char *vv_libvirt_pick_get_model(const vv_libvirt_pick *pick) { return pick->model; }
 VV_EXPORT const char *vv_libvirt_pick_get_suggestion(const vv_libvirt_pick *pick) { return pick->suggestion; }
 
 VV_EXPORT gboolean
 vv_libvirt_pick_fails(const vv_libvirt_pick *pick)
 {
 	return pick->reason == VV_LIBVIRT_PICK_NO_MODULES_ALIAS || pick->reason == VV_LIBVIRT_PICK_UNREADABLE ||
-	       pick->reason == VV_LIBVIRT_PICK_BLACKLISTED;
+	       pick->reason == VV_LIBVIRT_PICK_BLACKLISTED || pick->reason == VV_LIBVIRT_PICK_NO_MODULE;
 }
 
 VV_EXPORT const char *
@@ -393,6 +402,7 @@ vv_libvirt_pick_reason_to_string(vv_libvirt_pick_reason reason)
 	case VV_LIBVIRT_PICK_NOT_IN_TEXT: return "not-in-text";
 	case VV_LIBVIRT_PICK_TIE_ORDER: return "tie-order";
 	case VV_LIBVIRT_PICK_FEWER_STARS: return "fewer-stars";
+	case VV_LIBVIRT_PICK_NO_MODULE: return "no-module";
 	}
 	return "unknown";
 }

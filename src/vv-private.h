@@ -69,6 +69,8 @@ typedef struct vv_libvirt_aliases vv_libvirt_aliases;
 void vv_libvirt_aliases_free(vv_libvirt_aliases *aliases);
 vv_libvirt_pick *vv_libvirt_pick_new(vv_ctx *ctx, const vv_selection *selection);
 void vv_libvirt_pick_free(vv_libvirt_pick *pick);
+/* The driver name of the suggestion's <driver model='...'/>, NULL: none. */
+const char *vv_libvirt_pick_get_model(const vv_libvirt_pick *pick);
 
 /* vv-ctx.c */
 void vv_alias_free(vv_alias *alias);

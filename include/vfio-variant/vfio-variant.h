@@ -562,6 +562,7 @@ typedef enum {
 	VV_LIBVIRT_PICK_NOT_IN_TEXT,        /* the choice's alias is in modules.alias.bin, not in the text file */
 	VV_LIBVIRT_PICK_TIE_ORDER,          /* as many `*` as libvirt's pick, which comes first in the file */
 	VV_LIBVIRT_PICK_FEWER_STARS,        /* libvirt's pick has fewer `*` fields than the choice */
+	VV_LIBVIRT_PICK_NO_MODULE,          /* libvirt's pick is no module of this host: libvirt fails */
 } vv_libvirt_pick_reason;
 
 /* What libvirt >= 10 would bind for the selection's device, computed on
@@ -582,7 +583,8 @@ const char *vv_libvirt_pick_get_file(const vv_libvirt_pick *pick);
 /* TRUE when libvirt binds what vfio-variant selected. */
 gboolean vv_libvirt_pick_is_same(const vv_libvirt_pick *pick);
 /* TRUE when libvirt's own pick makes the start (or nodedev-detach) fail:
- * no or an unreadable modules.alias, or a blacklisted module. */
+ * no or an unreadable modules.alias, a module the host does not have, or
+ * a blacklisted one. */
 gboolean vv_libvirt_pick_fails(const vv_libvirt_pick *pick);
 vv_libvirt_pick_reason vv_libvirt_pick_get_reason(const vv_libvirt_pick *pick);
 /* One translated sentence: what libvirt picks and, when that differs or
