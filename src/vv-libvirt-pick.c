@@ -45,10 +45,16 @@ struct vv_libvirt_pick {
 	guint line;
 	char *pattern;
 	vv_libvirt_pick_reason reason;
-	char *description;
+	char *chosen;      /* the selected module, NULL: none */
+	guint chosen_line; /* its best line libvirt matches (tie-order), 0: none */
+	const char *error; /* why the file cannot be read (the context's) */
+	char *description; /* made on first request */
 	char *model;       /* the selection's driver, for <driver model='...'/>; NULL: no suggestion */
 	char *suggestion;
 };
+
+/* The device's seven fields as its modalias writes them ("%08X", "%02X"). */
+typedef char vv_libvirt_device[VV_ALIAS_FIELDS][9];
 
 static const char *const vv_libvirt_tags[VV_ALIAS_FIELDS] = { "v", "d", "sv", "sd", "bc", "sc", "i" };
 
@@ -170,7 +176,7 @@ vv_libvirt_aliases_get(vv_ctx *ctx)
 
 /* libvirt's field compare: equal text, or the whole field is `*`. */
 static gboolean
-vv_libvirt_matches(const vv_libvirt_alias *alias, char *const *device)
+vv_libvirt_matches(const vv_libvirt_alias *alias, const vv_libvirt_device device)
 {
 	if (!alias->field[0])
 		return FALSE;
@@ -181,22 +187,22 @@ vv_libvirt_matches(const vv_libvirt_alias *alias, char *const *device)
 }
 
 static void
-vv_libvirt_device_fields(vv_device *device, char **field)
+vv_libvirt_device_fields(vv_device *device, vv_libvirt_device field)
 {
 	guint32 class = vv_device_get_class(device);
 
-	field[0] = g_strdup_printf("%08X", vv_device_get_vendor_id(device));
-	field[1] = g_strdup_printf("%08X", vv_device_get_device_id(device));
-	field[2] = g_strdup_printf("%08X", vv_device_get_subsystem_vendor_id(device));
-	field[3] = g_strdup_printf("%08X", vv_device_get_subsystem_device_id(device));
-	field[4] = g_strdup_printf("%02X", (class >> 16) & 0xff);
-	field[5] = g_strdup_printf("%02X", (class >> 8) & 0xff);
-	field[6] = g_strdup_printf("%02X", class & 0xff);
+	g_snprintf(field[0], sizeof(field[0]), "%08X", vv_device_get_vendor_id(device));
+	g_snprintf(field[1], sizeof(field[1]), "%08X", vv_device_get_device_id(device));
+	g_snprintf(field[2], sizeof(field[2]), "%08X", vv_device_get_subsystem_vendor_id(device));
+	g_snprintf(field[3], sizeof(field[3]), "%08X", vv_device_get_subsystem_device_id(device));
+	g_snprintf(field[4], sizeof(field[4]), "%02X", (class >> 16) & 0xff);
+	g_snprintf(field[5], sizeof(field[5]), "%02X", (class >> 8) & 0xff);
+	g_snprintf(field[6], sizeof(field[6]), "%02X", class & 0xff);
 }
 
 /* libvirt's pick: the match with the fewest `*`, the first on a tie. */
 static const vv_libvirt_alias *
-vv_libvirt_best(GPtrArray *lines, char *const *device)
+vv_libvirt_best(GPtrArray *lines, const vv_libvirt_device device)
 {
 	const vv_libvirt_alias *best = NULL;
 
@@ -213,7 +219,7 @@ vv_libvirt_best(GPtrArray *lines, char *const *device)
  * module's own lines: which of them libvirt matches, which only a glob
  * would. BEST is libvirt's pick (NULL: vfio_pci by default). */
 static vv_libvirt_pick_reason
-vv_libvirt_explain_miss(GPtrArray *lines, char *const *device, const char *key, const vv_candidate *selected,
+vv_libvirt_explain_miss(GPtrArray *lines, const vv_libvirt_device device, const char *key, const vv_candidate *selected,
 			const vv_libvirt_alias *best, guint *selected_line)
 {
 	const vv_libvirt_alias *own = NULL;
@@ -250,11 +256,10 @@ vv_libvirt_explain_miss(GPtrArray *lines, char *const *device, const char *key, 
 }
 
 static char *
-vv_libvirt_describe(const vv_libvirt_pick *pick, const vv_candidate *selected, const vv_libvirt_aliases *aliases,
-		    guint selected_line)
+vv_libvirt_describe(const vv_libvirt_pick *pick)
 {
 	const char *module = pick->module;
-	const char *chosen = selected ? vv_candidate_get_module(selected) : NULL;
+	const char *chosen = pick->chosen;
 
 	switch (pick->reason) {
 	case VV_LIBVIRT_PICK_SAME:
@@ -267,7 +272,7 @@ vv_libvirt_describe(const vv_libvirt_pick *pick, const vv_candidate *selected, c
 		return g_strdup_printf(_("libvirt >= 10 would fail to pick a driver: %1$s does not exist, and libvirt reads no other alias source."),
 				       pick->file);
 	case VV_LIBVIRT_PICK_UNREADABLE:
-		return g_strdup_printf(_("libvirt >= 10 would fail to pick a driver: %1$s"), aliases->error->message);
+		return g_strdup_printf(_("libvirt >= 10 would fail to pick a driver: %1$s"), pick->error);
 	case VV_LIBVIRT_PICK_BLACKLISTED:
 		return g_strdup_printf(_("libvirt >= 10 would load %1$s, which modprobe.d blacklists: `modprobe -b %1$s` loads nothing, and libvirt fails the start or the detach."),
 				       module);
@@ -294,7 +299,7 @@ vv_libvirt_describe(const vv_libvirt_pick *pick, const vv_candidate *selected, c
 				       module, chosen, pick->file);
 	case VV_LIBVIRT_PICK_TIE_ORDER:
 		return g_strdup_printf(_("libvirt >= 10 would bind %1$s: %2$s matches with as many `*` fields, and libvirt takes the earlier line (%3$u, against %4$u), while vfio-variant ranks field by field and then by module name."),
-				       module, chosen, pick->line, selected_line);
+				       module, chosen, pick->line, pick->chosen_line);
 	case VV_LIBVIRT_PICK_FEWER_STARS:
 		return g_strdup_printf(_("libvirt >= 10 would bind %1$s: its line has fewer `*` fields than any line of %2$s, and libvirt counts only whole-field `*`."),
 				       module, chosen);
@@ -309,6 +314,7 @@ vv_libvirt_pick_free(vv_libvirt_pick *pick)
 		return;
 	g_free(pick->module);
 	g_free(pick->pattern);
+	g_free(pick->chosen);
 	g_free(pick->description);
 	g_free(pick->model);
 	g_free(pick->suggestion);
@@ -321,12 +327,13 @@ vv_libvirt_pick_new(vv_ctx *ctx, const vv_selection *selection)
 	vv_libvirt_aliases *aliases = vv_libvirt_aliases_get(ctx);
 	const vv_candidate *selected = vv_selection_get_selected(selection);
 	vv_libvirt_pick *pick = g_new0(vv_libvirt_pick, 1);
-	char *device[VV_ALIAS_FIELDS] = { NULL };
+	vv_libvirt_device device;
 	const vv_libvirt_alias *best;
-	guint selected_line = 0;
 
 	pick->file = aliases->file;
+	pick->chosen = selected ? g_strdup(vv_candidate_get_module(selected)) : NULL;
 	if (aliases->error) {
+		pick->error = aliases->error->message;
 		pick->reason = g_error_matches(aliases->error, VV_ERROR, VV_ERROR_NOT_FOUND) ?
 				       VV_LIBVIRT_PICK_NO_MODULES_ALIAS : VV_LIBVIRT_PICK_UNREADABLE;
 		goto described;
@@ -340,7 +347,9 @@ vv_libvirt_pick_new(vv_ctx *ctx, const vv_selection *selection)
 		pick->pattern = g_strdup(best->pattern);
 	}
 
-	if (!vv_ctx_is_builtin_module(ctx, pick->module) && !vv_module_exists(ctx, pick->module))
+	/* A line's module is one depmod indexed; the vfio_pci libvirt falls
+	 * back to may be absent altogether. */
+	if (!best && !vv_ctx_is_builtin_module(ctx, pick->module) && !vv_module_exists(ctx, pick->module))
 		pick->reason = VV_LIBVIRT_PICK_NO_MODULE;
 	else if (vv_ctx_is_blacklisted(ctx, pick->module) && !vv_ctx_is_builtin_module(ctx, pick->module))
 		pick->reason = VV_LIBVIRT_PICK_BLACKLISTED;
@@ -352,9 +361,7 @@ vv_libvirt_pick_new(vv_ctx *ctx, const vv_selection *selection)
 		pick->reason = VV_LIBVIRT_PICK_POLICY;
 	else
 		pick->reason = vv_libvirt_explain_miss(aliases->lines, device, vv_selection_get_key(selection),
-						       selected, best, &selected_line);
-	for (guint i = 0; i < VV_ALIAS_FIELDS; i++)
-		g_free(device[i]);
+						       selected, best, &pick->chosen_line);
 
 described:
 	if (selected && pick->reason != VV_LIBVIRT_PICK_SAME) {
@@ -365,7 +372,6 @@ described:
 		pick->model = g_strdup(name);
 		pick->suggestion = g_markup_printf_escaped("<driver model='%s'/>", name);
 	}
-	pick->description = vv_libvirt_describe(pick, selected, aliases, selected_line);
 	return pick;
 }
 
@@ -375,7 +381,13 @@ VV_EXPORT const char *vv_libvirt_pick_get_pattern(const vv_libvirt_pick *pick) {
 VV_EXPORT const char *vv_libvirt_pick_get_file(const vv_libvirt_pick *pick) { return pick->file; }
 VV_EXPORT gboolean vv_libvirt_pick_is_same(const vv_libvirt_pick *pick) { return pick->reason == VV_LIBVIRT_PICK_SAME; }
 VV_EXPORT vv_libvirt_pick_reason vv_libvirt_pick_get_reason(const vv_libvirt_pick *pick) { return pick->reason; }
-VV_EXPORT const char *vv_libvirt_pick_describe(const vv_libvirt_pick *pick) { return pick->description; }
+VV_EXPORT const char *
+vv_libvirt_pick_describe(const vv_libvirt_pick *pick)
+{
+	if (!pick->description)
+		((vv_libvirt_pick *)pick)->description = vv_libvirt_describe(pick);
+	return pick->description;
+}
 const char *vv_libvirt_pick_get_model(const vv_libvirt_pick *pick) { return pick->model; }
 VV_EXPORT const char *vv_libvirt_pick_get_suggestion(const vv_libvirt_pick *pick) { return pick->suggestion; }
 
