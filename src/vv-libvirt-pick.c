@@ -120,32 +120,35 @@ vv_libvirt_add_line(GPtrArray *lines, guint number, const char *pattern, const c
 	g_ptr_array_add(lines, alias);
 }
 
-/* Keep the `alias vfio_pci:PATTERN MODULE` lines of TEXT (LENGTH bytes). */
+/* Keep the `alias vfio_pci:PATTERN MODULE` lines of TEXT (LENGTH bytes,
+ * NUL-terminated), numbered from 1. Only those few lines are split: a
+ * distribution's file has tens of thousands of others. */
 static void
 vv_libvirt_parse(GPtrArray *lines, char *text, gsize length)
 {
+	static const char prefix[] = "alias " VV_LIBVIRT_ALIAS_PREFIX;
 	char *end = text + length;
 	guint number = 0;
 
 	for (char *line = text; line < end;) {
 		char *next = memchr(line, '\n', end - line);
-		g_auto(GStrv) words = NULL;
 
 		if (next)
 			*next = '\0';
 		number++;
-		if (g_str_has_prefix(line, "alias ")) {
-			words = g_strsplit_set(line, " \t", -1);
-			guint n = 0;
+		if (strncmp(line, prefix, sizeof(prefix) - 1) == 0) {
+			g_auto(GStrv) words = g_strsplit_set(line, " \t", -1);
 			const char *word[3] = { NULL };
+			guint n = 0;
 
-			for (guint i = 0; words[i] && n <= 3; i++)
-				if (*words[i]) {
-					if (n < 3)
-						word[n] = words[i];
-					n++;
-				}
-			if (n == 3 && g_str_has_prefix(word[1], VV_LIBVIRT_ALIAS_PREFIX))
+			for (guint i = 0; words[i]; i++) {
+				if (!*words[i])
+					continue;
+				if (n < 3)
+					word[n] = words[i];
+				n++;
+			}
+			if (n == 3)
 				vv_libvirt_add_line(lines, number, word[1], word[2]);
 		}
 		if (!next)
