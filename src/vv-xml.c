@@ -69,6 +69,26 @@ vv_xml_add_detached(xmlNode *parent, const vv_record *record)
 	vv_xml_set_optional(native, "override", vv_record_get_original_override(record));
 }
 
+/* <libvirt-pick>: what libvirt >= 10 binds by itself (vv-libvirt-pick.c);
+ * driver-model is the value for <hostdev><driver model='...'/> that gets
+ * the selection instead. */
+static void
+vv_xml_add_libvirt_pick(xmlNode *parent, const vv_libvirt_pick *pick)
+{
+	xmlNode *node = xmlNewChild(parent, NULL, BAD_CAST "libvirt-pick", NULL);
+
+	vv_xml_set_optional(node, "module", vv_libvirt_pick_get_module(pick));
+	if (vv_libvirt_pick_get_line(pick)) {
+		vv_xml_set_uint(node, "line", vv_libvirt_pick_get_line(pick));
+		xmlNewProp(node, BAD_CAST "pattern", BAD_CAST vv_libvirt_pick_get_pattern(pick));
+	}
+	xmlNewProp(node, BAD_CAST "same", BAD_CAST (vv_libvirt_pick_is_same(pick) ? "yes" : "no"));
+	xmlNewProp(node, BAD_CAST "fails", BAD_CAST (vv_libvirt_pick_fails(pick) ? "yes" : "no"));
+	xmlNewProp(node, BAD_CAST "reason",
+		   BAD_CAST vv_libvirt_pick_reason_to_string(vv_libvirt_pick_get_reason(pick)));
+	vv_xml_set_optional(node, "driver-model", vv_libvirt_pick_get_model(pick));
+}
+
 VV_EXPORT char *
 vv_selection_to_xml(const vv_selection *selection, gboolean standalone)
 {
@@ -138,6 +158,8 @@ vv_selection_to_xml_with_record(const vv_selection *selection, const vv_record *
 		xmlNewProp(node, BAD_CAST "hook-mode", BAD_CAST vv_hook_mode_to_string(vv_policy_get_hook_mode(policy)));
 		xmlNewProp(node, BAD_CAST "host-use", BAD_CAST vv_host_use_to_string(vv_policy_get_host_use(policy)));
 	}
+
+	vv_xml_add_libvirt_pick(root, vv_selection_get_libvirt_pick(selection));
 
 	if (standalone) {
 		xmlChar *text = NULL;

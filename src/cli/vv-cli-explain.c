@@ -92,6 +92,33 @@ vv_explain_candidates(const vv_selection *selection)
 	}
 }
 
+/* What libvirt >= 10 binds by itself for a managed hostdev or a plain
+ * `virsh nodedev-detach`, and, where that is not vfio-variant's choice,
+ * why and what to write in the domain instead. */
+static void
+vv_explain_libvirt_pick(const vv_selection *selection)
+{
+	const vv_libvirt_pick *pick = vv_selection_get_libvirt_pick(selection);
+	const vv_candidate *selected = vv_selection_get_selected(selection);
+	const char *module = vv_libvirt_pick_get_module(pick);
+
+	if (!module)
+		g_print(_("libvirt >= 10 would pick: nothing, it fails\n"));
+	else if (vv_libvirt_pick_get_line(pick))
+		g_print(_("libvirt >= 10 would pick: %1$s (modules.alias line %2$u: %3$s)\n"), module,
+			vv_libvirt_pick_get_line(pick), vv_libvirt_pick_get_pattern(pick));
+	else
+		g_print(_("libvirt >= 10 would pick: %s (no line of modules.alias matches)\n"), module);
+	if (vv_libvirt_pick_is_same(pick)) {
+		g_print(_("  That is vfio-variant's choice too.\n"));
+		return;
+	}
+	g_print("  %s\n", vv_libvirt_pick_describe(pick));
+	if (vv_libvirt_pick_get_suggestion(pick))
+		g_print(_("  To get %1$s without the hook, write in the domain's <hostdev>: %2$s\n"),
+			vv_candidate_get_module(selected), vv_libvirt_pick_get_suggestion(pick));
+}
+
 int
 vv_cli_explain(const vv_cli_globals *globals, int argc, char **argv)
 {
@@ -136,6 +163,7 @@ vv_cli_explain(const vv_cli_globals *globals, int argc, char **argv)
 		vv_explain_policy(selection);
 		vv_explain_candidates(selection);
 		g_print(_("Result: %s\n"), vv_selection_get_summary(selection));
+		vv_explain_libvirt_pick(selection);
 	}
 	return vv_selection_get_selected(selection) ? VV_CLI_EXIT_OK : VV_CLI_EXIT_NONE;
 }

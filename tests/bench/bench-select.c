@@ -12,6 +12,9 @@
  *   reference    vv_textscan_select() per device, same module directory
  *   ratio        reference / selection (target >= 80x); / read+selection (info)
  *   list pass    vv_ctx_list_devices() + a selection for each device
+ *   libvirt-pick vv_selection_get_libvirt_pick() per device on selections
+ *                already made (modules.alias parsed), and its first call on
+ *                a fresh context (reads and parses modules.alias) (info)
  * --devices-only measures the two per-device rows alone (for profilers).
  * Targets are printed next to the figures, never asserted: exit status 0
  * whenever the host could be read.
@@ -125,7 +128,8 @@ main(int argc, char **argv)
 	g_autoptr(GPtrArray) modaliases = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GArray) samples = g_array_new(FALSE, FALSE, sizeof(double));
 	double context_ms = 0, device_us, selection_us, reference_us, list_ms = 0, ratio, start;
-	guint n_devices, agree = 0, selected = 0, candidates = 0;
+	double pick_us, pick_first_ms = 0;
+	guint n_devices, agree = 0, selected = 0, candidates = 0, pick_agree = 0, pick_same = 0, pick_fails = 0;
 	int n_aliases;
 
 	setlocale(LC_ALL, "");
@@ -175,6 +179,47 @@ main(int argc, char **argv)
 		selected += vv_selection_get_selected(selection) != NULL;
 		candidates += vv_selection_get_n_candidates(selection);
 		agree += g_strcmp0(reference, bench_best_module(selection)) == 0;
+		{
+			const vv_libvirt_pick *pick = vv_selection_get_libvirt_pick(selection);
+
+			/* The text scan answers NULL where libvirt falls back to vfio_pci. */
+			pick_agree += g_strcmp0(reference ? reference : "vfio_pci", vv_libvirt_pick_get_module(pick)) == 0;
+			pick_same += vv_libvirt_pick_is_same(pick);
+			pick_fails += vv_libvirt_pick_fails(pick);
+		}
+	}
+
+	/* libvirt's pick on selections already made: the parsed modules.alias
+	 * is the context's, so this is the scan of its vfio_pci: lines. */
+	g_array_set_size(samples, 0);
+	for (int round = 0; round < iterations && n_devices; round++) {
+		g_autoptr(GPtrArray) made = g_ptr_array_new_with_free_func((GDestroyNotify)vv_selection_unref);
+
+		for (guint i = 0; i < n_devices; i++)
+			g_ptr_array_add(made, vv_selection_new(ctx, g_ptr_array_index(devices, i), NULL));
+		start = bench_now();
+		for (guint i = 0; i < n_devices; i++)
+			if (g_ptr_array_index(made, i))
+				vv_selection_get_libvirt_pick(g_ptr_array_index(made, i));
+		g_array_append_val(samples, (double){ (bench_now() - start) * 1e6 / n_devices });
+	}
+	pick_us = bench_median(samples);
+
+	/* Its first call on a fresh context, which reads modules.alias. */
+	if (!devices_only && n_devices) {
+		g_array_set_size(samples, 0);
+		for (int round = 0; round < iterations; round++) {
+			g_autoptr(vv_ctx) cold = bench_ctx_new(sysroot, modules_dir, NULL);
+			g_autoptr(vv_device) device = cold ? vv_device_new(cold, g_ptr_array_index(addresses, 0), NULL) : NULL;
+			g_autoptr(vv_selection) selection = device ? vv_selection_new(cold, device, NULL) : NULL;
+
+			if (!selection)
+				break;
+			start = bench_now();
+			vv_selection_get_libvirt_pick(selection);
+			g_array_append_val(samples, (double){ (bench_now() - start) * 1e3 });
+		}
+		pick_first_ms = bench_median(samples);
 	}
 
 	/* The selection alone (libkmod lookup, ranking, group check). */
@@ -235,6 +280,8 @@ main(int argc, char **argv)
 		n_devices, selected, candidates);
 	g_print("vfio_pci: aliases in modules.alias  %d\n", n_aliases);
 	g_print("text scan picks the same module     %u of %u devices\n", agree, n_devices);
+	g_print("libvirt-pick equals the text scan   %u of %u devices (%u the same as the selection, %u where libvirt fails)\n",
+		pick_agree, n_devices, pick_same, pick_fails);
 	g_print("iterations      %d (medians)\n\n", iterations);
 	g_print("%-34s %16s %18s  %s\n", "figure", "measured", "target", "verdict");
 	if (!devices_only)
@@ -250,6 +297,9 @@ main(int argc, char **argv)
 	bench_row("ratio text scan / selection", selection_us > 0 ? reference_us / selection_us : 0, "x", ">=",
 		  TARGET_RATIO, "x", selection_us > 0 && reference_us / selection_us >= TARGET_RATIO);
 	g_print("%-34s %13.3f x  %18s  %s\n", "  text scan / read + selection", ratio, "-", "info");
+	g_print("%-34s %13.3f us %18s  %s\n", "libvirt-pick per device, parsed", pick_us, "-", "info");
+	if (!devices_only)
+		g_print("%-34s %13.3f ms %18s  %s\n", "  first call, reads modules.alias", pick_first_ms, "-", "info");
 	if (!devices_only && n_devices) {
 		g_autofree char *what = g_strdup_printf("list pass, %u devices", n_devices);
 		double scaled = list_ms * TARGET_LIST_DEVICES / n_devices;

@@ -263,6 +263,53 @@ test_virt_detached_xml(void)
 	g_rmdir(state);
 }
 
+/* nodedev-dumpxml: <libvirt-pick> travels inside <driver> with the rest of
+ * <vfio>, validates there, and goes with it when stripped. */
+static void
+test_virt_libvirt_pick_xml(void)
+{
+	g_autofree char *root = g_build_filename(g_getenv("VV_TEST_HOSTS"), "rules", NULL);
+	g_autofree char *ours_path = g_build_filename(g_getenv("VV_SCHEMA_DIR"), "nodedev-vfio.rng", NULL);
+	g_autofree char *libvirt_path = g_build_filename(g_getenv("VV_NODEDEV_CORPUS"), "debian12-libvirt9-pci_0000_00_01_0.xml", NULL);
+	g_autofree char *libvirt_doc = NULL;
+	g_autofree char *fragment = NULL;
+	g_autofree char *merged = NULL;
+	g_autofree char *stripped = NULL;
+	g_autoptr(xmlRelaxNG) ours = vv_test_schema(ours_path);
+	g_autoptr(xmlRelaxNG) libvirt = vv_test_schema(g_getenv("VV_LIBVIRT_NODEDEV_RNG"));
+	g_autoptr(vv_ctx_options) options = vv_ctx_options_new();
+	g_autoptr(vv_ctx) ctx = NULL;
+	g_autoptr(vv_device) device = NULL;
+	g_autoptr(vv_selection) selection = NULL;
+	g_autoptr(GError) error = NULL;
+	const char *driver, *pick;
+
+	g_assert_true(g_file_get_contents(libvirt_path, &libvirt_doc, NULL, NULL));
+	vv_ctx_options_set_sysroot(options, root);
+	ctx = vv_ctx_new(options, &error);
+	g_assert_no_error(error);
+	/* rules.toml case f: libvirt would load the blacklisted variant. */
+	device = vv_device_new(ctx, "0000:00:05.0", &error);
+	g_assert_no_error(error);
+	selection = vv_selection_new(ctx, device, &error);
+	g_assert_no_error(error);
+	fragment = vv_selection_to_xml_with_record(selection, NULL, FALSE);
+	merged = vv_virt_xml_merge(libvirt_doc, fragment, &error);
+	g_assert_no_error(error);
+	driver = strstr(merged, "<driver>");
+	pick = strstr(merged, "<libvirt-pick module=\"blocked_variant\" line=\"5\"");
+	g_assert_nonnull(driver);
+	g_assert_nonnull(pick);
+	g_assert_true(pick > driver && pick < strstr(merged, "</driver>"));
+	g_assert_nonnull(strstr(pick, "reason=\"blacklisted\" driver-model=\"vfio-pci\"/>"));
+	if (!vv_test_validates(ours, merged))
+		g_error("does not validate against nodedev-vfio.rng:\n%s", merged);
+	stripped = vv_virt_xml_strip(merged, &error);
+	g_assert_no_error(error);
+	g_assert_null(strstr(stripped, "libvirt-pick"));
+	g_assert_true(vv_test_validates(libvirt, stripped));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -271,5 +318,6 @@ main(int argc, char **argv)
 	g_test_add_func("/virt/uri-local", test_virt_uri_local);
 	g_test_add_func("/virt/domain-uses", test_virt_domain_uses);
 	g_test_add_func("/virt/detached-xml", test_virt_detached_xml);
+	g_test_add_func("/virt/libvirt-pick-xml", test_virt_libvirt_pick_xml);
 	return g_test_run();
 }
