@@ -345,6 +345,7 @@ vv_ctx_unref(vv_ctx *ctx)
 	g_hash_table_unref(ctx->blacklist);
 	g_hash_table_unref(ctx->module_patterns);
 	g_hash_table_unref(ctx->module_drivers);
+	vv_libvirt_aliases_free(ctx->libvirt_aliases);
 	g_free(ctx->sysroot);
 	g_free(ctx->sys_dir);
 	g_free(ctx->state_dir);

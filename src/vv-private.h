@@ -52,6 +52,7 @@ struct vv_ctx {
 	GHashTable *module_drivers;  /* module -> driver name, once known (names never change) */
 
 	struct pci_access *pci;      /* names database, opened on first use */
+	struct vv_libvirt_aliases *libvirt_aliases; /* libvirt's view of modules.alias, on first use */
 
 	/* O_PATH descriptors of sys_dir and sysroot plus one (0: not open yet),
 	 * what paths below a sysroot resolve beneath (vv-sysfs.c). */
@@ -62,6 +63,12 @@ struct vv_ctx {
 typedef struct vv_policy_rules vv_policy_rules;
 void vv_policy_rules_free(vv_policy_rules *rules);
 char *vv_policy_where(const vv_policy *policy);
+
+/* vv-libvirt-pick.c: what libvirt >= 10 binds by itself. */
+typedef struct vv_libvirt_aliases vv_libvirt_aliases;
+void vv_libvirt_aliases_free(vv_libvirt_aliases *aliases);
+vv_libvirt_pick *vv_libvirt_pick_new(vv_ctx *ctx, const vv_selection *selection);
+void vv_libvirt_pick_free(vv_libvirt_pick *pick);
 
 /* vv-ctx.c */
 void vv_alias_free(vv_alias *alias);

@@ -49,6 +49,7 @@ struct vv_selection {
 	vv_policy *policy;
 	char *policy_where; /* "[group] in FILE line N", NULL: no rule */
 	char *summary; /* made on first request */
+	vv_libvirt_pick *libvirt_pick; /* made on first request */
 };
 
 static void
@@ -410,6 +411,7 @@ vv_selection_unref(vv_selection *selection)
 	if (selection->candidates)
 		g_ptr_array_unref(selection->candidates);
 	g_free(selection->summary);
+	vv_libvirt_pick_free(selection->libvirt_pick);
 	vv_policy_unref(selection->policy);
 	g_free(selection->policy_where);
 	g_free(selection);
@@ -430,6 +432,15 @@ vv_selection_get_summary(const vv_selection *selection)
 	if (!selection->summary)
 		((vv_selection *)selection)->summary = vv_selection_summarize(selection);
 	return selection->summary;
+}
+
+VV_EXPORT const vv_libvirt_pick *
+vv_selection_get_libvirt_pick(const vv_selection *selection)
+{
+	if (!selection->libvirt_pick)
+		((vv_selection *)selection)->libvirt_pick =
+			vv_libvirt_pick_new(vv_device_get_ctx(selection->device), selection);
+	return selection->libvirt_pick;
 }
 
 VV_EXPORT const char *

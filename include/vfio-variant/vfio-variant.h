@@ -526,6 +526,76 @@ typedef enum {
 vv_host_use vv_policy_get_host_use(const vv_policy *policy);
 const char *vv_host_use_to_string(vv_host_use host_use);
 
+/* ---- what libvirt >= 10 picks by itself (0.5) -------------------------- */
+
+/*
+ * libvirt >= 10 chooses a VFIO variant itself for a managed hostdev without
+ * <driver model='...'/> and for `virsh nodedev-detach` without a driver
+ * name: it reads the text MODULES_DIR/modules.alias (at most 8 MiB; no
+ * modules.alias.bin, no built-in aliases, no modprobe.d), keeps the lines
+ * `alias vfio_pci:... MODULE`, compares each of the seven fields (v d sv
+ * sd bc sc i) with the device's either literally or as a whole-field `*`
+ * (no glob: "i00*" or "0000101*" match only that very text), and takes the
+ * match with the fewest `*`, the first line on a tie; with no match,
+ * vfio_pci. Then `modprobe -b MODULE`: a module modprobe.d blacklists
+ * fails the start (or the detach); there is no fallback.
+ *
+ * The library computes that pick for the selection's device and compares
+ * it with the selection. The text file is read once per context; a
+ * missing or unreadable one is a fact of the pick (libvirt fails too), not
+ * an error.
+ */
+
+typedef struct vv_libvirt_pick vv_libvirt_pick;
+
+/* Why libvirt's pick is what it is, seen from vfio-variant's selection. */
+typedef enum {
+	VV_LIBVIRT_PICK_SAME = 0,           /* libvirt picks vfio-variant's choice */
+	VV_LIBVIRT_PICK_NO_MODULES_ALIAS,   /* no text modules.alias: libvirt fails */
+	VV_LIBVIRT_PICK_UNREADABLE,         /* modules.alias unreadable or over 8 MiB: libvirt fails */
+	VV_LIBVIRT_PICK_BLACKLISTED,        /* modprobe.d blacklists libvirt's pick: libvirt fails */
+	VV_LIBVIRT_PICK_NOTHING_SELECTED,   /* vfio-variant selects nothing (not assignable, denied, rejected) */
+	VV_LIBVIRT_PICK_POLICY,             /* the policy chose another driver */
+	VV_LIBVIRT_PICK_GLOB_FIELD,         /* the choice's alias has a field libvirt compares literally */
+	VV_LIBVIRT_PICK_BUILTIN,            /* the choice is a built-in variant, absent from modules.alias */
+	VV_LIBVIRT_PICK_MODPROBE_ALIAS,     /* the choice comes from a modprobe.d alias libvirt ignores */
+	VV_LIBVIRT_PICK_NOT_IN_TEXT,        /* the choice's alias is in modules.alias.bin, not in the text file */
+	VV_LIBVIRT_PICK_TIE_ORDER,          /* as many `*` as libvirt's pick, which comes first in the file */
+	VV_LIBVIRT_PICK_FEWER_STARS,        /* libvirt's pick has fewer `*` fields than the choice */
+} vv_libvirt_pick_reason;
+
+/* What libvirt >= 10 would bind for the selection's device, computed on
+ * the first call (it reads modules.alias once per context). Never NULL. */
+const vv_libvirt_pick *vv_selection_get_libvirt_pick(const vv_selection *selection);
+
+/* The module libvirt would load: the alias line's MODULE, or "vfio_pci"
+ * when no line matches; NULL when libvirt fails before it picks (no or
+ * an unreadable modules.alias). */
+const char *vv_libvirt_pick_get_module(const vv_libvirt_pick *pick);
+/* The line of modules.alias it came from (1-based) and its pattern
+ * ("vfio_pci:v..."); 0 and NULL when no line matches. */
+guint vv_libvirt_pick_get_line(const vv_libvirt_pick *pick);
+const char *vv_libvirt_pick_get_pattern(const vv_libvirt_pick *pick);
+/* The modules.alias file libvirt reads (below the context's module
+ * directory). */
+const char *vv_libvirt_pick_get_file(const vv_libvirt_pick *pick);
+/* TRUE when libvirt binds what vfio-variant selected. */
+gboolean vv_libvirt_pick_is_same(const vv_libvirt_pick *pick);
+/* TRUE when libvirt's own pick makes the start (or nodedev-detach) fail:
+ * no or an unreadable modules.alias, or a blacklisted module. */
+gboolean vv_libvirt_pick_fails(const vv_libvirt_pick *pick);
+vv_libvirt_pick_reason vv_libvirt_pick_get_reason(const vv_libvirt_pick *pick);
+/* One translated sentence: what libvirt picks and, when that differs or
+ * fails, why. */
+const char *vv_libvirt_pick_describe(const vv_libvirt_pick *pick);
+/* The domain XML line that gives the device vfio-variant's choice without
+ * the hook (libvirt >= 10): "<driver model='NAME'/>" in the <hostdev>,
+ * NAME the selected driver (its module while the driver name is unknown).
+ * NULL when libvirt picks the same or vfio-variant selects nothing. */
+const char *vv_libvirt_pick_get_suggestion(const vv_libvirt_pick *pick);
+/* Stable keyword (XML): "same", "no-modules-alias", "glob-field", ... */
+const char *vv_libvirt_pick_reason_to_string(vv_libvirt_pick_reason reason);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_ctx_options, vv_ctx_options_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_ctx, vv_ctx_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_device, vv_device_unref)
