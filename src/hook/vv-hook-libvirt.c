@@ -27,7 +27,9 @@
  * --sysroot, the maps are read from SYSROOT/proc/PID/maps, so that a test
  * can lay out what a daemon would map. Nothing found: the version is
  * unknown, and the hook acts as for libvirt 9.0, whose workarounds are
- * safe on every version (they only cost rebinds).
+ * safe on every version (they only cost rebinds). So does a map the hook
+ * may not read (reading another process's map takes ptrace read access:
+ * a daemon confined by AppArmor or without CAP_SYS_PTRACE may deny it).
  */
 #include <string.h>
 #include <unistd.h>
@@ -214,4 +216,57 @@ vv_hook_libvirt_to_string(const vv_hook_libvirt *libvirt)
 		return g_strdup(_("unknown"));
 	return g_strdup_printf("%u.%u.%u", libvirt->version / 1000000, libvirt->version / 1000 % 1000,
 			       libvirt->version % 1000);
+}
+
+static gint
+vv_hook_libvirt_compare_names(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The modprobe.d file whose `blacklist MODULE` line libvirt's
+ * `modprobe -b` obeys, for the message only: the directories kmod reads,
+ * in its order, under SYSROOT; NULL when none says so (the library knew
+ * it from another source). Module names compare with '-' and '_' alike. */
+char *
+vv_hook_libvirt_blacklist_file(const char *sysroot, const char *module)
+{
+	static const char *const dirs[] = {
+		"/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d", "/lib/modprobe.d",
+		"/usr/lib/modprobe.d",
+	};
+	g_autofree char *wanted = g_strdelimit(g_strdup(module), "-", '_');
+
+	for (guint d = 0; d < G_N_ELEMENTS(dirs); d++) {
+		g_autofree char *dir_path = g_strconcat(sysroot ? sysroot : "", dirs[d], NULL);
+		g_autoptr(GDir) dir = g_dir_open(dir_path, 0, NULL);
+		g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+		const char *name;
+
+		if (!dir)
+			continue;
+		while ((name = g_dir_read_name(dir)))
+			if (g_str_has_suffix(name, ".conf"))
+				g_ptr_array_add(names, g_strdup(name));
+		g_ptr_array_sort(names, vv_hook_libvirt_compare_names);
+		for (guint i = 0; i < names->len; i++) {
+			g_autofree char *path = g_build_filename(dir_path, g_ptr_array_index(names, i), NULL);
+			g_autofree char *text = vv_hook_libvirt_read(path, 1024 * 1024);
+			g_auto(GStrv) lines = text ? g_strsplit(text, "\n", -1) : NULL;
+
+			for (guint l = 0; lines && lines[l]; l++) {
+				g_auto(GStrv) words = g_strsplit_set(g_strstrip(lines[l]), " \t", -1);
+				guint n = 0;
+				char *field[2] = { NULL, NULL };
+
+				for (guint w = 0; words[w] && n < 2; w++)
+					if (*words[w])
+						field[n++] = words[w];
+				if (n == 2 && g_str_equal(field[0], "blacklist") &&
+				    g_str_equal(g_strdelimit(field[1], "-", '_'), wanted))
+					return g_strconcat(dirs[d], "/", (char *)g_ptr_array_index(names, i), NULL);
+			}
+		}
+	}
+	return NULL;
 }

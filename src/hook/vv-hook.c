@@ -226,6 +226,54 @@ vv_hook_check_host_use(const vv_hook *hook, vv_device *device, const vv_policy *
 	return FALSE;
 }
 
+/* libvirt >= 10 picks the driver itself for a managed hostdev without
+ * <driver model> (our <metadata> is nothing to it), when it binds the
+ * device between 'prepare begin' and 'start begin'. When it cannot load
+ * its pick (modprobe.d blacklists it) or cannot pick at all (no
+ * modules.alias), it fails the start with a bare modprobe error, and the
+ * hook never gets a say: fail here instead, naming the cause and the
+ * line that lets the guest start. */
+static gboolean
+vv_hook_check_libvirt_pick(const vv_hook *hook, const vv_hook_hostdev *hostdev, vv_device *device,
+			   const vv_selection *selection, const vv_hook_plan_entry *entry, GError **error)
+{
+	const vv_libvirt_pick *pick;
+	const char *module;
+	g_autofree char *suggestion = NULL;
+	g_autofree char *version = NULL;
+	g_autofree char *file = NULL;
+
+	if (!hostdev->managed || !vv_hook_libvirt_at_least(&hook->libvirt, 10, 0) ||
+	    g_strcmp0(hostdev->model_source, "<driver model>") == 0)
+		return TRUE;
+	pick = vv_selection_get_libvirt_pick(selection);
+	if (!vv_libvirt_pick_fails(pick))
+		return TRUE;
+	module = vv_libvirt_pick_get_module(pick);
+	/* Already on its pick: libvirt binds nothing and loads nothing. */
+	if (module && g_strcmp0(vv_device_get_driver_module(device), module) == 0)
+		return TRUE;
+	suggestion = g_strdup_printf("<driver model='%s'/>", entry->driver);
+	version = vv_hook_libvirt_to_string(&hook->libvirt);
+	if (vv_libvirt_pick_get_reason(pick) == VV_LIBVIRT_PICK_BLACKLISTED) {
+		g_autofree char *whence = vv_libvirt_pick_get_line(pick) ?
+			g_strdup_printf(_("modules.alias line %1$u: %2$s"), vv_libvirt_pick_get_line(pick),
+					vv_libvirt_pick_get_pattern(pick)) :
+			g_strdup(_("no line of modules.alias matches the device, so libvirt takes the generic driver"));
+
+		file = vv_hook_libvirt_blacklist_file(vv_ctx_get_sysroot(hook->ctx), module);
+		g_set_error(error, VV_ERROR, VV_ERROR_MODULE_LOAD,
+			    _("libvirt %1$s would fail to start the domain %2$s: the managed hostdev %3$s has no <driver model>, so libvirt picks its driver itself, %4$s (%5$s), but %6$s blacklists that module: libvirt's `modprobe -b %4$s` loads nothing and the start fails with \"module is missing from /sys/module\". Add %7$s inside this <hostdev> (virsh edit %2$s) to start it on %8$s, vfio-variant's choice."),
+			    version, hook->domain->name, entry->address, module, whence,
+			    file ? file : "modprobe.d", suggestion, entry->driver);
+		return FALSE;
+	}
+	g_set_error(error, VV_ERROR, VV_ERROR_MODULE_LOAD,
+		    _("libvirt %1$s would fail to start the domain %2$s: the managed hostdev %3$s has no <driver model>, so libvirt picks its driver itself, and %4$s Add %5$s inside this <hostdev> (virsh edit %2$s) to start it on %6$s, vfio-variant's choice."),
+		    version, hook->domain->name, entry->address, vv_libvirt_pick_describe(pick), suggestion, entry->driver);
+	return FALSE;
+}
+
 /* Work out ENTRY for HOSTDEV, or say why the guest cannot have it. */
 static gboolean
 vv_hook_plan_hostdev(const vv_hook *hook, const vv_hook_hostdev *hostdev, vv_hook_plan_entry *entry,
@@ -320,7 +368,7 @@ vv_hook_plan_hostdev(const vv_hook *hook, const vv_hook_hostdev *hostdev, vv_hoo
 	 * fails the start here rather than half way through it. */
 	entry->module = g_strdup(name);
 	entry->driver = vv_ctx_load_driver(hook->ctx, name, address, error);
-	return entry->driver != NULL;
+	return entry->driver != NULL && vv_hook_check_libvirt_pick(hook, hostdev, device, selection, entry, error);
 }
 
 /* An unmanaged hostdev back where the administrator left it, with the

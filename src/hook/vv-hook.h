@@ -43,6 +43,8 @@ gboolean vv_hook_libvirt_parse_version(const char *text, guint *version);
 /* Unknown counts as 9.0.0. */
 gboolean vv_hook_libvirt_at_least(const vv_hook_libvirt *libvirt, guint major, guint minor);
 char *vv_hook_libvirt_to_string(const vv_hook_libvirt *libvirt);
+/* The modprobe.d file (its path on the host) that blacklists MODULE, or NULL. */
+char *vv_hook_libvirt_blacklist_file(const char *sysroot, const char *module);
 
 /* ---- vv-hook-domain.c: the parts of the domain XML the hook reads ------ */
 

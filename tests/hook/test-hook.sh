@@ -1119,6 +1119,60 @@ case_unmanaged_11_3_held() {
 	expect_no_log "/unbind"
 }
 
+# libvirt >= 10 picks blocked_vfio_pci for 00:06.0 by its text matcher
+# (an exact alias line), which modprobe.d blacklists: its start would
+# fail after 'prepare begin' with a bare modprobe error. The hook fails it
+# at 'prepare begin', naming why and the line that makes it start.
+case_blacklisted_libvirt_pick() {
+	local line version
+	line=$(grep -n ' blocked_vfio_pci$' "$root"/lib/modules/*/modules.alias | cut -d: -f1)
+	[ -n "$line" ] || fail "the fixture's modules.alias has no blocked_vfio_pci line"
+	for version in 11.3.0 10.0.0; do
+		libvirt_runs "$version"
+		domain_xml 00:06.0:yes
+		: >"$log"
+		hook prepare begin
+		expect_status 1
+		expect_out "the guest cannot start: libvirt $version would fail to start the domain vm1: the managed hostdev 0000:00:06.0 has no <driver model>, so libvirt picks its driver itself, blocked_vfio_pci (modules.alias line $line: vfio_pci:v0000ABCDd00000006sv*sd*bc*sc*i*), but /etc/modprobe.d/hook-host.conf blacklists that module: libvirt's \`modprobe -b blocked_vfio_pci\` loads nothing and the start fails with \"module is missing from /sys/module\". Add <driver model='vfio-pci'/> inside this <hostdev> (virsh edit vm1) to start it on vfio-pci, vfio-variant's choice."
+		expect_no_write
+		expect_no_plan
+		expect_driver 0000:00:06.0 abcd_nic
+	done
+	# Our <metadata> is nothing to libvirt: it still picks by itself.
+	sed -i "s|  <devices>|  <metadata><vv:hostdevs xmlns:vv='urn:x-vfio-variant:domain:1'><vv:hostdev address='0000:00:06.0' driver='vfio-pci'/></vv:hostdevs></metadata>\n  <devices>|" "$xml"
+	hook prepare begin
+	expect_status 1
+	expect_out "Add <driver model='vfio-pci'/> inside this <hostdev>"
+	# The line it gives makes the guest start, on vfio-pci, and stop.
+	hook_changes=0
+	domain_xml 00:06.0:yes:vfio-pci
+	hook prepare begin; expect_status 0
+	lv11_detach 0000:00:06.0 vfio-pci
+	hook start begin; expect_status 0
+	expect_driver 0000:00:06.0 vfio-pci
+	hook stopped end; expect_status 0
+	lv11_reattach 0000:00:06.0
+	hook release end; expect_status 0
+	expect_driver 0000:00:06.0 abcd_nic
+	[ "$hook_changes" -eq 0 ] || fail "the hook made $hook_changes unbind/probe writes"
+	# libvirt 9.0 and 9.7 pick nothing themselves (vfio-pci): no failure.
+	for version in 9.0.0 9.7.0 none; do
+		libvirt_runs "$version"
+		domain_xml 00:06.0:yes
+		hook prepare begin
+		expect_status 0
+		expect_no_out "would fail"
+		hook release end
+	done
+	# An unmanaged hostdev: libvirt binds nothing.
+	vv detach 00:06.0
+	libvirt_runs 11.3.0
+	domain_xml 00:06.0:no
+	hook prepare begin
+	expect_status 0
+	expect_no_out "would fail"
+}
+
 cases=(
 	"managed: variant while running, native and override back after release|case_managed_cycle"
 	"<driver model='vfio-pci'/> stays on vfio-pci|case_model_vfio_pci"
@@ -1156,6 +1210,7 @@ cases=(
 	"which libvirt runs the hook: read from the daemon's map, unknown said once|case_libvirt_version_found"
 	"9.0 workarounds only where needed: hook's driver changes per libvirt version|case_workarounds_by_libvirt_version"
 	"unmanaged on libvirt 11.3: nothing moved, the domain still holds it|case_unmanaged_11_3_held"
+	"libvirt >= 10's own pick blacklisted: prepare fails naming the fix|case_blacklisted_libvirt_pick"
 )
 
 # VV_HOOK_CASES=PATTERN runs only the cases whose function matches.
