@@ -1021,6 +1021,14 @@ case_libvirt_version_found() {
 		expect_out "$said"
 		expect_out "plan vfio-pci"
 	done
+	# A script between the daemon and the hook (the single-script
+	# /etc/libvirt/hooks/qemu): the daemon is found further up.
+	libvirt_runs 11.3.0
+	out=$(LD_PRELOAD="$preload" bash -c '"$0" "$@"; status=$?; echo "(script: $$)"; exit $status' \
+		"$hookbin" --sysroot "$root" qemu vm1 prepare begin - <"$xml" 2>&1)
+	status=$?
+	expect_status 0
+	expect_out "libvirt 11.3.0 runs this hook (/usr/lib/x86_64-linux-gnu/libvirt.so.0.11003.0 mapped by process $$ ("
 	# Only libvirt.so.0 counts: libvirt-qemu.so.0 alone is no daemon.
 	libvirt_runs 11.3.0
 	sed -i '/ \/usr\/lib\/x86_64-linux-gnu\/libvirt\.so\./d' "$root/proc/$$/maps"
