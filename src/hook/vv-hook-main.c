@@ -12,6 +12,7 @@
  * takes options (for tests and for trying it by hand) and names the hook:
  *
  *     vfio-variant-hook [--sysroot DIR] [--state-dir DIR] [--config FILE]
+ *                       [--libvirt-version X.Y.Z]
  *                       qemu DOMAIN OPERATION SUBOP [EXTRA]
  *
  * It links the library and libxml2, not libvirt: a hook must never call
@@ -37,7 +38,7 @@ static int
 vv_hook_usage(const char *message)
 {
 	g_printerr(_("vfio-variant-hook: %s\n"), message);
-	g_printerr(_("Usage: vfio-variant-hook [--sysroot DIR] [--modules-dir DIR] [--state-dir DIR] [--config FILE] qemu DOMAIN OPERATION SUBOP [EXTRA]\n"));
+	g_printerr(_("Usage: vfio-variant-hook [--sysroot DIR] [--modules-dir DIR] [--state-dir DIR] [--config FILE] [--libvirt-version X.Y.Z] qemu DOMAIN OPERATION SUBOP [EXTRA]\n"));
 	return 2;
 }
 
@@ -49,12 +50,14 @@ main(int argc, char **argv)
 	g_autofree char *modules_dir = NULL;
 	g_autofree char *state_dir = NULL;
 	g_autofree char *config_file = NULL;
+	g_autofree char *libvirt_version = NULL;
 	gboolean version = FALSE;
 	GOptionEntry entries[] = {
 		{ "sysroot", 0, 0, G_OPTION_ARG_FILENAME, &sysroot, N_("Act on the host laid out under DIR"), N_("DIR") },
 		{ "modules-dir", 0, 0, G_OPTION_ARG_FILENAME, &modules_dir, N_("Read kernel modules from DIR"), N_("DIR") },
 		{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir, N_("Keep records, locks and plans in DIR"), N_("DIR") },
 		{ "config", 0, 0, G_OPTION_ARG_FILENAME, &config_file, N_("Read the policy from FILE"), N_("FILE") },
+		{ "libvirt-version", 0, 0, G_OPTION_ARG_STRING, &libvirt_version, N_("Act as under libvirt VERSION (MAJOR.MINOR.MICRO) instead of finding the version of the daemon that runs the hook"), N_("VERSION") },
 		{ "version", 0, 0, G_OPTION_ARG_NONE, &version, N_("Show the version"), NULL },
 		{ NULL },
 	};
@@ -84,6 +87,12 @@ main(int argc, char **argv)
 		g_print("vfio-variant-hook %s\n", PACKAGE_VERSION);
 		return 0;
 	}
+	if (libvirt_version) {
+		guint number;
+
+		if (!vv_hook_libvirt_parse_version(libvirt_version, &number))
+			return vv_hook_usage(_("--libvirt-version takes MAJOR.MINOR.MICRO, e.g. 11.3.0."));
+	}
 	if (argc < 5 || argc > 6)
 		return vv_hook_usage(_("Give the hook (qemu), the domain, the operation and the sub-operation."));
 	if (!g_str_equal(argv[1], "qemu"))
@@ -92,5 +101,6 @@ main(int argc, char **argv)
 	roots.modules_dir = modules_dir;
 	roots.state_dir = state_dir;
 	roots.config_file = config_file;
+	roots.libvirt_version = libvirt_version;
 	return vv_hook_qemu(&roots, argv[2], argv[3], argv[4], argc > 5 ? argv[5] : "-", STDIN_FILENO);
 }

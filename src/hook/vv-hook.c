@@ -15,17 +15,20 @@
  *                  and the cause, a device that can never work (policy
  *                  deny, not assignable, a group kept non-viable by a
  *                  device outside the domain, an unmanaged device still on
- *                  its host driver). Save the plan. Then move unmanaged
- *                  devices that are on a variant to vfio-pci, so that
- *                  libvirt 9.0 accepts them.
+ *                  its host driver). Save the plan. Then, below libvirt
+ *                  9.7, move unmanaged devices that are on a variant to
+ *                  vfio-pci, so that libvirt accepts them.
  *   start begin    move each hostdev that is on a VFIO driver to its
  *                  planned one (vfio-pci from libvirt 9.0, or what
  *                  libvirt >= 10 chose); a driver that refuses gives way
  *                  to vfio-pci (fallback mode) or fails the start (strict
  *                  mode: the device goes back to vfio-pci, and libvirt's
  *                  stop path returns it to its host driver).
- *   stopped end    move variant-bound hostdevs to vfio-pci: libvirt 9.0
- *                  then skips its own reset and unbinds a driver it knows.
+ *   stopped end    below libvirt 10, move variant-bound hostdevs to
+ *                  vfio-pci: libvirt 9.x then skips its own reset and
+ *                  unbinds a driver it knows.
+ *
+ * Which libvirt runs the hook: vv-hook-libvirt.c; unknown counts as 9.0.
  *   release end    managed: check that the native driver seen at
  *                  'prepare' is back (load its module, reprobe, if not);
  *                  unmanaged: back to the state the administrator left.
@@ -53,7 +56,32 @@ typedef struct {
 	vv_ctx *ctx;
 	const vv_hook_domain *domain;
 	const char *stage; /* "prepare begin" */
+	vv_hook_libvirt libvirt; /* the daemon that runs the hook */
 } vv_hook;
+
+/* The libvirt 9.0 workarounds, each only where that libvirt needs it:
+ *  - from 9.7, libvirt accepts an unmanaged hostdev on any VFIO driver
+ *    (one with vfio-dev/), so the round trip variant -> vfio-pci at
+ *    'prepare begin' and back at 'start begin' is needless;
+ *  - from 10.0, libvirt binds variants of its own choosing to managed
+ *    hostdevs, and its reattach handles a device on any VFIO driver: it
+ *    never resets one, clears driver_override, unbinds and reprobes
+ *    whatever the driver (read in 11.3, src/util/virpci.c and
+ *    virhostdev.c). 9.7 .. 9.x are not known to do so (they bind only
+ *    vfio-pci themselves): there the move to vfio-pci at 'stopped end'
+ *    stays.
+ * An unknown version counts as 9.0: every workaround runs, as before. */
+static gboolean
+vv_hook_libvirt_takes_unmanaged_variant(const vv_hook *hook)
+{
+	return vv_hook_libvirt_at_least(&hook->libvirt, 9, 7);
+}
+
+static gboolean
+vv_hook_libvirt_reattaches_variant(const vv_hook *hook)
+{
+	return vv_hook_libvirt_at_least(&hook->libvirt, 10, 0);
+}
 
 /* One line of the hook's log, which libvirt keeps. Everything in it is
  * escaped (vv_text_escape()): a domain's <name>, a stage, an error that
@@ -198,6 +226,54 @@ vv_hook_check_host_use(const vv_hook *hook, vv_device *device, const vv_policy *
 	return FALSE;
 }
 
+/* libvirt >= 10 picks the driver itself for a managed hostdev without
+ * <driver model> (our <metadata> is nothing to it), when it binds the
+ * device between 'prepare begin' and 'start begin'. When it cannot load
+ * its pick (modprobe.d blacklists it) or cannot pick at all (no
+ * modules.alias), it fails the start with a bare modprobe error, and the
+ * hook never gets a say: fail here instead, naming the cause and the
+ * line that lets the guest start. */
+static gboolean
+vv_hook_check_libvirt_pick(const vv_hook *hook, const vv_hook_hostdev *hostdev, vv_device *device,
+			   const vv_selection *selection, const vv_hook_plan_entry *entry, GError **error)
+{
+	const vv_libvirt_pick *pick;
+	const char *module;
+	g_autofree char *suggestion = NULL;
+	g_autofree char *version = NULL;
+	g_autofree char *file = NULL;
+
+	if (!hostdev->managed || !vv_hook_libvirt_at_least(&hook->libvirt, 10, 0) ||
+	    g_strcmp0(hostdev->model_source, "<driver model>") == 0)
+		return TRUE;
+	pick = vv_selection_get_libvirt_pick(selection);
+	if (!vv_libvirt_pick_fails(pick))
+		return TRUE;
+	module = vv_libvirt_pick_get_module(pick);
+	/* Already on its pick: libvirt binds nothing and loads nothing. */
+	if (module && g_strcmp0(vv_device_get_driver_module(device), module) == 0)
+		return TRUE;
+	suggestion = g_strdup_printf("<driver model='%s'/>", entry->driver);
+	version = vv_hook_libvirt_to_string(&hook->libvirt);
+	if (vv_libvirt_pick_get_reason(pick) == VV_LIBVIRT_PICK_BLACKLISTED) {
+		g_autofree char *whence = vv_libvirt_pick_get_line(pick) ?
+			g_strdup_printf(_("modules.alias line %1$u: %2$s"), vv_libvirt_pick_get_line(pick),
+					vv_libvirt_pick_get_pattern(pick)) :
+			g_strdup(_("no line of modules.alias matches the device, so libvirt takes the generic driver"));
+
+		file = vv_hook_libvirt_blacklist_file(vv_ctx_get_sysroot(hook->ctx), module);
+		g_set_error(error, VV_ERROR, VV_ERROR_MODULE_LOAD,
+			    _("libvirt %1$s would fail to start the domain %2$s: the managed hostdev %3$s has no <driver model>, so libvirt picks its driver itself, %4$s (%5$s), but %6$s blacklists that module: libvirt's `modprobe -b %4$s` loads nothing and the start fails with \"module is missing from /sys/module\". Add %7$s inside this <hostdev> (virsh edit %2$s) to start it on %8$s, vfio-variant's choice."),
+			    version, hook->domain->name, entry->address, module, whence,
+			    file ? file : "modprobe.d", suggestion, entry->driver);
+		return FALSE;
+	}
+	g_set_error(error, VV_ERROR, VV_ERROR_MODULE_LOAD,
+		    _("libvirt %1$s would fail to start the domain %2$s: the managed hostdev %3$s has no <driver model>, so libvirt picks its driver itself, and %4$s Add %5$s inside this <hostdev> (virsh edit %2$s) to start it on %6$s, vfio-variant's choice."),
+		    version, hook->domain->name, entry->address, vv_libvirt_pick_describe(pick), suggestion, entry->driver);
+	return FALSE;
+}
+
 /* Work out ENTRY for HOSTDEV, or say why the guest cannot have it. */
 static gboolean
 vv_hook_plan_hostdev(const vv_hook *hook, const vv_hook_hostdev *hostdev, vv_hook_plan_entry *entry,
@@ -292,7 +368,7 @@ vv_hook_plan_hostdev(const vv_hook *hook, const vv_hook_hostdev *hostdev, vv_hoo
 	 * fails the start here rather than half way through it. */
 	entry->module = g_strdup(name);
 	entry->driver = vv_ctx_load_driver(hook->ctx, name, address, error);
-	return entry->driver != NULL;
+	return entry->driver != NULL && vv_hook_check_libvirt_pick(hook, hostdev, device, selection, entry, error);
 }
 
 /* An unmanaged hostdev back where the administrator left it, with the
@@ -371,7 +447,7 @@ vv_hook_prepare(const vv_hook *hook)
 	}
 
 	/* libvirt 9.0 accepts an unmanaged device only on vfio-pci. */
-	for (guint i = 0; i < plan->entries->len; i++) {
+	for (guint i = 0; i < plan->entries->len && !vv_hook_libvirt_takes_unmanaged_variant(hook); i++) {
 		vv_hook_plan_entry *entry = g_ptr_array_index(plan->entries, i);
 		g_autoptr(vv_bind_options) options = NULL;
 		g_autoptr(vv_bind_result) result = NULL;
@@ -543,6 +619,11 @@ vv_hook_stopped(const vv_hook *hook)
 		}
 		if (!vv_device_is_vfio_bound(device) || g_strcmp0(vv_device_get_driver(device), "vfio-pci") == 0)
 			continue;
+		if (vv_hook_libvirt_reattaches_variant(hook)) {
+			vv_hook_log(hook, _("%1$s stays on %2$s: libvirt >= 10 reattaches a device from any VFIO driver without resetting it."),
+				    entry->address, vv_device_get_driver(device));
+			continue;
+		}
 		vv_bind_options_set_flags(options, VV_BIND_GENERIC | VV_BIND_STRICT);
 		if (!(result = vv_rebind(hook->ctx, entry->address, options, &error))) {
 			g_autoptr(vv_device) now = vv_device_new(hook->ctx, entry->address, NULL);
@@ -701,6 +782,17 @@ vv_hook_qemu(const vv_hook_roots *roots, const char *name, const char *operation
 		return 1;
 	}
 	hook.ctx = ctx;
+	vv_hook_libvirt_detect(roots->sysroot, roots->libvirt_version, &hook.libvirt);
+	/* Said once per guest start, where the plan is made. */
+	if (stage == VV_HOOK_PREPARE) {
+		g_autofree char *version = vv_hook_libvirt_to_string(&hook.libvirt);
+
+		if (hook.libvirt.known)
+			vv_hook_log(&hook, _("libvirt %1$s runs this hook (%2$s)"), version, hook.libvirt.source);
+		else
+			vv_hook_log(&hook, _("the version of libvirt that runs this hook is unknown: %1$s; acting as for libvirt 9.0 (every workaround for it runs, which is safe on any version)"),
+				    hook.libvirt.source);
+	}
 	switch (stage) {
 	case VV_HOOK_PREPARE: status = vv_hook_prepare(&hook); break;
 	case VV_HOOK_START: status = vv_hook_start(&hook); break;
@@ -710,5 +802,6 @@ vv_hook_qemu(const vv_hook_roots *roots, const char *name, const char *operation
 	}
 	vv_hook_log(&hook, _("%1$s, %2$u PCI hostdev(s), %3$.1f ms in the hook"), status ? _("failed") : _("done"),
 		    domain->hostdevs->len, vv_hook_ms_since(start));
+	vv_hook_libvirt_clear(&hook.libvirt);
 	return status;
 }

@@ -24,7 +24,27 @@ typedef struct {
 	const char *modules_dir;
 	const char *state_dir;
 	const char *config_file;
+	const char *libvirt_version; /* "MAJOR.MINOR.MICRO": act as for it; NULL: detect */
 } vv_hook_roots;
+
+/* ---- vv-hook-libvirt.c: which libvirt runs the hook --------------------- */
+
+typedef struct {
+	gboolean known;
+	guint version;     /* MAJOR * 1000000 + MINOR * 1000 + MICRO */
+	char *source;      /* where it was read, or why it is unknown */
+} vv_hook_libvirt;
+
+/* From the daemon's memory map (SYSROOT/proc/PID/maps of the hook's
+ * parent or a near ancestor), or FORCED when not NULL. Never calls libvirt. */
+void vv_hook_libvirt_detect(const char *sysroot, const char *forced, vv_hook_libvirt *libvirt);
+void vv_hook_libvirt_clear(vv_hook_libvirt *libvirt);
+gboolean vv_hook_libvirt_parse_version(const char *text, guint *version);
+/* Unknown counts as 9.0.0. */
+gboolean vv_hook_libvirt_at_least(const vv_hook_libvirt *libvirt, guint major, guint minor);
+char *vv_hook_libvirt_to_string(const vv_hook_libvirt *libvirt);
+/* The modprobe.d file (its path on the host) that blacklists MODULE, or NULL. */
+char *vv_hook_libvirt_blacklist_file(const char *sysroot, const char *module);
 
 /* ---- vv-hook-domain.c: the parts of the domain XML the hook reads ------ */
 

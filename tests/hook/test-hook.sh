@@ -57,11 +57,16 @@ hook() {
 	local t0 t1
 	t0=$(date +%s%N)
 	# shellcheck disable=SC2086 # the wrapper is words
+	local before
+	before=$(wc -l <"$log")
 	out=$(LD_PRELOAD="$preload" ${VV_CLI_WRAPPER:-} "$hookbin" --sysroot "$root" \
 		qemu vm1 "$1" "$2" - <"${hook_input:-$xml}" 2>&1)
 	status=$?
 	t1=$(date +%s%N)
 	last_ms=$(( (t1 - t0) / 1000000 ))
+	# The driver changes this stage made: its unbind and probe writes.
+	hook_changes=$(( ${hook_changes:-0} +
+		$(tail -n +"$((before + 1))" "$log" | grep -cE '^write .*(/unbind|drivers_probe) ') ))
 	echo "== hook $1 $2 -> $status" >>"$log"
 }
 
@@ -101,6 +106,51 @@ lv10_detach() {
 	lv_sh "echo '$2' > '$dev/driver_override'
 		[ -e '$dev/driver' ] && echo '$1' > '$dev/driver/unbind'
 		echo '$1' > '$sys/drivers_probe'"
+}
+
+# libvirt 11.3 between the stages (src/util/virpci.c, virhostdev.c):
+#   start (managed):  its own pick bound the same way, nothing done when
+#                     the device is on it already;
+#   unmanaged:        accepted on any VFIO driver (vfio-dev/ exists);
+#   stop (managed):   never a reset; driver_override := "\n", unbind
+#                     whatever the driver, drivers_probe.
+lv11_detach() {
+	local dev="$sys/devices/$1"
+	[ "$(driver_of "$1")" = "$2" ] ||
+		lv_sh "echo '$2' > '$dev/driver_override'
+			[ -e '$dev/driver' ] && echo '$1' > '$dev/driver/unbind'
+			echo '$1' > '$sys/drivers_probe'"
+	echo "== libvirt 11.3 detached $1" >>"$log"
+	[ "$(driver_of "$1")" = "$2" ] || fail "libvirt 11.3 could not bind $1 to $2: on '$(driver_of "$1")'"
+}
+lv11_accepts_unmanaged() {
+	[ -d "$sys/devices/$1/vfio-dev" ] ||
+		fail "libvirt 11.3: Unmanaged PCI device $1 must be manually detached from the host (it is on '$(driver_of "$1")', no vfio-dev/)"
+}
+lv11_reattach() {
+	local dev="$sys/devices/$1"
+	lv_sh "echo > '$dev/driver_override'
+		[ -e '$dev/driver' ] && echo '$1' > '$dev/driver/unbind'
+		echo '$1' > '$sys/drivers_probe'"
+	echo "== libvirt 11.3 reattached $1" >>"$log"
+}
+# libvirt_runs VERSION: the hook's parent maps libvirt.so.0 of VERSION
+# (under the sysroot, as /proc/PID/maps of this script, an ancestor of
+# every hook run); "none": no map at all.
+libvirt_runs() {
+	local so major minor micro
+	rm -rf "$root/proc/$$"
+	[ "$1" = none ] && return
+	mkdir -p "$root/proc/$$"
+	IFS=. read -r major minor micro <<<"$1"
+	so="/usr/lib/x86_64-linux-gnu/libvirt.so.0.$((major * 1000 + minor)).$micro"
+	cat >"$root/proc/$$/maps" <<-EOF
+	55d0c0a00000-55d0c0a1e000 r--p 00000000 fe:01 1311234                    /usr/sbin/libvirtd
+	7f2bf0567000-7f2bf0569000 r--p 00000000 fe:01 1320001                    /usr/lib/x86_64-linux-gnu/libvirt-qemu.so.0.$((major * 1000 + minor)).$micro
+	7f2bf0000000-7f2bf0100000 r--p 00000000 fe:01 1320002                    $so${2:+ $2}
+	7f2bf0100000-7f2bf0400000 r-xp 00100000 fe:01 1320002                    $so${2:+ $2}
+	7ffd1a5e0000-7ffd1a601000 rw-p 00000000 00:00 0                          [stack]
+	EOF
 }
 
 expect_silent() { [ -z "$out" ] || fail "output: $out"; }
@@ -953,6 +1003,184 @@ case_names_refused() {
 	expect_driver 0000:00:05.0 vfio-pci
 }
 
+# Which libvirt runs the hook, read from its parent's memory map; the
+# version decides nothing here (00:03.0: vfio-pci only), only what it says.
+case_libvirt_version_found() {
+	local row version extra said
+	domain_xml 00:03.0:yes
+	for row in "9.0.0||libvirt 9.0.0 runs this hook (/usr/lib/x86_64-linux-gnu/libvirt.so.0.9000.0 mapped by process" \
+		"9.7.0||libvirt 9.7.0 runs this hook" \
+		"10.0.0||libvirt 10.0.0 runs this hook" \
+		"11.3.0||libvirt 11.3.0 runs this hook (/usr/lib/x86_64-linux-gnu/libvirt.so.0.11003.0 mapped by process" \
+		"11.3.0|(deleted)|libvirt 11.3.0 runs this hook (/usr/lib/x86_64-linux-gnu/libvirt.so.0.11003.0 (deleted) mapped" \
+		"none||the version of libvirt that runs this hook is unknown: no parent process maps libvirt.so.0"; do
+		IFS='|' read -r version extra said <<<"$row"
+		libvirt_runs "$version" $extra
+		hook prepare begin
+		expect_status 0
+		expect_out "$said"
+		expect_out "plan vfio-pci"
+	done
+	# A script between the daemon and the hook (the single-script
+	# /etc/libvirt/hooks/qemu): the daemon is found further up.
+	libvirt_runs 11.3.0
+	out=$(LD_PRELOAD="$preload" bash -c '"$0" "$@"; status=$?; echo "(script: $$)"; exit $status' \
+		"$hookbin" --sysroot "$root" qemu vm1 prepare begin - <"$xml" 2>&1)
+	status=$?
+	expect_status 0
+	expect_out "libvirt 11.3.0 runs this hook (/usr/lib/x86_64-linux-gnu/libvirt.so.0.11003.0 mapped by process $$ ("
+	# Only libvirt.so.0 counts: libvirt-qemu.so.0 alone is no daemon.
+	libvirt_runs 11.3.0
+	sed -i '/ \/usr\/lib\/x86_64-linux-gnu\/libvirt\.so\./d' "$root/proc/$$/maps"
+	hook prepare begin
+	expect_out "the version of libvirt that runs this hook is unknown"
+	# Said at 'prepare begin' only, once per start.
+	libvirt_runs none
+	lv_detach 0000:00:03.0
+	hook start begin
+	expect_status 0
+	expect_no_out "libvirt"
+	# Given by hand; a malformed version is a usage error.
+	out=$(LD_PRELOAD="$preload" "$hookbin" --sysroot "$root" --libvirt-version 11.3.0 qemu vm1 prepare begin - <"$xml" 2>&1)
+	expect_out "libvirt 11.3.0 runs this hook (given as --libvirt-version 11.3.0)"
+	out=$(LD_PRELOAD="$preload" "$hookbin" --sysroot "$root" --libvirt-version 11.x qemu vm1 prepare begin - <"$xml" 2>&1)
+	status=$?
+	expect_status 2
+	expect_out "--libvirt-version takes MAJOR.MINOR.MICRO"
+}
+
+# One guest's life under libvirt VERSION (simulated as 9.0, 9.7 or 11.3
+# does it, see above) with one hostdev; $hook_changes: the unbind and
+# probe writes of the hook's four stages together.
+life() {
+	local version=$1 bdf=$2 managed=$3 pick=${4:-}
+	hook_changes=0
+	libvirt_runs "$version"
+	domain_xml "${bdf#0000:}:$managed"
+	hook prepare begin; expect_status 0
+	case $version:$managed in
+	11.*:yes) lv11_detach "$bdf" "$pick" ;;
+	11.*:no | 9.7.*:no) lv11_accepts_unmanaged "$bdf" ;;
+	*:yes) lv_detach "$bdf" ;;
+	*:no) lv_accepts_unmanaged "$bdf" ;;
+	esac
+	hook start begin; expect_status 0
+	expect_vfio "$bdf"
+	running_on=$(driver_of "$bdf")
+	hook stopped end; expect_status 0
+	case $version:$managed in
+	11.*:yes) lv11_reattach "$bdf" ;;
+	*:yes) lv_reattach "$bdf" ;;
+	esac
+	hook release end; expect_status 0
+	expect_no_plan
+	expect_no_log "/reset"
+}
+
+# The libvirt 9.0 workarounds only where needed: the hook's own driver
+# changes per guest life, by libvirt version (unbind + probe writes).
+case_workarounds_by_libvirt_version() {
+	local row version managed pick expected
+	for row in "none:yes::4" "9.0.0:yes::4" "9.7.0:yes::4" "11.3.0:yes:acme-vfio-pci:0" "11.3.0:yes:vfio-pci:2" \
+		"none:no::8" "9.0.0:no::8" "9.7.0:no::4" "11.3.0:no::0"; do
+		IFS=: read -r version managed pick expected <<<"$row"
+		sim_fresh
+		[ "$managed" = no ] && { vv detach 00:05.0; expect_status 0; }
+		life "$version" 0000:00:05.0 "$managed" "$pick"
+		[ "$running_on" = acme-vfio-pci ] || fail "libvirt $version, managed=$managed: the guest ran on '$running_on', not acme-vfio-pci"
+		[ "$hook_changes" -eq "$expected" ] ||
+			fail "libvirt $version, managed=$managed${pick:+, libvirt picked $pick}: the hook made $hook_changes unbind/probe writes, expected $expected"
+		figure "hook's unbind+probe writes per guest life, libvirt $version, managed=$managed${pick:+, libvirt picks $pick}" "$hook_changes"
+		if [ "$managed" = yes ]; then
+			expect_driver 0000:00:05.0 abcd_nic
+			expect_override 0000:00:05.0 "(null)"
+			expect_no_record 0000:00:05.0
+		else
+			# As the administrator left it.
+			expect_driver 0000:00:05.0 acme-vfio-pci
+			expect_record 0000:00:05.0 "requester=cli"
+			grep -q '^domain=' "$(record 0000:00:05.0)" && fail "libvirt $version: the record still names a domain"
+		fi
+		[ -z "$problem" ] || return
+	done
+}
+
+# While an unmanaged guest runs under 11.3 (nothing moved), its record
+# still names the domain: a manual reattach is refused.
+case_unmanaged_11_3_held() {
+	vv detach 00:01.0
+	libvirt_runs 11.3.0
+	domain_xml 00:01.0:no
+	hook prepare begin; expect_status 0
+	lv11_accepts_unmanaged 0000:00:01.0
+	: >"$log"
+	hook start begin; expect_status 0
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	expect_record 0000:00:01.0 "domain=vm1"
+	vv reattach 00:01.0
+	expect_status 1
+	expect_out "assigned to the libvirt domain vm1"
+	hook stopped end; expect_status 0
+	expect_out "0000:00:01.0 stays on acme-vfio-pci: libvirt >= 10 reattaches"
+	hook release end; expect_status 0
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	expect_no_log "/unbind"
+}
+
+# libvirt >= 10 picks blocked_vfio_pci for 00:06.0 by its text matcher
+# (an exact alias line), which modprobe.d blacklists: its start would
+# fail after 'prepare begin' with a bare modprobe error. The hook fails it
+# at 'prepare begin', naming why and the line that makes it start.
+case_blacklisted_libvirt_pick() {
+	local line version
+	line=$(grep -n ' blocked_vfio_pci$' "$root"/lib/modules/*/modules.alias | cut -d: -f1)
+	[ -n "$line" ] || fail "the fixture's modules.alias has no blocked_vfio_pci line"
+	for version in 11.3.0 10.0.0; do
+		libvirt_runs "$version"
+		domain_xml 00:06.0:yes
+		: >"$log"
+		hook prepare begin
+		expect_status 1
+		expect_out "the guest cannot start: libvirt $version would fail to start the domain vm1: the managed hostdev 0000:00:06.0 has no <driver model>, so libvirt picks its driver itself, blocked_vfio_pci (modules.alias line $line: vfio_pci:v0000ABCDd00000006sv*sd*bc*sc*i*), but /etc/modprobe.d/hook-host.conf blacklists that module: libvirt's \`modprobe -b blocked_vfio_pci\` loads nothing and the start fails with \"module is missing from /sys/module\". Add <driver model='vfio-pci'/> inside this <hostdev> (virsh edit vm1) to start it on vfio-pci, vfio-variant's choice."
+		expect_no_write
+		expect_no_plan
+		expect_driver 0000:00:06.0 abcd_nic
+	done
+	# Our <metadata> is nothing to libvirt: it still picks by itself.
+	sed -i "s|  <devices>|  <metadata><vv:hostdevs xmlns:vv='urn:x-vfio-variant:domain:1'><vv:hostdev address='0000:00:06.0' driver='vfio-pci'/></vv:hostdevs></metadata>\n  <devices>|" "$xml"
+	hook prepare begin
+	expect_status 1
+	expect_out "Add <driver model='vfio-pci'/> inside this <hostdev>"
+	# The line it gives makes the guest start, on vfio-pci, and stop.
+	hook_changes=0
+	domain_xml 00:06.0:yes:vfio-pci
+	hook prepare begin; expect_status 0
+	lv11_detach 0000:00:06.0 vfio-pci
+	hook start begin; expect_status 0
+	expect_driver 0000:00:06.0 vfio-pci
+	hook stopped end; expect_status 0
+	lv11_reattach 0000:00:06.0
+	hook release end; expect_status 0
+	expect_driver 0000:00:06.0 abcd_nic
+	[ "$hook_changes" -eq 0 ] || fail "the hook made $hook_changes unbind/probe writes"
+	# libvirt 9.0 and 9.7 pick nothing themselves (vfio-pci): no failure.
+	for version in 9.0.0 9.7.0 none; do
+		libvirt_runs "$version"
+		domain_xml 00:06.0:yes
+		hook prepare begin
+		expect_status 0
+		expect_no_out "would fail"
+		hook release end
+	done
+	# An unmanaged hostdev: libvirt binds nothing.
+	vv detach 00:06.0
+	libvirt_runs 11.3.0
+	domain_xml 00:06.0:no
+	hook prepare begin
+	expect_status 0
+	expect_no_out "would fail"
+}
+
 cases=(
 	"managed: variant while running, native and override back after release|case_managed_cycle"
 	"<driver model='vfio-pci'/> stays on vfio-pci|case_model_vfio_pci"
@@ -987,6 +1215,10 @@ cases=(
 	"one device listed twice: refused at prepare, nothing planned|case_listed_twice_refused"
 	"killed after the variant bound: stopped end settles it and says so|case_killed_after_probe_then_stopped"
 	"names: --driver, driver= and a record's names checked, exit 2|case_names_refused"
+	"which libvirt runs the hook: read from the daemon's map, unknown said once|case_libvirt_version_found"
+	"9.0 workarounds only where needed: hook's driver changes per libvirt version|case_workarounds_by_libvirt_version"
+	"unmanaged on libvirt 11.3: nothing moved, the domain still holds it|case_unmanaged_11_3_held"
+	"libvirt >= 10's own pick blacklisted: prepare fails naming the fix|case_blacklisted_libvirt_pick"
 )
 
 # VV_HOOK_CASES=PATTERN runs only the cases whose function matches.
