@@ -441,7 +441,7 @@ vv_policy *vv_policy_ref(vv_policy *policy);
 void vv_policy_unref(vv_policy *policy);
 /* The policy the selection applied. Transfer none (vv_policy_ref() to
  * keep it longer than the selection). */
-const vv_policy *vv_selection_get_policy(const vv_selection *selection);
+vv_policy *vv_selection_get_policy(const vv_selection *selection);
 
 vv_policy_action vv_policy_get_action(const vv_policy *policy);
 /* The driver or module named by driver=NAME; NULL otherwise. */

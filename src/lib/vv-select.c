@@ -424,7 +424,7 @@ VV_EXPORT gboolean vv_selection_is_group_viable(const vv_selection *selection) {
 VV_EXPORT const char *const *vv_selection_get_group_blockers(const vv_selection *selection) { return (const char *const *)selection->group_blockers; }
 VV_EXPORT const vv_candidate *vv_selection_get_selected(const vv_selection *selection) { return selection->selected; }
 VV_EXPORT gboolean vv_selection_is_tie(const vv_selection *selection) { return selection->tie; }
-VV_EXPORT const vv_policy *vv_selection_get_policy(const vv_selection *selection) { return selection->policy; }
+VV_EXPORT vv_policy *vv_selection_get_policy(const vv_selection *selection) { return selection->policy; }
 VV_EXPORT guint vv_selection_get_n_candidates(const vv_selection *selection) { return selection->candidates->len; }
 VV_EXPORT const char *
 vv_selection_get_summary(const vv_selection *selection)
