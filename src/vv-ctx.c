@@ -122,7 +122,7 @@ vv_ctx_find_release(const vv_ctx *ctx, GError **error)
 		return g_strdup(g_ptr_array_index(releases, 0));
 
 	g_set_error(error, VV_ERROR, VV_ERROR_NOT_FOUND,
-		    _("Cannot tell which kernel %1$s runs: %2$s is missing and %3$s does not hold exactly one kernel; give the module directory with --modules-dir."),
+		    _("Cannot tell which kernel %1$s runs: %2$s is missing and %3$s does not hold exactly one kernel, so which module directory to read is unknown."),
 		    sysroot, osrelease, modules_root);
 	return NULL;
 }
@@ -163,14 +163,14 @@ vv_ctx_open_kmod(vv_ctx *ctx, GError **error)
 
 	if (!vv_sysfs_is_file(ctx, alias_index)) {
 		g_set_error(&ctx->indexes_error, VV_ERROR, VV_ERROR_MODULES,
-			    _("The module directory %1$s has no modules.alias.bin; run 'depmod %2$s' there, or give another directory with --modules-dir."),
+			    _("The module directory %1$s has no modules.alias.bin: depmod has not indexed it ('depmod %2$s' does)."),
 			    ctx->modules_dir, ctx->release);
 		return TRUE;
 	}
 	err = kmod_load_resources(ctx->kmod_indexes);
 	if (err < 0)
 		g_set_error(&ctx->indexes_error, VV_ERROR, VV_ERROR_MODULES,
-			    _("libkmod cannot load the indexes of %1$s: %2$s. Run 'depmod %3$s' there."),
+			    _("libkmod cannot load the indexes of %1$s: %2$s ('depmod %3$s' rebuilds them)."),
 			    ctx->modules_dir, g_strerror(-err), ctx->release);
 	return TRUE;
 }
@@ -290,7 +290,7 @@ vv_ctx_new(const vv_ctx_options *options, GError **error)
 	pci_bus = g_build_filename(ctx->sys_dir, "bus/pci", NULL);
 	if (!vv_sysfs_is_dir(ctx, pci_bus)) {
 		g_set_error(error, VV_ERROR, VV_ERROR_NOT_FOUND,
-			    _("%s has no sys/bus/pci directory; give --sysroot a directory laid out like a host's root (DIR/sys, DIR/lib/modules)."),
+			    _("%s has no sys/bus/pci directory: it is not laid out like a host's root (DIR/sys, DIR/lib/modules)."),
 			    ctx->sysroot);
 		return NULL;
 	}

@@ -178,8 +178,8 @@ vv_module_load(vv_ctx *ctx, const char *module, const char *address, GError **er
 	if (!vv_name_is_module(module))
 		return vv_name_check(module, VV_NAME_MODULE, address, error);
 	if (vv_ctx_is_blacklisted(ctx, module)) {
-		g_set_error(error, VV_ERROR, VV_ERROR_MODULE_LOAD,
-			    _("Cannot load the module %1$s for %2$s: modprobe.d blacklists it. Remove the blacklist line, or choose another driver with --driver or --generic."),
+		g_set_error(error, VV_ERROR, VV_ERROR_BLACKLISTED,
+			    _("Cannot load the module %1$s for %2$s: modprobe.d blacklists it."),
 			    module, address);
 		return FALSE;
 	}

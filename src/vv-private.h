@@ -173,6 +173,9 @@ struct vv_record {
 	gboolean managed;
 };
 vv_record *vv_record_new(const char *address);
+vv_record *vv_record_new_detach(const char *address, const char *native_driver, const char *native_module,
+				const char *native_override, vv_requester requester);
+vv_record *vv_record_copy(const vv_record *record);
 void vv_record_set(char **field, const char *value);
 gboolean vv_record_save(vv_ctx *ctx, const vv_record *record, GError **error);
 gboolean vv_record_remove(vv_ctx *ctx, const char *address, GError **error);

@@ -36,6 +36,12 @@ typedef enum {
 	VV_ERROR_BIND,             /* a bind or reattach did not reach the expected driver */
 	VV_ERROR_MODULE_LOAD,      /* a module could not be loaded */
 	VV_ERROR_LIVE_HOST,        /* the test suite tried to change the live host (VV_TESTSUITE) */
+	VV_ERROR_DETACHED,         /* a detach found the device already detached (its record, or a VFIO driver) */
+	VV_ERROR_NOT_DETACHED,     /* a rebind found the device on no VFIO driver */
+	VV_ERROR_CUT_SHORT,        /* an operation failed half way and its record is kept, to be settled (vv_recover) */
+	VV_ERROR_ASSIGNED,         /* a reattach found the device assigned to a libvirt domain (its record) */
+	VV_ERROR_GONE,             /* a reattach found the device gone from sysfs; its record is kept */
+	VV_ERROR_BLACKLISTED,      /* modprobe.d blacklists the module a bind needs */
 } vv_error_code;
 
 /* The XML namespace of the <vfio> element (explain --xml, node-device XML). */

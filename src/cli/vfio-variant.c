@@ -47,9 +47,12 @@ int
 vv_cli_error(GError *error)
 {
 	int status = vv_cli_exit_status(error);
+	const char *hint = vv_cli_error_hint(error);
 
 	vv_cli_escape_message(error);
 	g_printerr(_("vfio-variant: error: %s\n"), error->message);
+	if (hint)
+		g_printerr("%s\n", hint);
 	g_error_free(error);
 	return status;
 }

@@ -26,6 +26,8 @@ int vv_cli_error(GError *error);
 /* vv-cli-exit.c: the exit status for ERROR (1 failed or refused, 2 the
  * user's input). */
 int vv_cli_exit_status(const GError *error);
+/* What to do about ERROR with this CLI's options, NULL: nothing to add. */
+const char *vv_cli_error_hint(const GError *error);
 /* OPTION's SECONDS as milliseconds, range-checked (out of range: the usage
  * message is printed, FALSE). */
 gboolean vv_cli_timeout_ms(const char *option, gint64 seconds, guint *ms);
