@@ -112,17 +112,7 @@ vv_cli_parse(GOptionContext *context, int *argc, char ***argv, int expected_args
 vv_ctx *
 vv_cli_open(const vv_cli_globals *globals, GError **error)
 {
-	g_autoptr(vv_ctx_options) options = vv_ctx_options_new();
-
-	if (globals->sysroot)
-		vv_ctx_options_set_sysroot(options, globals->sysroot);
-	if (globals->modules_dir)
-		vv_ctx_options_set_modules_dir(options, globals->modules_dir);
-	if (globals->state_dir)
-		vv_ctx_options_set_state_dir(options, globals->state_dir);
-	if (globals->config_file)
-		vv_ctx_options_set_config_file(options, globals->config_file);
-	return vv_ctx_new(options, error);
+	return vv_roots_open(globals, error);
 }
 
 /* Why a device gets no VFIO driver, in a few words for a table. */

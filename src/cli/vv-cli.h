@@ -5,6 +5,8 @@
 #include <glib/gi18n.h>
 #include <vfio-variant/vfio-variant.h>
 
+#include "vv-roots.h"
+
 /* Exit status: a driver was selected / nothing can be selected / bad usage
  * or input. */
 enum {
@@ -15,12 +17,9 @@ enum {
 /* detach, reattach, recover: 0 done, 1 refused or failed, 2 bad usage or input. */
 enum { VV_CLI_EXIT_FAILED = 1 };
 
-typedef struct {
-	const char *sysroot;
-	const char *modules_dir;
-	const char *state_dir;
-	const char *config_file;
-} vv_cli_globals;
+/* The global options --sysroot, --modules-dir, --state-dir, --config: the
+ * roots the hook is given too (src/shared/vv-roots.h). */
+typedef vv_roots vv_cli_globals;
 
 int vv_cli_error(GError *error);
 /* vv-cli-exit.c: the exit status for ERROR (1 failed or refused, 2 the

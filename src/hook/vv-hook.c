@@ -735,24 +735,8 @@ vv_hook_stage_of(const char *operation, const char *subop)
 	return VV_HOOK_IGNORED;
 }
 
-static vv_ctx *
-vv_hook_open(const vv_hook_roots *roots, GError **error)
-{
-	g_autoptr(vv_ctx_options) options = vv_ctx_options_new();
-
-	if (roots->sysroot)
-		vv_ctx_options_set_sysroot(options, roots->sysroot);
-	if (roots->modules_dir)
-		vv_ctx_options_set_modules_dir(options, roots->modules_dir);
-	if (roots->state_dir)
-		vv_ctx_options_set_state_dir(options, roots->state_dir);
-	if (roots->config_file)
-		vv_ctx_options_set_config_file(options, roots->config_file);
-	return vv_ctx_new(options, error);
-}
-
 int
-vv_hook_qemu(const vv_hook_roots *roots, const char *name, const char *operation, const char *subop,
+vv_hook_qemu(const vv_roots *roots, const char *libvirt_version, const char *name, const char *operation, const char *subop,
 	     const char *extra, int input_fd)
 {
 	vv_hook_stage stage = vv_hook_stage_of(operation, subop);
@@ -777,12 +761,12 @@ vv_hook_qemu(const vv_hook_roots *roots, const char *name, const char *operation
 	if (domain->hostdevs->len == 0)
 		return 0;
 	hook.domain = domain;
-	if (!(ctx = vv_hook_open(roots, &error))) {
+	if (!(ctx = vv_roots_open(roots, &error))) {
 		vv_hook_log(&hook, "%s", error->message);
 		return 1;
 	}
 	hook.ctx = ctx;
-	vv_hook_libvirt_detect(roots->sysroot, roots->libvirt_version, &hook.libvirt);
+	vv_hook_libvirt_detect(roots->sysroot, libvirt_version, &hook.libvirt);
 	/* Said once per guest start, where the plan is made. */
 	if (stage == VV_HOOK_PREPARE) {
 		g_autofree char *version = vv_hook_libvirt_to_string(&hook.libvirt);
