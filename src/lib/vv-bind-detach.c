@@ -28,9 +28,9 @@ vv_bind_describe_blockers(const vv_selection *selection)
 static gboolean
 vv_detach_choose(vv_op *op, char **module, char **driver, GError **error)
 {
-	const vv_bind_options *options = op->options;
 	g_autoptr(vv_selection) selection = vv_selection_new(op->ctx, op->device, error);
 	const vv_candidate *selected;
+	gboolean named;
 
 	if (!selection)
 		return FALSE;
@@ -54,18 +54,10 @@ vv_detach_choose(vv_op *op, char **module, char **driver, GError **error)
 		return FALSE;
 	}
 
-	if (options->driver) {
-		/* A driver name (registered now), else a module name; never a
-		 * path (vv-name.c says why). */
-		if (!vv_name_check(options->driver, VV_NAME_DRIVER, _("the driver to bind"), error))
-			return FALSE;
-		vv_module_resolve(op->ctx, options->driver, module, driver);
+	if (!vv_op_choose_named(op, module, driver, &named, error))
+		return FALSE;
+	if (named)
 		return TRUE;
-	}
-	if (options->flags & VV_BIND_GENERIC) {
-		*module = g_strdup(VV_GENERIC_MODULE);
-		return TRUE;
-	}
 	selected = vv_selection_get_selected(selection);
 	if (!selected) {
 		g_set_error(error, VV_ERROR, VV_ERROR_NOT_ASSIGNABLE, _("Cannot detach %1$s: %2$s"),

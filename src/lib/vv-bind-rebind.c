@@ -26,21 +26,14 @@
 static gboolean
 vv_rebind_choose(vv_op *op, char **module, char **driver, GError **error)
 {
-	const vv_bind_options *options = op->options;
 	g_autoptr(vv_selection) selection = NULL;
 	const vv_candidate *selected;
+	gboolean named;
 
-	if (options->driver) {
-		if (!vv_name_check(options->driver, VV_NAME_DRIVER, _("the driver to bind"), error))
-			return FALSE;
-		vv_module_resolve(op->ctx, options->driver, module, driver);
+	if (!vv_op_choose_named(op, module, driver, &named, error))
+		return FALSE;
+	if (named)
 		return TRUE;
-	}
-	if (options->flags & VV_BIND_GENERIC) {
-		*module = g_strdup(VV_GENERIC_MODULE);
-		*driver = vv_module_driver_name(op->ctx, VV_GENERIC_MODULE);
-		return TRUE;
-	}
 	if (!(selection = vv_selection_new(op->ctx, op->device, error)))
 		return FALSE;
 	if (!(selected = vv_selection_get_selected(selection))) {

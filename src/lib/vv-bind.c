@@ -334,3 +334,26 @@ vv_op_set_detached_error(vv_op *op, GError **error)
 		    _("%1$s is already detached to %2$s: its record names that driver, so another cannot be bound before it is given back."),
 		    op->address, op->stored->driver ? op->stored->driver : _("no driver"));
 }
+
+/*
+ * The driver the caller named (a driver name, registered now, else a
+ * module name; never a path, vv-name.c says why), or the generic one:
+ * *NAMED is FALSE when the caller named neither and the selection
+ * decides. FALSE, with ERROR set, for a name that is none.
+ */
+gboolean
+vv_op_choose_named(vv_op *op, char **module, char **driver, gboolean *named, GError **error)
+{
+	const vv_bind_options *options = op->options;
+
+	*named = options->driver || (options->flags & VV_BIND_GENERIC);
+	if (options->driver) {
+		if (!vv_name_check(options->driver, VV_NAME_DRIVER, _("the driver to bind"), error))
+			return FALSE;
+		vv_module_resolve(op->ctx, options->driver, module, driver);
+	} else if (options->flags & VV_BIND_GENERIC) {
+		*module = g_strdup(VV_GENERIC_MODULE);
+		*driver = vv_module_driver_name(op->ctx, VV_GENERIC_MODULE);
+	}
+	return TRUE;
+}

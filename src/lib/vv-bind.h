@@ -77,6 +77,7 @@ void vv_op_note(vv_op *op, const char *step);
 void vv_op_add_journal_error(vv_op *op, GError **error);
 void vv_op_say_journal_error(vv_op *op);
 void vv_op_set_detached_error(vv_op *op, GError **error);
+gboolean vv_op_choose_named(vv_op *op, char **module, char **driver, gboolean *named, GError **error);
 char *vv_op_current_driver(vv_op *op);
 gboolean vv_op_has_vfio_dev(vv_op *op);
 
