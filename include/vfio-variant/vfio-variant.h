@@ -28,7 +28,7 @@ typedef enum {
 	VV_ERROR_INVALID_ARGUMENT, /* a device name, option or path is malformed */
 	VV_ERROR_NOT_FOUND,        /* no such device, directory or module */
 	VV_ERROR_IO,               /* reading the host (sysfs, module indexes) failed */
-	VV_ERROR_MODULES,          /* libkmod could not read the module directory */
+	VV_ERROR_MODULES,          /* the module directory is unknown, or libkmod cannot read it */
 	/* Since 0.2: the binding engine. */
 	VV_ERROR_NOT_ASSIGNABLE,   /* no VFIO driver can take the device, or its group is not viable */
 	VV_ERROR_IN_USE,           /* the host uses the device (an interface up, a file system mounted) */
@@ -36,12 +36,15 @@ typedef enum {
 	VV_ERROR_BIND,             /* a bind or reattach did not reach the expected driver */
 	VV_ERROR_MODULE_LOAD,      /* a module could not be loaded */
 	VV_ERROR_LIVE_HOST,        /* the test suite tried to change the live host (VV_TESTSUITE) */
-	VV_ERROR_DETACHED,         /* a detach found the device already detached (its record, or a VFIO driver) */
+	VV_ERROR_NEEDS_RECOVERY,   /* an operation was cut short and could not be undone; its record is kept for vv_recover() */
+	VV_ERROR_DETACHED,         /* the device is already detached, to the VFIO driver its record names */
+	VV_ERROR_ASSIGNED,         /* the device's record gives it to a libvirt domain (the qemu hook's) */
+	VV_ERROR_BLACKLISTED,      /* modprobe.d blacklists the module that would have to be loaded */
+	VV_ERROR_NO_PCI_DRIVER,    /* the module is loaded but registers no PCI driver */
+	VV_ERROR_SYSROOT,          /* the host root is not laid out like one (no sys/bus/pci) */
+	VV_ERROR_RECORD,           /* a device's record cannot be read or is incomplete */
 	VV_ERROR_NOT_DETACHED,     /* a rebind found the device on no VFIO driver */
-	VV_ERROR_CUT_SHORT,        /* an operation failed half way and its record is kept, to be settled (vv_recover) */
-	VV_ERROR_ASSIGNED,         /* a reattach found the device assigned to a libvirt domain (its record) */
 	VV_ERROR_GONE,             /* a reattach found the device gone from sysfs; its record is kept */
-	VV_ERROR_BLACKLISTED,      /* modprobe.d blacklists the module a bind needs */
 } vv_error_code;
 
 /* The XML namespace of the <vfio> element (explain --xml, node-device XML). */
@@ -236,21 +239,22 @@ const char *vv_rejected_to_string(vv_rejected reason);
  * first settles an operation on that device that was cut short (see
  * vv_recover()). A device is never left without a driver by a failed
  * detach: it is returned to its original driver, or the error says that
- * this failed too (VV_ERROR_CUT_SHORT) and where the device is.
+ * this failed too (VV_ERROR_NEEDS_RECOVERY) and where the device is.
  *
  * Errors: VV_ERROR_NOT_ASSIGNABLE (bridge, PF with VFs, no IOMMU group,
  * group not viable: each blocker named, nothing selected),
- * VV_ERROR_IN_USE (the host uses the device, or a guest holds a member of
- * its group; without VV_BIND_FORCE), VV_ERROR_BUSY (lock timeout),
+ * VV_ERROR_IN_USE (the host uses the device, or a guest holds a member
+ * of its group; without VV_BIND_FORCE), VV_ERROR_BUSY (lock timeout),
  * VV_ERROR_MODULE_LOAD, VV_ERROR_BLACKLISTED (the module a named driver
- * needs), VV_ERROR_BIND (the driver refused or another bound; the message
+ * needs), VV_ERROR_NO_PCI_DRIVER (a module loaded for the bind registers
+ * none), VV_ERROR_BIND (the driver refused or another bound; the message
  * says where the device is now), VV_ERROR_DETACHED (a detach of a device
  * already detached, or on a VFIO driver without a record),
  * VV_ERROR_NOT_DETACHED (a rebind of a device on no VFIO driver),
  * VV_ERROR_ASSIGNED (a reattach of a device a libvirt domain holds, by
  * its record; without VV_BIND_FORCE), VV_ERROR_GONE (a reattach of a
  * device gone from sysfs; VV_BIND_FORCE removes its record),
- * VV_ERROR_CUT_SHORT (the operation failed half way and could not be
+ * VV_ERROR_NEEDS_RECOVERY (the operation failed half way and could not be
  * undone; the record is kept and vv_recover() settles it once the cause
  * is fixed), VV_ERROR_IO (sysfs or the record could not be written).
  * The messages state facts; a front end adds what its user can do.

@@ -44,17 +44,26 @@ vv_cli_escape_message(GError *error)
 }
 
 int
-vv_cli_error(GError *error)
+vv_cli_error_device(GError *error, const char *device)
 {
 	int status = vv_cli_exit_status(error);
-	const char *hint = vv_cli_error_hint(error);
+	g_autofree char *hint = vv_cli_hint(error, device);
 
 	vv_cli_escape_message(error);
 	g_printerr(_("vfio-variant: error: %s\n"), error->message);
-	if (hint)
-		g_printerr("%s\n", hint);
+	if (hint) {
+		g_autofree char *shown = vv_text_escape(hint);
+
+		g_printerr(_("vfio-variant: hint: %s\n"), shown);
+	}
 	g_error_free(error);
 	return status;
+}
+
+int
+vv_cli_error(GError *error)
+{
+	return vv_cli_error_device(error, NULL);
 }
 
 int

@@ -104,6 +104,12 @@ vv_hook_plan *vv_hook_plan_load(vv_ctx *ctx, const char *uuid, GError **error);
 gboolean vv_hook_plan_save(vv_ctx *ctx, const vv_hook_plan *plan, GError **error);
 gboolean vv_hook_plan_remove(vv_ctx *ctx, const char *uuid, GError **error);
 
+/* ---- vv-hook-hint.c: the hook's words for an error code ---------------- */
+
+/* What the administrator can do about ERROR, in the hook's words (a whole
+ * translated sentence), or NULL. Transfer none. */
+const char *vv_hook_hint(const GError *error);
+
 /* ---- vv-hook.c: the stages --------------------------------------------- */
 
 /* Run the qemu hook for DOMAIN OPERATION SUBOP EXTRA on the host ROOTS

@@ -126,7 +126,7 @@ vv_detach_roll_back(vv_op *op, GError **error)
 			    _("Detaching %1$s failed: %2$s It is back on %3$s, but its record could not be removed: %4$s"),
 			    op->address, failed->message, native ? native : _("no driver"), undo->message);
 	else {
-		g_set_error(error, VV_ERROR, VV_ERROR_CUT_SHORT,
+		g_set_error(error, VV_ERROR, VV_ERROR_NEEDS_RECOVERY,
 			    _("Detaching %1$s failed: %2$s Returning it to its original driver failed too: %3$s The record is kept, so that the detach can be rolled back once the cause is fixed."),
 			    op->address, failed->message, undo->message);
 		vv_op_put_back(op, record->driver, error);

@@ -177,7 +177,7 @@ vv_reattach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GErro
 		return NULL;
 	if (!vv_op_restore(&op, NULL, record->original_driver, record->original_module, &local)) {
 		/* The record names the reattach cut short, unless put back. */
-		g_set_error(error, VV_ERROR, VV_ERROR_CUT_SHORT, _("Reattaching %1$s failed: %2$s"), address, local->message);
+		g_set_error(error, VV_ERROR, VV_ERROR_NEEDS_RECOVERY, _("Reattaching %1$s failed: %2$s"), address, local->message);
 		vv_op_put_back(&op, vfio_driver, error);
 		vv_op_add_journal_error(&op, error);
 		return NULL;

@@ -176,7 +176,7 @@ vv_rebind(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError 
 			    address, failure->message, from_driver, undo->message);
 		return NULL;
 	}
-	g_set_error(error, VV_ERROR, VV_ERROR_CUT_SHORT,
+	g_set_error(error, VV_ERROR, VV_ERROR_NEEDS_RECOVERY,
 		    _("Moving %1$s to another VFIO driver failed: %2$s Returning it to %3$s failed too: %4$s The record is kept, so that the device can be returned to its native driver once the cause is fixed."),
 		    address, failure->message, from_driver, undo->message);
 	return NULL;

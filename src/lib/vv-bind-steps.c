@@ -73,7 +73,7 @@ vv_op_loaded_driver(vv_op *op, const char *module, const char *known_driver, GEr
 	if (!driver && op->dry_run)
 		driver = g_strdup_printf(_("<the driver of %s, known once it is loaded>"), module);
 	if (!driver)
-		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+		g_set_error(error, VV_ERROR, VV_ERROR_NO_PCI_DRIVER,
 			    _("Cannot bind %1$s: the module %2$s is loaded but sysfs shows no PCI driver of it (no sys/module/%2$s/drivers/pci:*), so it is not a PCI driver."),
 			    op->address, module);
 	return driver;
@@ -236,7 +236,7 @@ vv_op_put_back(vv_op *op, const char *vfio_driver, GError **error)
 	op->record = record;
 	failed = g_steal_pointer(error);
 	if (!put && !now) {
-		g_set_error(error, VV_ERROR, VV_ERROR_CUT_SHORT, _("%1$s Putting %2$s back on %3$s failed too: %4$s"),
+		g_set_error(error, VV_ERROR, VV_ERROR_NEEDS_RECOVERY, _("%1$s Putting %2$s back on %3$s failed too: %4$s"),
 			    failed->message, op->address, vfio_driver, undo->message);
 		return;
 	}
@@ -249,7 +249,7 @@ vv_op_put_back(vv_op *op, const char *vfio_driver, GError **error)
 		g_set_error(error, VV_ERROR, VV_ERROR_BIND, _("%1$s It stays on %2$s, and its record says so."),
 			    failed->message, vfio_driver);
 	else if (now)
-		g_set_error(error, VV_ERROR, VV_ERROR_CUT_SHORT,
+		g_set_error(error, VV_ERROR, VV_ERROR_NEEDS_RECOVERY,
 			    _("%1$s It stays on %2$s, but its record could not be updated to say so: it still names the operation cut short."),
 			    failed->message, vfio_driver);
 	else if (saved)
@@ -257,7 +257,7 @@ vv_op_put_back(vv_op *op, const char *vfio_driver, GError **error)
 			    _("%1$s It was put back on %2$s, so that it is not left without a driver; its record is kept."),
 			    failed->message, vfio_driver);
 	else
-		g_set_error(error, VV_ERROR, VV_ERROR_CUT_SHORT,
+		g_set_error(error, VV_ERROR, VV_ERROR_NEEDS_RECOVERY,
 			    _("%1$s It was put back on %2$s, so that it is not left without a driver, but its record could not be updated to say so: it still names the operation cut short."),
 			    failed->message, vfio_driver);
 }
@@ -278,7 +278,7 @@ vv_op_settle(vv_op *op, GError **error)
 
 	if (!vv_op_restore(op, detach ? record->original_override : NULL,
 			   record->original_driver, record->original_module, &local)) {
-		g_set_error(error, VV_ERROR, VV_ERROR_CUT_SHORT, detach ?
+		g_set_error(error, VV_ERROR, VV_ERROR_NEEDS_RECOVERY, detach ?
 			    _("The detach of %1$s was cut short after the step '%2$s', and rolling it back failed: %3$s The record is kept, so that the detach can be rolled back once the cause is fixed.") :
 			    _("The reattach of %1$s was cut short after the step '%2$s', and finishing it failed: %3$s The record is kept, so that the reattach can be finished once the cause is fixed."),
 			    op->address, step, local->message);

@@ -102,7 +102,7 @@ vv_ctx_find_release(const vv_ctx *ctx, GError **error)
 	if (releases->len == 1)
 		return g_strdup(g_ptr_array_index(releases, 0));
 
-	g_set_error(error, VV_ERROR, VV_ERROR_NOT_FOUND,
+	g_set_error(error, VV_ERROR, VV_ERROR_MODULES,
 		    _("Cannot tell which kernel %1$s runs: %2$s is missing and %3$s does not hold exactly one kernel, so which module directory to read is unknown."),
 		    sysroot, osrelease, modules_root);
 	return NULL;
@@ -135,7 +135,7 @@ vv_ctx_new(const vv_ctx_options *options, GError **error)
 	}
 	pci_bus = g_build_filename(ctx->sys_dir, "bus/pci", NULL);
 	if (!vv_sysfs_is_dir(ctx, pci_bus)) {
-		g_set_error(error, VV_ERROR, VV_ERROR_NOT_FOUND,
+		g_set_error(error, VV_ERROR, VV_ERROR_SYSROOT,
 			    _("%s has no sys/bus/pci directory: it is not laid out like a host's root (DIR/sys, DIR/lib/modules)."),
 			    ctx->sysroot);
 		return NULL;

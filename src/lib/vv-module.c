@@ -240,7 +240,7 @@ vv_ctx_load_driver(vv_ctx *ctx, const char *name, const char *device, GError **e
 		return NULL;
 	driver = vv_module_driver_name(ctx, module);
 	if (!driver)
-		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+		g_set_error(error, VV_ERROR, VV_ERROR_NO_PCI_DRIVER,
 			    _("The module %1$s is loaded but sysfs shows no PCI driver of it (no sys/module/%1$s/drivers/pci:*); it cannot serve %2$s."),
 			    module, device ? device : name);
 	return g_steal_pointer(&driver);

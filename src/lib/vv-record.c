@@ -224,7 +224,7 @@ vv_record_check_whole(GKeyFile *file, const char *path, const char *address, GEr
 
 	for (guint i = 0; i < G_N_ELEMENTS(vv_record_required); i++) {
 		if (!g_key_file_has_key(file, vv_record_required[i].group, vv_record_required[i].key, NULL)) {
-			g_set_error(error, VV_ERROR, VV_ERROR_IO,
+			g_set_error(error, VV_ERROR, VV_ERROR_RECORD,
 				    _("The record %1$s of %2$s is incomplete: it has no '%3$s' in [%4$s], so how to give the device back is unknown. The device is left as it is; move the record aside and give the device back by hand."),
 				    path, address, vv_record_required[i].key, vv_record_required[i].group);
 			return FALSE;
@@ -233,7 +233,7 @@ vv_record_check_whole(GKeyFile *file, const char *path, const char *address, GEr
 	operation = vv_record_get(file, VV_RECORD_JOURNAL, "operation");
 	step = vv_record_get(file, VV_RECORD_JOURNAL, "step");
 	if (!operation || !step || (!g_str_equal(operation, "detach") && !g_str_equal(operation, "reattach"))) {
-		g_set_error(error, VV_ERROR, VV_ERROR_IO,
+		g_set_error(error, VV_ERROR, VV_ERROR_RECORD,
 			    _("The record %1$s of %2$s is incomplete: its journal names no known operation and step, so how to settle it is unknown. The device is left as it is; move the record aside and give the device back by hand."),
 			    path, address);
 		return FALSE;
@@ -241,7 +241,7 @@ vv_record_check_whole(GKeyFile *file, const char *path, const char *address, GEr
 	/* A record copied under another device's name describes that one. */
 	named = vv_record_get(file, VV_RECORD_GROUP, "address");
 	if (named && !g_str_equal(named, address)) {
-		g_set_error(error, VV_ERROR, VV_ERROR_IO,
+		g_set_error(error, VV_ERROR, VV_ERROR_RECORD,
 			    _("The record %1$s of %2$s describes another device, %3$s; it is not used. Move it aside."),
 			    path, address, named);
 		return FALSE;
@@ -265,13 +265,13 @@ vv_record_read(const char *path, const char *address, GError **error)
 			g_set_error(error, VV_ERROR, VV_ERROR_NOT_FOUND,
 				    _("%s has no record: vfio-variant did not detach it."), address);
 		else
-			g_set_error(error, VV_ERROR, VV_ERROR_IO,
+			g_set_error(error, VV_ERROR, VV_ERROR_RECORD,
 				    _("Cannot read the record of %1$s: %2$s"), address, local->message);
 		return NULL;
 	}
 	if (!g_key_file_load_from_data(file, data, length, G_KEY_FILE_NONE, &local)) {
-		g_set_error(error, VV_ERROR, VV_ERROR_IO,
-			    _("Cannot read the record %1$s of %2$s: %3$s. The device is left as it is; without the record, a reattach lets the kernel choose its driver."),
+		g_set_error(error, VV_ERROR, VV_ERROR_RECORD,
+			    _("Cannot read the record %1$s of %2$s: %3$s. The device is left as it is."),
 			    path, address, local->message);
 		return NULL;
 	}
