@@ -222,6 +222,13 @@ static const engine_case cases[] = {
 		PREPARE(.device = "0000:00:01.0", .result_driver = "acme-vfio-pci", .now = "abcd_nic",
 			.record_step = "module-loaded"),
 		RECOVER(.device = "0000:00:01.0", .result_driver = "abcd_nic", .now = "abcd_nic") } },
+	{ .name = "recover-fails-record-kept-then-recovers", .fail = 8,
+	  .log = "inject 8 write /sys/bus/pci/devices/0000:00:01.0/driver_override", .steps = {
+		PREPARE(.device = "0000:00:01.0", .result_driver = "acme-vfio-pci", .now = "abcd_nic",
+			.record_step = "module-loaded"),
+		RECOVER(.device = "0000:00:01.0", .fails = TRUE, .code = VV_ERROR_NEEDS_RECOVERY, .now = "abcd_nic",
+			.record_step = "module-loaded"),
+		RECOVER(.device = "0000:00:01.0", .result_driver = "abcd_nic", .now = "abcd_nic") } },
 	{ .name = "recover-complete-noop", .steps = {
 		DETACH(.device = "0000:00:03.0", .result_driver = "vfio-pci", .now = "vfio-pci", .record_step = "verified"),
 		RECOVER(.device = "0000:00:03.0", .result_driver = "vfio-pci", .noop = TRUE, .now = "vfio-pci",
