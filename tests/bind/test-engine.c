@@ -21,20 +21,8 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
-#include <vfio-variant/vfio-variant.h>
 
-static const char *root;
-static int failures;
-
-#define EXPECT(cond, ...) \
-	do { \
-		if (!(cond)) { \
-			failures++; \
-			printf("step %u: ", step_number); \
-			printf(__VA_ARGS__); \
-			printf("\n"); \
-		} \
-	} while (0)
+#include "vv-case.h"
 
 typedef enum {
 	OP_DETACH = 1,
@@ -72,24 +60,12 @@ typedef struct {
 	engine_step steps[4];
 } engine_case;
 
-static guint step_number;
-
 /* ---- the host ------------------------------------------------------------ */
 
 static char *
 root_path(const char *relative)
 {
 	return g_build_filename(root, relative, NULL);
-}
-
-/* The driver ADDRESS is on, "" when none. */
-static char *
-driver_of(const char *address)
-{
-	g_autofree char *link = g_build_filename(root, "sys/bus/pci/devices", address, "driver", NULL);
-	g_autofree char *target = g_file_read_link(link, NULL);
-
-	return target ? g_path_get_basename(target) : g_strdup("");
 }
 
 static void
@@ -290,21 +266,6 @@ static const engine_case cases[] = {
 
 /* ---- running a case ------------------------------------------------------ */
 
-static vv_ctx *
-open_ctx(void)
-{
-	g_autoptr(vv_ctx_options) options = vv_ctx_options_new();
-	g_autoptr(GError) error = NULL;
-	vv_ctx *ctx;
-
-	vv_ctx_options_set_sysroot(options, root);
-	if (!(ctx = vv_ctx_new(options, &error))) {
-		printf("cannot open %s: %s\n", root, error->message);
-		exit(1);
-	}
-	return ctx;
-}
-
 static vv_bind_result *
 run_op(vv_ctx *ctx, const engine_step *step, GError **error)
 {
@@ -393,10 +354,10 @@ run_case(const engine_case *c, char **argv)
 	if (c->fixture)
 		c->fixture();
 	for (guint i = 0; i < G_N_ELEMENTS(c->steps) && c->steps[i].op; i++) {
-		step_number = i + 1;
+		case_step = i + 1;
 		check_step(&c->steps[i]);
 	}
-	step_number = 0;
+	case_step = 0;
 	EXPECT(!c->log || log_has(c->log), "the fake kernel's log lacks '%s'", c->log);
 	EXPECT(!c->no_log || !log_has(c->no_log), "the fake kernel's log has '%s'", c->no_log);
 	return failures ? 1 : 0;

@@ -13,36 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <vfio-variant/vfio-variant.h>
-
-static const char *root;
-static int failures;
-
-#define EXPECT(cond, ...) \
-	do { \
-		if (!(cond)) { \
-			failures++; \
-			printf("line %d: ", __LINE__); \
-			printf(__VA_ARGS__); \
-			printf("\n"); \
-		} \
-	} while (0)
-
-static char *
-sys_path(const char *address, const char *file)
-{
-	return g_build_filename(root, "sys/bus/pci/devices", address, file, NULL);
-}
-
-/* The driver ADDRESS is on, "" when none. */
-static char *
-driver_of(const char *address)
-{
-	g_autofree char *link = sys_path(address, "driver");
-	g_autofree char *target = g_file_read_link(link, NULL);
-
-	return target ? g_path_get_basename(target) : g_strdup("");
-}
+#include "vv-case.h"
 
 static gboolean
 write_sys(const char *path, const char *value)
@@ -72,22 +43,6 @@ libvirt_binds(const char *address, const char *driver)
 		EXPECT(write_sys(unbind, address), "unbind %s from %s", address, current);
 	}
 	write_sys(probe, address);
-}
-
-static vv_ctx *
-open_ctx(void)
-{
-	g_autoptr(vv_ctx_options) options = vv_ctx_options_new();
-	g_autoptr(GError) error = NULL;
-	vv_ctx *ctx;
-
-	vv_ctx_options_set_sysroot(options, root);
-	ctx = vv_ctx_new(options, &error);
-	if (!ctx) {
-		printf("cannot open %s: %s\n", root, error->message);
-		exit(1);
-	}
-	return ctx;
 }
 
 static vv_bind_options *
