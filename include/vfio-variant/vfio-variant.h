@@ -272,13 +272,25 @@ const char *vv_rejected_to_string(vv_rejected reason);
  * first settles an operation on that device that was cut short (see
  * vv_recover()). A device is never left without a driver by a failed
  * detach: it is returned to its original driver, or the error says that
- * this failed too and what to run.
+ * this failed too (VV_ERROR_NEEDS_RECOVERY) and where the device is.
  *
  * Errors: VV_ERROR_NOT_ASSIGNABLE (bridge, PF with VFs, no IOMMU group,
  * group not viable: each blocker named, nothing selected),
- * VV_ERROR_IN_USE (without VV_BIND_FORCE), VV_ERROR_BUSY (lock timeout),
- * VV_ERROR_MODULE_LOAD, VV_ERROR_BIND (the driver refused or another bound;
- * the message says where the device is now), VV_ERROR_IO.
+ * VV_ERROR_IN_USE (the host uses the device, or a guest holds a member
+ * of its group; without VV_BIND_FORCE), VV_ERROR_BUSY (lock timeout),
+ * VV_ERROR_MODULE_LOAD, VV_ERROR_BLACKLISTED (the module a named driver
+ * needs), VV_ERROR_NO_PCI_DRIVER (a module loaded for the bind registers
+ * none), VV_ERROR_BIND (the driver refused or another bound; the message
+ * says where the device is now), VV_ERROR_DETACHED (a detach of a device
+ * already detached, or on a VFIO driver without a record),
+ * VV_ERROR_NOT_DETACHED (a rebind of a device on no VFIO driver),
+ * VV_ERROR_ASSIGNED (a reattach of a device a libvirt domain holds, by
+ * its record; without VV_BIND_FORCE), VV_ERROR_GONE (a reattach of a
+ * device gone from sysfs; VV_BIND_FORCE removes its record),
+ * VV_ERROR_NEEDS_RECOVERY (the operation failed half way and could not be
+ * undone; the record is kept and vv_recover() settles it once the cause
+ * is fixed), VV_ERROR_IO (sysfs or the record could not be written).
+ * The messages state facts; a front end adds what its user can do.
  */
 
 typedef enum {
