@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libFuzzer harness: the ranking and matching of `vfio_pci:` alias
- * patterns (src/vv-alias.c), which read every pattern of a module index.
+ * patterns (src/lib/vv-alias.c), which read every pattern of a module index.
  * The input is a pattern, then after the first newline a modalias key.
  * Beyond not crashing: vv_alias_matches() answers exactly as fnmatch()
  * (its literal-head shortcut must never change the answer), and a rank

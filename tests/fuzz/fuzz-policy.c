@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libFuzzer harness: the policy loader (src/vv-policy.c), which reads the
+ * libFuzzer harness: the policy loader (src/lib/vv-policy.c), which reads the
  * administrator's vfio-variant.conf, through the public call that applies
  * it to a device of the fixture host. The input is the file; the rules are
  * read again for every input (the context keeps them once read).

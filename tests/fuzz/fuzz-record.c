@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libFuzzer harness: the record loader (src/vv-record.c), which reads
+ * libFuzzer harness: the record loader (src/lib/vv-record.c), which reads
  * STATE_DIR/devices/BDF.conf before every reattach, recover and status.
  * The input is the record of 0000:00:01.0 in a temporary state directory,
  * read by vv_record_load() and by the listing of every record.
