@@ -424,6 +424,9 @@ find_asan(struct dl_phdr_info *info, size_t size, void *data)
 	return 0;
 }
 
+/* This program, to run one case in a process of its own. */
+static char *self;
+
 static void
 test_case(gconstpointer data)
 {
@@ -434,14 +437,15 @@ test_case(gconstpointer data)
 	g_autofree char *log = NULL;
 	g_autofree char *asan = NULL;
 	g_autofree char *preload = NULL;
+	g_autofree char *index = g_strdup_printf("%td", c - cases);
+	g_autofree char *child_out = NULL;
+	g_autofree char *child_err = NULL;
+	g_auto(GStrv) wrapper = NULL;
+	g_auto(GStrv) env = g_get_environ();
+	g_autoptr(GPtrArray) args = g_ptr_array_new();
 	g_autoptr(GError) error = NULL;
 	int status;
 
-	if (g_test_subprocess()) {
-		root = g_getenv("VV_FAKEKERNEL_ROOT");
-		run_case(c);
-		return;
-	}
 	/* One case failing names itself and the others still run. */
 	g_test_set_nonfatal_assertions();
 	work = g_dir_make_tmp("vv-test-virt-protocol-XXXXXX", &error);
@@ -453,24 +457,33 @@ test_case(gconstpointer data)
 				   NULL, NULL, NULL, NULL, &status, &error));
 	g_assert_true(g_spawn_check_wait_status(status, NULL));
 	/* Under AddressSanitizer its runtime must come first among the
-	 * preloads; the parent, not preloaded, has it already loaded. */
+	 * preloads; this process, not preloaded, has it loaded already. */
 	dl_iterate_phdr(find_asan, &asan);
 	preload = g_strdup_printf("%s%s%s:%s", asan ? asan : "", asan ? ":" : "", g_getenv("VV_FAKEKERNEL"),
 				  g_getenv("VV_LIBVIRT_SHIM"));
-	g_setenv("VV_FAKEKERNEL_ROOT", copy, TRUE);
-	g_setenv("VV_FAKEKERNEL_LOG", log, TRUE);
-	g_setenv("LD_PRELOAD", preload, TRUE);
-	g_test_trap_subprocess(NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
-	g_unsetenv("LD_PRELOAD");
-	g_unsetenv("VV_FAKEKERNEL_ROOT");
-	g_unsetenv("VV_FAKEKERNEL_LOG");
-	if (!g_test_trap_has_passed()) {
+	env = g_environ_setenv(env, "VV_FAKEKERNEL_ROOT", copy, TRUE);
+	env = g_environ_setenv(env, "VV_FAKEKERNEL_LOG", log, TRUE);
+	env = g_environ_setenv(env, "LD_PRELOAD", preload, TRUE);
+	/* Under `meson test --setup valgrind` the case runs under memcheck
+	 * too, as the shell tests run the CLI. */
+	if (g_getenv("VV_CLI_WRAPPER") && *g_getenv("VV_CLI_WRAPPER"))
+		g_assert_true(g_shell_parse_argv(g_getenv("VV_CLI_WRAPPER"), NULL, &wrapper, NULL));
+	for (guint i = 0; wrapper && wrapper[i]; i++)
+		g_ptr_array_add(args, wrapper[i]);
+	g_ptr_array_add(args, self);
+	g_ptr_array_add(args, "--case");
+	g_ptr_array_add(args, index);
+	g_ptr_array_add(args, NULL);
+	g_assert_true(g_spawn_sync(NULL, (char **)args->pdata, env, G_SPAWN_SEARCH_PATH, NULL, NULL,
+				   &child_out, &child_err, &status, &error));
+	if (!g_spawn_check_wait_status(status, NULL)) {
 		g_autofree char *written = NULL;
 
 		g_file_get_contents(log, &written, NULL, NULL);
+		g_test_message("case %s failed: %s%s", index, child_out, child_err);
 		g_test_message("fake-kernel log: %s", written ? written : "(none)");
+		g_test_fail();
 	}
-	g_test_trap_assert_passed();
 	g_spawn_sync(NULL, (char *[]){ "rm", "-rf", work, NULL }, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
 		     NULL, NULL);
 }
@@ -478,6 +491,17 @@ test_case(gconstpointer data)
 int
 main(int argc, char **argv)
 {
+	/* The child: one case, its asserts fatal; the preloads are in place. */
+	if (argc == 3 && strcmp(argv[1], "--case") == 0) {
+		guint64 index = g_ascii_strtoull(argv[2], NULL, 10);
+
+		g_assert_cmpuint(index, <, G_N_ELEMENTS(cases));
+		root = g_getenv("VV_FAKEKERNEL_ROOT");
+		g_assert_nonnull(root);
+		run_case(&cases[index]);
+		return 0;
+	}
+	self = g_canonicalize_filename(argv[0], NULL);
 	g_test_init(&argc, &argv, NULL);
 	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autofree char *label = g_strdelimit(g_strdup(cases[i].label), "/", '|');
