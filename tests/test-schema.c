@@ -14,10 +14,7 @@
 #include <libxml/parser.h>
 #include <libxml/relaxng.h>
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlRelaxNGParserCtxt, xmlRelaxNGFreeParserCtxt)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlRelaxNG, xmlRelaxNGFree)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlRelaxNGValidCtxt, xmlRelaxNGFreeValidCtxt)
+#include "vv-xml-cleanup.h"
 
 /* No network, and entities are never substituted (no XML_PARSE_NOENT). */
 #define TEST_SCHEMA_PARSE_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOWARNING)

@@ -28,7 +28,7 @@ typedef enum {
 	VV_ERROR_INVALID_ARGUMENT, /* a device name, option or path is malformed */
 	VV_ERROR_NOT_FOUND,        /* no such device, directory or module */
 	VV_ERROR_IO,               /* reading the host (sysfs, module indexes) failed */
-	VV_ERROR_MODULES,          /* libkmod could not read the module directory */
+	VV_ERROR_MODULES,          /* the module directory is unknown, or libkmod cannot read it */
 	/* Since 0.2: the binding engine. */
 	VV_ERROR_NOT_ASSIGNABLE,   /* no VFIO driver can take the device, or its group is not viable */
 	VV_ERROR_IN_USE,           /* the host uses the device (an interface up, a file system mounted) */
@@ -36,6 +36,13 @@ typedef enum {
 	VV_ERROR_BIND,             /* a bind or reattach did not reach the expected driver */
 	VV_ERROR_MODULE_LOAD,      /* a module could not be loaded */
 	VV_ERROR_LIVE_HOST,        /* the test suite tried to change the live host (VV_TESTSUITE) */
+	VV_ERROR_NEEDS_RECOVERY,   /* an operation was cut short and could not be undone; its record is kept for vv_recover() */
+	VV_ERROR_DETACHED,         /* the device is already detached, to the VFIO driver its record names */
+	VV_ERROR_ASSIGNED,         /* the device's record gives it to a libvirt domain (the qemu hook's) */
+	VV_ERROR_BLACKLISTED,      /* modprobe.d blacklists the module that would have to be loaded */
+	VV_ERROR_NO_PCI_DRIVER,    /* the module is loaded but registers no PCI driver */
+	VV_ERROR_SYSROOT,          /* the host root is not laid out like one (no sys/bus/pci) */
+	VV_ERROR_RECORD,           /* a device's record cannot be read or is incomplete */
 } vv_error_code;
 
 /* The XML namespace of the <vfio> element (explain --xml, node-device XML). */

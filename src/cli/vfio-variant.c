@@ -44,14 +44,26 @@ vv_cli_escape_message(GError *error)
 }
 
 int
-vv_cli_error(GError *error)
+vv_cli_error_device(GError *error, const char *device)
 {
 	int status = vv_cli_exit_status(error);
+	g_autofree char *hint = vv_cli_hint(error, device);
 
 	vv_cli_escape_message(error);
 	g_printerr(_("vfio-variant: error: %s\n"), error->message);
+	if (hint) {
+		g_autofree char *shown = vv_text_escape(hint);
+
+		g_printerr(_("vfio-variant: hint: %s\n"), shown);
+	}
 	g_error_free(error);
 	return status;
+}
+
+int
+vv_cli_error(GError *error)
+{
+	return vv_cli_error_device(error, NULL);
 }
 
 int
@@ -109,17 +121,7 @@ vv_cli_parse(GOptionContext *context, int *argc, char ***argv, int expected_args
 vv_ctx *
 vv_cli_open(const vv_cli_globals *globals, GError **error)
 {
-	g_autoptr(vv_ctx_options) options = vv_ctx_options_new();
-
-	if (globals->sysroot)
-		vv_ctx_options_set_sysroot(options, globals->sysroot);
-	if (globals->modules_dir)
-		vv_ctx_options_set_modules_dir(options, globals->modules_dir);
-	if (globals->state_dir)
-		vv_ctx_options_set_state_dir(options, globals->state_dir);
-	if (globals->config_file)
-		vv_ctx_options_set_config_file(options, globals->config_file);
-	return vv_ctx_new(options, error);
+	return vv_roots_open(globals, error);
 }
 
 /* Why a device gets no VFIO driver, in a few words for a table. */

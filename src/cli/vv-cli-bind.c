@@ -33,7 +33,7 @@ vv_cli_run_bind(const vv_cli_globals *globals, const char *name, const vv_bind_o
 		return vv_cli_error(g_steal_pointer(&error));
 	ctx = vv_cli_open(globals, &error);
 	if (!ctx || !(result = operation(ctx, address, options, &error)))
-		return vv_cli_error(g_steal_pointer(&error));
+		return vv_cli_error_device(g_steal_pointer(&error), address);
 	vv_cli_print_result(result, dry_run);
 	return VV_CLI_EXIT_OK;
 }

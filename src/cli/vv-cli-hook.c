@@ -13,13 +13,6 @@
 int
 vv_cli_hook(const vv_cli_globals *globals, int argc, char **argv)
 {
-	vv_hook_roots roots = {
-		.sysroot = globals->sysroot,
-		.modules_dir = globals->modules_dir,
-		.state_dir = globals->state_dir,
-		.config_file = globals->config_file,
-	};
-
 	if (argc >= 2 && (g_str_equal(argv[1], "--help") || g_str_equal(argv[1], "-h"))) {
 		g_print(_("Usage: vfio-variant [GLOBAL] hook qemu DOMAIN OPERATION SUBOP [EXTRA] < domain.xml\n"
 			  "Run one stage of the libvirt qemu hook (prepare begin, start begin, stopped end,\n"
@@ -28,5 +21,5 @@ vv_cli_hook(const vv_cli_globals *globals, int argc, char **argv)
 	}
 	if (argc < 5 || argc > 6 || !g_str_equal(argv[1], "qemu"))
 		return vv_cli_usage(_("'hook' takes: qemu DOMAIN OPERATION SUBOP [EXTRA], with the domain XML on standard input."));
-	return vv_hook_qemu(&roots, argv[2], argv[3], argv[4], argc > 5 ? argv[5] : "-", STDIN_FILENO);
+	return vv_hook_qemu(globals, NULL, argv[2], argv[3], argv[4], argc > 5 ? argv[5] : "-", STDIN_FILENO);
 }

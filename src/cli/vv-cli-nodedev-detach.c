@@ -100,7 +100,7 @@ vv_cli_nodedev_detach_failed(const vv_virt_outcome *outcome, const vv_virt_targe
 	int status = vv_cli_virt_exit_status(error);
 
 	if (error->domain != VV_VIRT_ERROR)
-		return vv_cli_error(g_steal_pointer(&owned));
+		return vv_cli_error_device(g_steal_pointer(&owned), target->address);
 	switch ((vv_virt_error_code)error->code) {
 	case VV_VIRT_ERROR_DETACH_REFUSED:
 		where = vv_cli_nodedev_rollback_words(outcome, target->address);
@@ -237,7 +237,7 @@ vv_cli_nodedev_reattach_failed(const vv_virt_outcome *outcome, const vv_virt_tar
 	int status = vv_cli_virt_exit_status(error);
 
 	if (error->domain != VV_VIRT_ERROR)
-		return vv_cli_error(g_steal_pointer(&owned));
+		return vv_cli_error_device(g_steal_pointer(&owned), target->address);
 	switch ((vv_virt_error_code)error->code) {
 	case VV_VIRT_ERROR_DOMAINS:
 		return vv_cli_nodedev_fail(status, _("Failed to re-attach device %1$s\n%2$s"), target->name, error->message);

@@ -5,6 +5,8 @@
 #include <glib/gi18n.h>
 #include <vfio-variant/vfio-variant.h>
 
+#include "vv-roots.h"
+
 /* Exit status: a driver was selected / nothing can be selected / bad usage
  * or input. */
 enum {
@@ -15,17 +17,20 @@ enum {
 /* detach, reattach, recover: 0 done, 1 refused or failed, 2 bad usage or input. */
 enum { VV_CLI_EXIT_FAILED = 1 };
 
-typedef struct {
-	const char *sysroot;
-	const char *modules_dir;
-	const char *state_dir;
-	const char *config_file;
-} vv_cli_globals;
+/* The global options --sysroot, --modules-dir, --state-dir, --config: the
+ * roots the hook is given too (src/shared/vv-roots.h). */
+typedef vv_roots vv_cli_globals;
 
+/* Print ERROR, then its code's hint (about DEVICE, when the command has
+ * one), and free it; returns the exit status. */
 int vv_cli_error(GError *error);
-/* vv-cli-exit.c: the exit status for ERROR (1 failed or refused, 2 the
- * user's input). */
+int vv_cli_error_device(GError *error, const char *device);
+/* vv-cli-exit.c, one table per error code: the exit status for ERROR (1
+ * failed or refused, 2 the user's input), and the hint that says which
+ * option or command helps, about DEVICE (NULL: none named), or NULL.
+ * Transfer full. */
 int vv_cli_exit_status(const GError *error);
+char *vv_cli_hint(const GError *error, const char *device);
 /* OPTION's SECONDS as milliseconds, range-checked (out of range: the usage
  * message is printed, FALSE). */
 gboolean vv_cli_timeout_ms(const char *option, gint64 seconds, guint *ms);

@@ -41,8 +41,7 @@
 #include <libxml/tree.h>
 
 #include "vv-hook.h"
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
+#include "vv-xml-cleanup.h"
 
 static void
 vv_hook_hostdev_free(vv_hook_hostdev *hostdev)
@@ -367,8 +366,6 @@ vv_hook_sax_refuse_entity(void *data, const xmlChar *name, int type, const xmlCh
 	*(gboolean *)ctxt->_private = TRUE;
 	xmlStopParser(ctxt);
 }
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlParserCtxt, xmlFreeParserCtxt)
 
 /* TEXT parsed as UTF-8 without a DTD; FALSE with an error naming why. */
 static xmlDoc *

@@ -45,7 +45,7 @@ vv_hook_usage(const char *message)
 int
 main(int argc, char **argv)
 {
-	vv_hook_roots roots = { 0 };
+	vv_roots roots = { 0 };
 	g_autofree char *sysroot = NULL;
 	g_autofree char *modules_dir = NULL;
 	g_autofree char *state_dir = NULL;
@@ -73,7 +73,7 @@ main(int argc, char **argv)
 	if (argc >= 1 && vv_hook_called_by_libvirt(argv[0])) {
 		if (argc != 5)
 			return vv_hook_usage(_("libvirt runs a hook with four arguments: DOMAIN OPERATION SUBOP EXTRA."));
-		return vv_hook_qemu(&roots, argv[1], argv[2], argv[3], argv[4], STDIN_FILENO);
+		return vv_hook_qemu(&roots, NULL, argv[1], argv[2], argv[3], argv[4], STDIN_FILENO);
 	}
 
 	context = g_option_context_new(_("qemu DOMAIN OPERATION SUBOP [EXTRA]"));
@@ -101,6 +101,5 @@ main(int argc, char **argv)
 	roots.modules_dir = modules_dir;
 	roots.state_dir = state_dir;
 	roots.config_file = config_file;
-	roots.libvirt_version = libvirt_version;
-	return vv_hook_qemu(&roots, argv[2], argv[3], argv[4], argc > 5 ? argv[5] : "-", STDIN_FILENO);
+	return vv_hook_qemu(&roots, libvirt_version, argv[2], argv[3], argv[4], argc > 5 ? argv[5] : "-", STDIN_FILENO);
 }

@@ -20,6 +20,7 @@
 #include <glib/gstdio.h>
 
 #include "vv-hook.h"
+#include "vv-keyfile.h"
 
 static void
 vv_hook_plan_entry_free(vv_hook_plan_entry *entry)
@@ -85,65 +86,45 @@ vv_hook_plan_path(vv_ctx *ctx, const char *uuid)
 	return g_build_filename(vv_ctx_get_state_dir(ctx), "hook", name, NULL);
 }
 
-static void
-vv_hook_put(GKeyFile *file, const char *group, const char *key, const char *value)
-{
-	if (value)
-		g_key_file_set_string(file, group, key, value);
-}
-
 gboolean
 vv_hook_plan_save(vv_ctx *ctx, const vv_hook_plan *plan, GError **error)
 {
 	g_autoptr(GKeyFile) file = g_key_file_new();
 	g_autofree char *path = vv_hook_plan_path(ctx, plan->uuid);
-	g_autofree char *data = NULL;
 	g_autoptr(GError) local = NULL;
-	gsize length;
 
-	vv_hook_put(file, "domain", "name", plan->name);
-	vv_hook_put(file, "domain", "uuid", plan->uuid);
-	vv_hook_put(file, "domain", "stage", plan->stage);
+	vv_key_file_put(file, "domain", "name", plan->name);
+	vv_key_file_put(file, "domain", "uuid", plan->uuid);
+	vv_key_file_put(file, "domain", "stage", plan->stage);
 	for (guint i = 0; i < plan->entries->len; i++) {
 		vv_hook_plan_entry *entry = g_ptr_array_index(plan->entries, i);
 		g_autofree char *group = g_strconcat("hostdev ", entry->address, NULL);
 
 		g_key_file_set_boolean(file, group, "managed", entry->managed);
-		vv_hook_put(file, group, "driver", entry->driver);
-		vv_hook_put(file, group, "module", entry->module);
-		vv_hook_put(file, group, "source", entry->source);
-		vv_hook_put(file, group, "mode", vv_hook_mode_to_string(entry->mode));
+		vv_key_file_put(file, group, "driver", entry->driver);
+		vv_key_file_put(file, group, "module", entry->module);
+		vv_key_file_put(file, group, "source", entry->source);
+		vv_key_file_put(file, group, "mode", vv_hook_mode_to_string(entry->mode));
 		g_key_file_set_boolean(file, group, "native-known", entry->native_known);
-		vv_hook_put(file, group, "native-driver", entry->native_driver);
-		vv_hook_put(file, group, "native-module", entry->native_module);
-		vv_hook_put(file, group, "native-override", entry->native_override);
+		vv_key_file_put(file, group, "native-driver", entry->native_driver);
+		vv_key_file_put(file, group, "native-module", entry->native_module);
+		vv_key_file_put(file, group, "native-override", entry->native_override);
 		if (!entry->managed) {
-			vv_hook_put(file, group, "admin-driver", entry->admin_driver);
-			vv_hook_put(file, group, "admin-module", entry->admin_module);
-			vv_hook_put(file, group, "admin-requester", vv_requester_to_string(entry->admin_requester));
+			vv_key_file_put(file, group, "admin-driver", entry->admin_driver);
+			vv_key_file_put(file, group, "admin-module", entry->admin_module);
+			vv_key_file_put(file, group, "admin-requester", vv_requester_to_string(entry->admin_requester));
 		}
 	}
-	data = g_key_file_to_data(file, &length, NULL);
 	/* The library's atomic write, as for the device records: it also
 	 * removes the temporaries of a hook killed in a previous write of this
 	 * plan (libvirt runs one stage of a domain at a time, so this hook is
 	 * the plan's only writer). */
-	if (!vv_state_file_write(path, data, length, &local)) {
+	if (!vv_key_file_write(file, path, &local)) {
 		g_set_error(error, VV_ERROR, VV_ERROR_IO, _("Cannot write the hook's plan %1$s: %2$s"),
 			    path, local->message);
 		return FALSE;
 	}
 	return TRUE;
-}
-
-static vv_requester
-vv_hook_requester_from_string(const char *text)
-{
-	if (g_strcmp0(text, "libvirt") == 0)
-		return VV_REQUESTER_LIBVIRT;
-	if (g_strcmp0(text, "hook") == 0)
-		return VV_REQUESTER_HOOK;
-	return VV_REQUESTER_CLI;
 }
 
 /* The names a plan holds go to the library as drivers to bind: a plan
@@ -231,7 +212,7 @@ vv_hook_plan_load(vv_ctx *ctx, const char *uuid, GError **error)
 		entry->admin_driver = g_key_file_get_string(file, groups[i], "admin-driver", NULL);
 		entry->admin_module = g_key_file_get_string(file, groups[i], "admin-module", NULL);
 		requester = g_key_file_get_string(file, groups[i], "admin-requester", NULL);
-		entry->admin_requester = vv_hook_requester_from_string(requester);
+		entry->admin_requester = vv_requester_parse(requester);
 		if (!vv_hook_plan_check_names(path, groups[i], entry, error))
 			return NULL;
 	}

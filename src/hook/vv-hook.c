@@ -110,6 +110,23 @@ vv_hook_log(const vv_hook *hook, const char *format, ...)
 	vv_hook_print(hook->domain->name, hook->stage, message);
 }
 
+/* ERROR's code in the hook's words (vv-hook-hint.c), on a line of its own. */
+static void
+vv_hook_log_hint(const vv_hook *hook, const GError *error)
+{
+	const char *hint = vv_hook_hint(error);
+
+	if (hint)
+		vv_hook_log(hook, "%s", hint);
+}
+
+static void
+vv_hook_log_error(const vv_hook *hook, const GError *error)
+{
+	vv_hook_log(hook, "%s", error->message);
+	vv_hook_log_hint(hook, error);
+}
+
 static double
 vv_hook_ms_since(gint64 start)
 {
@@ -428,6 +445,7 @@ vv_hook_prepare(const vv_hook *hook)
 
 		if (!vv_hook_plan_hostdev(hook, hostdev, entry, &problem)) {
 			vv_hook_log(hook, _("the guest cannot start: %s"), problem->message);
+			vv_hook_log_hint(hook, problem);
 			refused = TRUE;
 			continue;
 		}
@@ -473,7 +491,7 @@ vv_hook_prepare(const vv_hook *hook)
 		}
 		g_clear_error(&error);
 		if (!vv_hook_plan_remove(hook->ctx, plan->uuid, &error))
-			vv_hook_log(hook, "%s", error->message);
+			vv_hook_log_error(hook, error);
 		return 1;
 	}
 	return 0;
@@ -490,7 +508,7 @@ vv_hook_load_plan(const vv_hook *hook)
 	vv_hook_plan *plan = vv_hook_plan_load(hook->ctx, hook->domain->uuid, &error);
 
 	if (!plan && !g_error_matches(error, VV_ERROR, VV_ERROR_NOT_FOUND))
-		vv_hook_log(hook, "%s", error->message);
+		vv_hook_log_error(hook, error);
 	return plan;
 }
 
@@ -533,7 +551,7 @@ vv_hook_save_stage(const vv_hook *hook, vv_hook_plan *plan, const char *stage)
 	g_free(plan->stage);
 	plan->stage = g_strdup(stage);
 	if (!vv_hook_plan_save(hook->ctx, plan, &error))
-		vv_hook_log(hook, "%s", error->message);
+		vv_hook_log_error(hook, error);
 }
 
 static int
@@ -555,7 +573,7 @@ vv_hook_start(const vv_hook *hook)
 		gboolean strict = entry->mode == VV_HOOK_MODE_STRICT;
 
 		if (!(device = vv_device_new(hook->ctx, entry->address, &error))) {
-			vv_hook_log(hook, "%s", error->message);
+			vv_hook_log_error(hook, error);
 			if (strict)
 				return 1;
 			continue;
@@ -581,6 +599,7 @@ vv_hook_start(const vv_hook *hook)
 		if (!(result = vv_rebind(hook->ctx, entry->address, options, &error))) {
 			if (strict) {
 				vv_hook_log(hook, _("the guest does not start (strict mode): %s"), error->message);
+				vv_hook_log_hint(hook, error);
 				return 1;
 			}
 			vv_hook_log(hook, _("%1$s (fallback mode: the guest starts with the device where it is)"),
@@ -613,7 +632,7 @@ vv_hook_stopped(const vv_hook *hook)
 		gint64 start = g_get_monotonic_time();
 
 		if (!(device = vv_device_new(hook->ctx, entry->address, &error))) {
-			vv_hook_log(hook, "%s", error->message);
+			vv_hook_log_error(hook, error);
 			status = 1;
 			continue;
 		}
@@ -661,7 +680,7 @@ vv_hook_release_managed(const vv_hook *hook, const vv_hook_plan_entry *entry)
 	gint64 start = g_get_monotonic_time();
 
 	if (!(device = vv_device_new(hook->ctx, entry->address, &error))) {
-		vv_hook_log(hook, "%s", error->message);
+		vv_hook_log_error(hook, error);
 		return FALSE;
 	}
 	/* Only a missing record is "no record": one that cannot be read
@@ -686,7 +705,7 @@ vv_hook_release_managed(const vv_hook *hook, const vv_hook_plan_entry *entry)
 		return TRUE;
 	}
 	if (!(result = vv_reattach(hook->ctx, entry->address, options, &error))) {
-		vv_hook_log(hook, "%s", error->message);
+		vv_hook_log_error(hook, error);
 		return FALSE;
 	}
 	vv_hook_log_result(hook, entry->address, result, start);
@@ -713,7 +732,7 @@ vv_hook_release(const vv_hook *hook)
 	/* Kept after a failure: the next 'release end' of this domain (or a
 	 * person reading it) knows what was planned. */
 	if (ok && !vv_hook_plan_remove(hook->ctx, hook->domain->uuid, &error)) {
-		vv_hook_log(hook, "%s", error->message);
+		vv_hook_log_error(hook, error);
 		ok = FALSE;
 	}
 	return ok ? 0 : 1;
@@ -735,24 +754,8 @@ vv_hook_stage_of(const char *operation, const char *subop)
 	return VV_HOOK_IGNORED;
 }
 
-static vv_ctx *
-vv_hook_open(const vv_hook_roots *roots, GError **error)
-{
-	g_autoptr(vv_ctx_options) options = vv_ctx_options_new();
-
-	if (roots->sysroot)
-		vv_ctx_options_set_sysroot(options, roots->sysroot);
-	if (roots->modules_dir)
-		vv_ctx_options_set_modules_dir(options, roots->modules_dir);
-	if (roots->state_dir)
-		vv_ctx_options_set_state_dir(options, roots->state_dir);
-	if (roots->config_file)
-		vv_ctx_options_set_config_file(options, roots->config_file);
-	return vv_ctx_new(options, error);
-}
-
 int
-vv_hook_qemu(const vv_hook_roots *roots, const char *name, const char *operation, const char *subop,
+vv_hook_qemu(const vv_roots *roots, const char *libvirt_version, const char *name, const char *operation, const char *subop,
 	     const char *extra, int input_fd)
 {
 	vv_hook_stage stage = vv_hook_stage_of(operation, subop);
@@ -777,12 +780,12 @@ vv_hook_qemu(const vv_hook_roots *roots, const char *name, const char *operation
 	if (domain->hostdevs->len == 0)
 		return 0;
 	hook.domain = domain;
-	if (!(ctx = vv_hook_open(roots, &error))) {
-		vv_hook_log(&hook, "%s", error->message);
+	if (!(ctx = vv_roots_open(roots, &error))) {
+		vv_hook_log_error(&hook, error);
 		return 1;
 	}
 	hook.ctx = ctx;
-	vv_hook_libvirt_detect(roots->sysroot, roots->libvirt_version, &hook.libvirt);
+	vv_hook_libvirt_detect(roots->sysroot, libvirt_version, &hook.libvirt);
 	/* Said once per guest start, where the plan is made. */
 	if (stage == VV_HOOK_PREPARE) {
 		g_autofree char *version = vv_hook_libvirt_to_string(&hook.libvirt);

@@ -11,6 +11,8 @@
 #include <glib/gi18n.h>
 #include <vfio-variant/vfio-variant.h>
 
+#include "vv-roots.h"
+
 /* The domain XML on stdin is refused beyond this size. */
 #define VV_HOOK_MAX_INPUT (4 * 1024 * 1024)
 
@@ -18,14 +20,6 @@
  * drops <driver model> from hostdevs, but keeps <metadata>. */
 #define VV_HOOK_METADATA_NAMESPACE "urn:x-vfio-variant:domain:1"
 
-/* Where the hook reads the host (all NULL on a live host). */
-typedef struct {
-	const char *sysroot;
-	const char *modules_dir;
-	const char *state_dir;
-	const char *config_file;
-	const char *libvirt_version; /* "MAJOR.MINOR.MICRO": act as for it; NULL: detect */
-} vv_hook_roots;
 
 /* ---- vv-hook-libvirt.c: which libvirt runs the hook --------------------- */
 
@@ -110,11 +104,19 @@ vv_hook_plan *vv_hook_plan_load(vv_ctx *ctx, const char *uuid, GError **error);
 gboolean vv_hook_plan_save(vv_ctx *ctx, const vv_hook_plan *plan, GError **error);
 gboolean vv_hook_plan_remove(vv_ctx *ctx, const char *uuid, GError **error);
 
+/* ---- vv-hook-hint.c: the hook's words for an error code ---------------- */
+
+/* What the administrator can do about ERROR, in the hook's words (a whole
+ * translated sentence), or NULL. Transfer none. */
+const char *vv_hook_hint(const GError *error);
+
 /* ---- vv-hook.c: the stages --------------------------------------------- */
 
-/* Run the qemu hook for DOMAIN OPERATION SUBOP EXTRA, the domain XML read
- * from INPUT_FD when the stage needs it. Returns the exit status: 0, or 1
- * when the stage failed (libvirt aborts a start on it). Messages go to
- * stderr, which libvirt logs. */
-int vv_hook_qemu(const vv_hook_roots *roots, const char *domain, const char *operation,
+/* Run the qemu hook for DOMAIN OPERATION SUBOP EXTRA on the host ROOTS
+ * name (all NULL on a live host), the domain XML read from INPUT_FD when
+ * the stage needs it. LIBVIRT_VERSION ("MAJOR.MINOR.MICRO"): act as for
+ * it; NULL: detect the daemon's. Returns the exit status: 0, or 1 when the
+ * stage failed (libvirt aborts a start on it). Messages go to stderr,
+ * which libvirt logs. */
+int vv_hook_qemu(const vv_roots *roots, const char *libvirt_version, const char *domain, const char *operation,
 		 const char *subop, const char *extra, int input_fd);

@@ -216,7 +216,7 @@ vv_device_read(vv_ctx *ctx, char *address, GError **error)
 	dir = vv_sysfs_device_dir(ctx, address);
 	if (!vv_sysfs_is_dir(ctx, dir)) {
 		g_set_error(error, VV_ERROR, VV_ERROR_NOT_FOUND,
-			    _("There is no PCI device %1$s on this host (%2$s is missing); 'vfio-variant list' shows the devices."),
+			    _("There is no PCI device %1$s on this host (%2$s is missing)."),
 			    address, dir);
 		return NULL;
 	}

@@ -9,9 +9,7 @@
 #include <libxml/tree.h>
 
 #include "vv-private.h"
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlBuffer, xmlBufferFree)
+#include "vv-xml-cleanup.h"
 
 static void
 vv_xml_set_uint(xmlNode *node, const char *name, guint value)

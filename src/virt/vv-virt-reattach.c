@@ -7,17 +7,11 @@
  * native driver is verified and restored.
  */
 #include <glib/gi18n.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-#include <libxml/xpath.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vv-virt-private.h"
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlXPathContext, xmlXPathFreeContext)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlXPathObject, xmlXPathFreeObject)
+#include "vv-xml-cleanup.h"
 
 /* An attribute of a PCI <address> as libvirt writes it ("0x06") or as a
  * person may ("6"); -1 when absent or not a number. */

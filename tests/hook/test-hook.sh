@@ -879,12 +879,16 @@ case_host_used_refused() {
 	expect_status 1
 	expect_out "the guest cannot start: 0000:00:03.0 is used by the host: its block device nvme0n1 is mounted on /srv"
 	expect_out "host-use=allow under [device 0000:00:03.0]"
+	# The code's remedy in the hook's words (src/hook/vv-hook-hint.c).
+	expect_out "The host uses the device: stop that use, or give the domain another device"
+	expect_no_out "--force"
 	expect_no_write
 	expect_no_plan
-	# The CLI refuses it the same way.
+	# The CLI refuses it the same way, its hint naming its option.
 	vv detach 00:03.0
 	expect_status 1
 	expect_out "nvme0n1 is mounted on /srv"
+	expect_out "hint: Stop using 0000:00:03.0 first, or detach it anyway with --force."
 	# Allowed for another device: still refused; for this one: it starts.
 	policy "[global]\\nhost-use=refuse\\n[device 0000:00:01.0]\\nhost-use=allow\\n"
 	hook prepare begin

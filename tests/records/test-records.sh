@@ -238,6 +238,7 @@ case_exit_modules() {
 	vv --modules-dir "$root/nowhere" explain 00:01.0
 	expect_status 2
 	expect_out "modules.alias.bin"
+	expect_out "hint: Give the kernel's module directory with --modules-dir."
 }
 case_exit_io() {
 	: >"$root/a-file"
@@ -245,6 +246,25 @@ case_exit_io() {
 	expect_status 1
 	expect_out "Cannot create the state directory"
 	expect_driver 0000:00:01.0 abcd_nic
+}
+# README: an I/O error during a detach is a failure (1), not bad usage
+# (2). The fake kernel fails one operation after another until the one
+# that fails is a write under /sys; that detach must exit 1 and leave the
+# device on its driver.
+case_exit_io_sysfs_write() {
+	local i
+	for i in $(seq 1 40); do
+		sim_fresh
+		export VV_FAKEKERNEL_FAIL=$i:EIO
+		vv detach 00:01.0
+		unset VV_FAKEKERNEL_FAIL
+		grep -q "^inject $i write /sys/" "$log" || continue
+		expect_status 1
+		expect_out "Input/output error"
+		expect_driver 0000:00:01.0 abcd_nic
+		return
+	done
+	fail "none of the detach's first 40 operations was a sysfs write"
 }
 case_exit_not_assignable() {
 	vv detach 00:1c.0
@@ -255,6 +275,7 @@ case_exit_in_use() {
 	vv detach 00:06.0
 	expect_status 1
 	expect_out "uses it"
+	expect_out "hint: Stop using 0000:00:06.0 first, or detach it anyway with --force."
 }
 case_exit_busy() {
 	mkdir -p "$(locks_dir)"
@@ -263,6 +284,7 @@ case_exit_busy() {
 	vv detach --timeout 0 00:01.0
 	expect_status 1
 	expect_out "is busy"
+	expect_out "hint: Try again when the other command is done, or wait longer with --timeout."
 	kill %1 2>/dev/null
 	wait
 }
@@ -312,6 +334,7 @@ sim_run_cases \
 	"exit 2: no such device|case_exit_not_found" \
 	"exit 2: an unreadable module directory|case_exit_modules" \
 	"exit 1: an IO failure|case_exit_io" \
+	"exit 1: a sysfs write failing with EIO during a detach|case_exit_io_sysfs_write" \
 	"exit 1: not assignable|case_exit_not_assignable" \
 	"exit 1: in use by the host|case_exit_in_use" \
 	"exit 1: the group is busy|case_exit_busy" \

@@ -1,25 +1,44 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The CLI's exit status per error code (src/cli/vv-cli-exit.c): every
- * code has its row, and the row is what README promises. The codes a CLI
+/* The CLI's exit status and hint per error code (src/cli/vv-cli-exit.c):
+ * every code has its row, the status is what README promises, and the
+ * codes whose remedy is one of the CLI's options or commands have a hint
+ * that names it (the library's messages no longer do). The codes a CLI
  * case can reach are run too, in tests/records/test-records.sh. */
+#include <string.h>
+
 #include "cli/vv-cli.h"
+
+/* The last code of vv_error_code: a code appended after it fails the
+ * "every code" test below until it has a row here. */
+#define VV_TEST_LAST_CODE VV_ERROR_RECORD
 
 static const struct {
 	vv_error_code code;
 	int status;
+	/* What the hint must contain; NULL: the code has no hint. */
+	const char *hint_names;
+	/* The hint names the device it was given. */
+	gboolean names_device;
 } exit_cases[] = {
 	/* Input the user must fix. */
-	{ VV_ERROR_INVALID_ARGUMENT, 2 },
-	{ VV_ERROR_NOT_FOUND, 2 },
-	{ VV_ERROR_MODULES, 2 },
+	{ .code = VV_ERROR_INVALID_ARGUMENT, .status = 2 },
+	{ .code = VV_ERROR_NOT_FOUND, .status = 2 },
+	{ .code = VV_ERROR_MODULES, .status = 2, .hint_names = "--modules-dir" },
+	{ .code = VV_ERROR_SYSROOT, .status = 2, .hint_names = "--sysroot" },
 	/* A change that failed or was refused. */
-	{ VV_ERROR_IO, 1 },
-	{ VV_ERROR_NOT_ASSIGNABLE, 1 },
-	{ VV_ERROR_IN_USE, 1 },
-	{ VV_ERROR_BUSY, 1 },
-	{ VV_ERROR_BIND, 1 },
-	{ VV_ERROR_MODULE_LOAD, 1 },
-	{ VV_ERROR_LIVE_HOST, 1 },
+	{ .code = VV_ERROR_IO, .status = 1 },
+	{ .code = VV_ERROR_NOT_ASSIGNABLE, .status = 1 },
+	{ .code = VV_ERROR_IN_USE, .status = 1, .hint_names = "--force", .names_device = TRUE },
+	{ .code = VV_ERROR_BUSY, .status = 1, .hint_names = "--timeout" },
+	{ .code = VV_ERROR_BIND, .status = 1 },
+	{ .code = VV_ERROR_MODULE_LOAD, .status = 1 },
+	{ .code = VV_ERROR_LIVE_HOST, .status = 1, .hint_names = "--sysroot" },
+	{ .code = VV_ERROR_NEEDS_RECOVERY, .status = 1, .hint_names = "vfio-variant recover ", .names_device = TRUE },
+	{ .code = VV_ERROR_DETACHED, .status = 1, .hint_names = "vfio-variant reattach ", .names_device = TRUE },
+	{ .code = VV_ERROR_ASSIGNED, .status = 1, .hint_names = "--force", .names_device = TRUE },
+	{ .code = VV_ERROR_BLACKLISTED, .status = 1, .hint_names = "--driver" },
+	{ .code = VV_ERROR_NO_PCI_DRIVER, .status = 1, .hint_names = "--driver" },
+	{ .code = VV_ERROR_RECORD, .status = 1, .hint_names = "vfio-variant reattach ", .names_device = TRUE },
 };
 
 static void
@@ -27,20 +46,55 @@ test_cli_exit_per_code(void)
 {
 	for (guint i = 0; i < G_N_ELEMENTS(exit_cases); i++) {
 		g_autoptr(GError) error = g_error_new_literal(VV_ERROR, exit_cases[i].code, "test");
+		g_autofree char *hint = vv_cli_hint(error, "0000:03:00.1");
+		g_autofree char *unnamed = vv_cli_hint(error, NULL);
 
 		g_test_message("code %d", exit_cases[i].code);
 		g_assert_cmpint(vv_cli_exit_status(error), ==, exit_cases[i].status);
+		if (!exit_cases[i].hint_names) {
+			g_assert_null(hint);
+			continue;
+		}
+		g_assert_nonnull(hint);
+		g_assert_nonnull(strstr(hint, exit_cases[i].hint_names));
+		/* Never a printf directive left over, named device or not. */
+		g_assert_null(strchr(hint, '%'));
+		g_assert_null(strchr(unnamed, '%'));
+		g_assert_true((strstr(hint, "0000:03:00.1") != NULL) == exit_cases[i].names_device);
 	}
-	/* Every code of the enum is in the table above (the last one ends it). */
-	g_assert_cmpint(G_N_ELEMENTS(exit_cases), ==, VV_ERROR_LIVE_HOST + 1);
 }
 
+/* Every code of the enum has exactly one case above, so every code has
+ * been checked against the CLI's table. */
 static void
-test_cli_exit_other_domain(void)
+test_cli_exit_every_code(void)
 {
-	g_autoptr(GError) error = g_error_new_literal(G_FILE_ERROR, G_FILE_ERROR_IO, "test");
+	for (int code = 0; code <= VV_TEST_LAST_CODE; code++) {
+		guint rows = 0;
 
-	g_assert_cmpint(vv_cli_exit_status(error), ==, 1);
+		for (guint i = 0; i < G_N_ELEMENTS(exit_cases); i++)
+			rows += (int)exit_cases[i].code == code;
+		g_test_message("code %d", code);
+		g_assert_cmpuint(rows, ==, 1);
+	}
+	g_assert_cmpuint(G_N_ELEMENTS(exit_cases), ==, VV_TEST_LAST_CODE + 1);
+}
+
+/* A code beyond the table (a newer library than the CLI) and an error of
+ * another domain: a failure, without a hint. */
+static void
+test_cli_exit_unknown(void)
+{
+	g_autoptr(GError) other = g_error_new_literal(G_FILE_ERROR, G_FILE_ERROR_IO, "test");
+	g_autoptr(GError) newer = g_error_new_literal(VV_ERROR, VV_TEST_LAST_CODE + 1, "test");
+	g_autoptr(GError) negative = g_error_new_literal(VV_ERROR, -1, "test");
+
+	g_assert_cmpint(vv_cli_exit_status(other), ==, 1);
+	g_assert_null(vv_cli_hint(other, "0000:03:00.1"));
+	g_assert_cmpint(vv_cli_exit_status(newer), ==, 1);
+	g_assert_null(vv_cli_hint(newer, "0000:03:00.1"));
+	g_assert_cmpint(vv_cli_exit_status(negative), ==, 1);
+	g_assert_null(vv_cli_hint(negative, NULL));
 }
 
 int
@@ -48,6 +102,7 @@ main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/cli-exit/per-code", test_cli_exit_per_code);
-	g_test_add_func("/cli-exit/other-domain", test_cli_exit_other_domain);
+	g_test_add_func("/cli-exit/every-code", test_cli_exit_every_code);
+	g_test_add_func("/cli-exit/unknown", test_cli_exit_unknown);
 	return g_test_run();
 }

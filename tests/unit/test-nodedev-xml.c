@@ -13,36 +13,12 @@
 #include <libxml/relaxng.h>
 
 #include "virt/vv-virt.h"
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlRelaxNG, xmlRelaxNGFree)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlRelaxNGParserCtxt, xmlRelaxNGFreeParserCtxt)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlRelaxNGValidCtxt, xmlRelaxNGFreeValidCtxt)
+#include "vv-test-rng.h"
 
 static const char *const vv_vfio_samples[] = {
 	"variant-selected.xml", "not-assignable-bridge.xml", "group-blockers-fragment.xml", "source-modprobe-d.xml",
 	"detached.xml", "detached-cut-short.xml",
 };
-
-static xmlRelaxNG *
-vv_test_schema(const char *path)
-{
-	g_autoptr(xmlRelaxNGParserCtxt) parser = xmlRelaxNGNewParserCtxt(path);
-	xmlRelaxNG *schema = xmlRelaxNGParse(parser);
-
-	g_assert_nonnull(schema);
-	return schema;
-}
-
-static gboolean
-vv_test_validates(xmlRelaxNG *schema, const char *text)
-{
-	g_autoptr(xmlDoc) doc = xmlReadMemory(text, strlen(text), "test.xml", NULL, XML_PARSE_NONET);
-	g_autoptr(xmlRelaxNGValidCtxt) validator = xmlRelaxNGNewValidCtxt(schema);
-
-	xmlRelaxNGSetValidStructuredErrors(validator, NULL, NULL);
-	return doc && xmlRelaxNGValidateDoc(validator, doc) == 0;
-}
 
 static char *
 vv_test_canonical(const char *text)

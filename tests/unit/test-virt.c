@@ -12,11 +12,7 @@
 #include <libxml/relaxng.h>
 
 #include "virt/vv-virt.h"
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlRelaxNG, xmlRelaxNGFree)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlRelaxNGParserCtxt, xmlRelaxNGFreeParserCtxt)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlRelaxNGValidCtxt, xmlRelaxNGFreeValidCtxt)
+#include "vv-test-rng.h"
 
 /* ---- version strategy ---------------------------------------------------- */
 
@@ -155,26 +151,6 @@ test_virt_domain_uses(void)
 }
 
 /* ---- <detached> from a record, in a libvirt document ------------------------ */
-
-static xmlRelaxNG *
-vv_test_schema(const char *path)
-{
-	g_autoptr(xmlRelaxNGParserCtxt) parser = xmlRelaxNGNewParserCtxt(path);
-	xmlRelaxNG *schema = xmlRelaxNGParse(parser);
-
-	g_assert_nonnull(schema);
-	return schema;
-}
-
-static gboolean
-vv_test_validates(xmlRelaxNG *schema, const char *text)
-{
-	g_autoptr(xmlDoc) doc = xmlReadMemory(text, strlen(text), "test.xml", NULL, XML_PARSE_NONET);
-	g_autoptr(xmlRelaxNGValidCtxt) validator = xmlRelaxNGNewValidCtxt(schema);
-
-	xmlRelaxNGSetValidStructuredErrors(validator, NULL, NULL);
-	return doc && xmlRelaxNGValidateDoc(validator, doc) == 0;
-}
 
 /* Records as the engine writes them: complete, a fallback to a device that
  * had no driver, and a detach under way (between prepare and adopt). */
