@@ -370,7 +370,7 @@ vv_hook_plan_hostdev(const vv_hook *hook, const vv_hook_hostdev *hostdev, vv_hoo
 	if (hostdev->model) {
 		name = hostdev->model;
 		entry->source = g_strdup(hostdev->model_source);
-	} else if (!hostdev->managed && g_strcmp0(current, "vfio-pci") != 0) {
+	} else if (!hostdev->managed && g_strcmp0(current, VV_VFIO_PCI_DRIVER) != 0) {
 		name = current;
 		entry->source = g_strdup("admin");
 	} else if (selected) {
@@ -471,7 +471,7 @@ vv_hook_prepare(const vv_hook *hook)
 		g_autoptr(vv_bind_result) result = NULL;
 		gint64 start = g_get_monotonic_time();
 
-		if (entry->managed || g_strcmp0(entry->admin_driver, "vfio-pci") == 0)
+		if (entry->managed || g_strcmp0(entry->admin_driver, VV_VFIO_PCI_DRIVER) == 0)
 			continue;
 		options = vv_hook_options(hook, entry);
 		vv_bind_options_set_flags(options, VV_BIND_GENERIC | VV_BIND_STRICT);
@@ -485,7 +485,7 @@ vv_hook_prepare(const vv_hook *hook)
 		for (guint j = 0; j < moved; j++) {
 			vv_hook_plan_entry *back = g_ptr_array_index(plan->entries, j);
 
-			if (!back->managed && g_strcmp0(back->admin_driver, "vfio-pci") != 0 &&
+			if (!back->managed && g_strcmp0(back->admin_driver, VV_VFIO_PCI_DRIVER) != 0 &&
 			    !vv_hook_restore_admin(hook, back))
 				return 1; /* the plan stays: 'release end' tries again */
 		}
@@ -636,7 +636,7 @@ vv_hook_stopped(const vv_hook *hook)
 			status = 1;
 			continue;
 		}
-		if (!vv_device_is_vfio_bound(device) || g_strcmp0(vv_device_get_driver(device), "vfio-pci") == 0)
+		if (!vv_device_is_vfio_bound(device) || g_strcmp0(vv_device_get_driver(device), VV_VFIO_PCI_DRIVER) == 0)
 			continue;
 		if (vv_hook_libvirt_reattaches_variant(hook)) {
 			vv_hook_log(hook, _("%1$s stays on %2$s: libvirt >= 10 reattaches a device from any VFIO driver without resetting it."),

@@ -344,7 +344,7 @@ vv_libvirt_pick_new(vv_ctx *ctx, const vv_selection *selection)
 
 	vv_libvirt_device_fields(vv_selection_get_device(selection), device);
 	best = vv_libvirt_best(aliases->lines, device);
-	pick->module = g_strdup(best ? best->module : "vfio_pci");
+	pick->module = g_strdup(best ? best->module : VV_VFIO_PCI_MODULE);
 	if (best) {
 		pick->line = best->line;
 		pick->pattern = g_strdup(best->pattern);
@@ -371,7 +371,7 @@ described:
 		const char *name = vv_candidate_get_driver(selected);
 
 		if (!name)
-			name = vv_candidate_is_generic(selected) ? "vfio-pci" : vv_candidate_get_module(selected);
+			name = vv_candidate_is_generic(selected) ? VV_VFIO_PCI_DRIVER : vv_candidate_get_module(selected);
 		pick->model = g_strdup(name);
 		pick->suggestion = g_markup_printf_escaped("<driver model='%s'/>", name);
 	}

@@ -199,7 +199,7 @@ vv_policy_set_driver(vv_policy_parser *parser, const char *value, guint line, GE
 	entry->action_line = line;
 	if (g_str_equal(value, "auto"))
 		entry->action = VV_POLICY_AUTO;
-	else if (g_str_equal(value, "generic") || vv_names_equal_folded(value, "vfio_pci"))
+	else if (g_str_equal(value, "generic") || vv_names_equal_folded(value, VV_VFIO_PCI_MODULE))
 		entry->action = VV_POLICY_GENERIC;
 	else if (g_str_equal(value, "deny"))
 		entry->action = VV_POLICY_DENY;

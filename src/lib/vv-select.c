@@ -21,7 +21,7 @@
 
 #include "vv-private.h"
 
-#define VV_GENERIC_MODULE "vfio_pci"
+#define VV_GENERIC_MODULE VV_VFIO_PCI_MODULE
 
 struct vv_candidate {
 	char *module;
@@ -319,7 +319,7 @@ vv_selection_summarize(const vv_selection *selection)
 	case VV_POLICY_GENERIC:
 		if (winner)
 			return g_strdup_printf(_("%1$s is selected (driver %2$s): the policy asks for the generic driver (%3$s)."),
-					       winner->module, winner->driver ? winner->driver : "vfio-pci", selection->policy_where);
+					       winner->module, winner->driver ? winner->driver : VV_VFIO_PCI_DRIVER, selection->policy_where);
 		return g_strdup_printf(_("The policy asks for the generic driver (%s), but vfio_pci cannot serve this device (no alias of it matches, or modprobe.d blacklists it)."),
 				       selection->policy_where);
 	case VV_POLICY_DRIVER:
@@ -424,7 +424,7 @@ VV_EXPORT gboolean vv_selection_is_group_viable(const vv_selection *selection) {
 VV_EXPORT const char *const *vv_selection_get_group_blockers(const vv_selection *selection) { return (const char *const *)selection->group_blockers; }
 VV_EXPORT const vv_candidate *vv_selection_get_selected(const vv_selection *selection) { return selection->selected; }
 VV_EXPORT gboolean vv_selection_is_tie(const vv_selection *selection) { return selection->tie; }
-VV_EXPORT const vv_policy *vv_selection_get_policy(const vv_selection *selection) { return selection->policy; }
+VV_EXPORT vv_policy *vv_selection_get_policy(const vv_selection *selection) { return selection->policy; }
 VV_EXPORT guint vv_selection_get_n_candidates(const vv_selection *selection) { return selection->candidates->len; }
 VV_EXPORT const char *
 vv_selection_get_summary(const vv_selection *selection)

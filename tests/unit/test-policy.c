@@ -202,6 +202,24 @@ test_policy_xml(void)
 	g_assert_nonnull(strstr(auto_xml, "<policy action=\"auto\" scope=\"default\" hook-mode=\"strict\" host-use=\"refuse\"/>"));
 }
 
+/* The selection's policy is borrowed (transfer none), and a reference
+ * keeps it after the selection is gone. */
+static void
+test_policy_outlives_selection(void)
+{
+	g_autoptr(vv_ctx) ctx = vv_test_open_policy("[device 0000:00:03.0]\ndriver=other_vfio_pci\n");
+	g_autoptr(GError) error = NULL;
+	vv_selection *selection = vv_test_select(ctx, "0000:00:03.0", &error);
+	g_autoptr(vv_policy) policy = NULL;
+
+	g_assert_no_error(error);
+	policy = vv_policy_ref(vv_selection_get_policy(selection));
+	vv_selection_unref(selection);
+	g_assert_cmpint(vv_policy_get_action(policy), ==, VV_POLICY_DRIVER);
+	g_assert_cmpstr(vv_policy_get_driver(policy), ==, "other_vfio_pci");
+	g_assert_cmpuint(vv_policy_get_line(policy), ==, 2);
+}
+
 /* A deny holds against a named driver too: detach refuses before any
  * write (VV_TESTSUITE keeps the live host out of reach anyway). */
 static void
@@ -404,6 +422,7 @@ main(int argc, char **argv)
 	g_test_add_func("/policy/no-file", test_policy_no_file);
 	g_test_add_func("/policy/named-file-missing", test_policy_named_file_missing);
 	g_test_add_func("/policy/xml", test_policy_xml);
+	g_test_add_func("/policy/outlives-selection", test_policy_outlives_selection);
 	g_test_add_func("/policy/deny-refuses-detach", test_policy_deny_refuses_detach);
 	g_test_add_func("/policy/error/not-utf8", test_policy_not_utf8);
 	for (guint i = 0; i < G_N_ELEMENTS(vv_host_use_cases); i++) {
