@@ -19,7 +19,9 @@
 #
 # Environment: VV_VM_TIMEOUT (seconds, default 300) bounds the boot;
 # VV_TRIXIE_LEAVE_OUT=MODULE[,MODULE] leaves modules out of the initramfs,
-# to prove the suite is not blind (virtio_vfio_pci: the suite must fail).
+# to prove the suite is not blind (virtio_vfio_pci: the suite must fail);
+# VV_TRIXIE_KMSG=LINE has the guest write LINE to its kernel log before
+# the check for kernel warnings (a "WARNING: ..." line must fail the run).
 set -uo pipefail
 
 if [ $# -ne 8 ]; then
@@ -108,6 +110,10 @@ for m in ${leave_out//,/ }; do
 	echo "# VV_TRIXIE_LEAVE_OUT: $m is left out of the initramfs (this run must fail)"
 done
 vm_write_conf "$work/vv-vm.conf"
+if [ -n "${VV_TRIXIE_KMSG:-}" ]; then
+	printf 'KMSG=%q\n' "$VV_TRIXIE_KMSG" >>"$work/vv-vm.conf"
+	echo "# VV_TRIXIE_KMSG: the guest writes '$VV_TRIXIE_KMSG' to its kernel log"
+fi
 t0=$(vm_now)
 if ! "$vm/mkinitramfs.sh" --kver "$kver" --moddir "$kroot" --full-index --modules "$modules" \
 	--root "$work/root" --out "$work/initrd.cpio" --cli "$cli" --libdir "$libdir" \
