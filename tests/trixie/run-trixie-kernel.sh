@@ -81,8 +81,16 @@ for _ in 1 2 3; do
 done
 t_fetch=$(($(vm_now) - t0))
 if [ "$status" = 77 ]; then
-	VM_MISSING=("$(tail -n 1 "$work/fetch.err" | sed 's/^trixie-fetch: needs //; s/\. Install: .*//')")
-	vm_skip_if_missing "trixie suite" "mmdebstrap debian-archive-keyring xz-utils" || exit "$VM_SKIP_STATUS"
+	# As vm_skip_if_missing, with the fetch's own line (what to install, or
+	# the network).
+	msg="the trixie suite $(tail -n 1 "$work/fetch.err" | sed 's/^trixie-fetch: //')"
+	if [ "${CI:-}" = true ]; then
+		echo "Bail out! $msg"
+		exit 1
+	fi
+	echo "vfio-variant: skipping the trixie suite: $msg" >&2
+	echo "1..0 # SKIP $msg"
+	exit 0
 fi
 echo "1..$((${#scenarios[@]} + 2))"
 echo "# QEMU $(qemu-system-x86_64 --version | head -n 1), cache $cache, work directory $work"

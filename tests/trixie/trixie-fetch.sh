@@ -120,7 +120,8 @@ if [ ! -e "$debs/stamp" ]; then
 	t0=$(now)
 	if ! apt-get -q update >"$apt_dir/update.log" 2>&1 || grep -q '^\(W\|E\): ' "$apt_dir/update.log"; then
 		sed 's/^/  /' "$apt_dir/update.log" >&2
-		echo "trixie-fetch: needs the network to $mirror (apt-get update of trixie failed, see above). Install: nothing; connect this machine, or set VV_TRIXIE_MIRROR to a reachable Debian mirror" >&2
+		why=$(grep -m1 '^\(W\|E\): ' "$apt_dir/update.log" | cut -c1-160)
+		echo "trixie-fetch: needs the network to $mirror (apt-get update of trixie failed${why:+: $why}). Connect this machine, or set VV_TRIXIE_MIRROR to a reachable Debian mirror" >&2
 		exit 77
 	fi
 	image=$(apt-cache depends linux-image-amd64 | awk '$1 == "Depends:" && $2 ~ /^linux-image-6\.12\..*-amd64$/ { print $2; exit }')
