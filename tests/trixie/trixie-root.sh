@@ -54,7 +54,9 @@ fi
 # The Debian archive this machine's apt already uses (its main suite).
 mirror=${VV_TRIXIE_MIRROR:-}
 if [ -z "$mirror" ]; then
+	# shellcheck source=/dev/null
 	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+	# shellcheck disable=SC2016 # apt's format, not the shell's
 	mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 2>/dev/null |
 		awk -v c="$codename" '$2 == c { print $1; exit }')
 fi
@@ -80,6 +82,7 @@ fi
 t_build=$((${EPOCHREALTIME/./} - t0))
 
 # What the root is: checked, and kept for the runner's report.
+# shellcheck disable=SC2016 # dpkg-query's format, not the shell's
 version_of() { chroot "$new/root" dpkg-query -W -f '${Version}' "$1"; }
 libvirt_v=$(version_of libvirt-daemon)
 qemu_v=$(version_of qemu-system-x86)
