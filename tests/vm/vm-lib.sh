@@ -12,6 +12,8 @@
 #
 # Results for the caller: VM_KVER, VM_MISSING, VM_SKIP_STATUS, VM_KO,
 # VM_T_MODULE, VM_QEMU_STATUS, VM_T_BOOT, VM_T_END, VM_BOOT_AT, VM_FAILED.
+# Set by the caller: VM_KERNEL, another kernel image for vm_boot (the
+# trixie suite's; default /boot/vmlinuz-VM_KVER).
 # shellcheck disable=SC2034
 
 vm_now() { echo "${EPOCHREALTIME/./}"; } # microseconds
@@ -152,7 +154,7 @@ EOF
 }
 
 # vm_boot SERIAL TIMEOUT MEMORY_MIB INITRD [QEMU_ARGS...]: one boot of the
-# Debian kernel with VM_DEVICES (TCG, emulated Intel IOMMU); every console
+# Debian kernel (VM_KERNEL if set) with VM_DEVICES (TCG, emulated Intel IOMMU); every console
 # line goes to SERIAL behind its host time in microseconds. Sets
 # VM_QEMU_STATUS, VM_T_BOOT and VM_T_END.
 vm_boot() {
@@ -161,7 +163,7 @@ vm_boot() {
 	VM_T_BOOT=$(vm_now)
 	timeout -k 10 "$timeout_s" qemu-system-x86_64 -machine q35,accel=tcg -m "$memory" -smp 1 -nodefaults \
 		-display none -serial stdio -no-reboot \
-		-kernel "/boot/vmlinuz-$VM_KVER" -initrd "$initrd" \
+		-kernel "${VM_KERNEL:-/boot/vmlinuz-$VM_KVER}" -initrd "$initrd" \
 		-append "console=ttyS0 intel_iommu=on panic=-1 quiet" \
 		"${VM_DEVICES[@]}" "$@" </dev/null 2>"$serial.qemu-err" |
 		while IFS= read -r line; do
