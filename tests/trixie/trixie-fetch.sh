@@ -33,9 +33,10 @@
 # cache (VV_TRIXIE_CACHE) wait for each other.
 #
 # Needs root (the chroot), apt-get, dpkg-deb, mmdebstrap, depmod and the
-# network on a first run. Exit status: 0 ready, 1 failed, 77 a prerequisite
-# is missing (one line on stderr says what to install; the caller turns it
-# into a TAP skip, or a failure on CI).
+# network on a first run (VV_TRIXIE_MIRROR: another Debian mirror). Exit
+# status: 0 ready, 1 failed, 77 a prerequisite or the network is missing
+# (the last line on stderr says what; the caller turns it into a TAP skip,
+# or a failure on CI).
 #
 # Prints "# FIGURE trixie: ..." lines (the caller passes them on as TAP
 # comments).
@@ -114,10 +115,11 @@ export APT_CONFIG=$apt_dir/apt.conf
 debs=$cache/debs
 if [ ! -e "$debs/stamp" ]; then
 	t0=$(now)
-	apt-get -q update >"$apt_dir/update.log" 2>&1 || {
+	if ! apt-get -q update >"$apt_dir/update.log" 2>&1 || grep -q '^\(W\|E\): ' "$apt_dir/update.log"; then
 		sed 's/^/  /' "$apt_dir/update.log" >&2
-		die "apt-get update of trixie from $mirror failed (network?)"
-	}
+		echo "trixie-fetch: needs the network to $mirror (apt-get update of trixie failed, see above). Install: nothing; connect this machine, or set VV_TRIXIE_MIRROR to a reachable Debian mirror" >&2
+		exit 77
+	fi
 	image=$(apt-cache depends linux-image-amd64 | awk '$1 == "Depends:" && $2 ~ /^linux-image-6\.12\..*-amd64$/ { print $2; exit }')
 	[ -n "$image" ] || die "linux-image-amd64 in trixie names no linux-image-6.12.*-amd64"
 	kver=${image#linux-image-}
