@@ -136,10 +136,13 @@ uevents_caught_up() {
 # changes BDF: the driver changes (bind and unbind events) of BDF since
 # hook_mark, per hook stage ("prepare-begin=0 start-begin=2 ...") in
 # CHANGES_BY_STAGE, their sum in HOOK_CHANGES, the ones outside the hook
-# (libvirt's own) in LIBVIRT_CHANGES. A window whose closing trace is
-# missing (a failed stage) ends where the next stage starts.
+# (libvirt's own) in LIBVIRT_CHANGES; UEVENTS_CAUGHT_UP=no when vv-uevents
+# has not seen every event (a zero would then prove nothing). A window
+# whose closing trace is missing (a failed stage) ends where the next
+# stage starts.
 changes() {
-	uevents_caught_up || log "uevents: the count may be short"
+	UEVENTS_CAUGHT_UP=yes
+	uevents_caught_up || UEVENTS_CAUGHT_UP=no
 	tail -n "+$STAGE_MARK" "$STAGES" >/tmp/stages
 	first=$(awk 'NR == 1 { print $5 }' /tmp/stages)
 	now=$(cat /sys/kernel/uevent_seqnum)
@@ -260,6 +263,7 @@ ran_on() {
 	AT_START=$(driver_before "start begin" "$1")
 	changes "$1"
 	check "uevents were lost" is "$UEVENTS_LOST" 0
+	check "vv-uevents did not see every uevent" is "$UEVENTS_CAUGHT_UP" yes
 }
 # Managed: back on its native driver, override cleared, no record, no plan.
 given_back() {
@@ -304,6 +308,8 @@ check "at start begin $E1000E was on $AT_START, expected $VARIANT_DRIVER (libvir
 check "the hook did not plan $VARIANT_DRIVER from the selection" hook_said "$E1000E (managed): plan $VARIANT_DRIVER (from selection"
 check "the hook did not find libvirt 11.3.0 in libvirtd's memory map" hook_said "prepare begin: libvirt 11.3.0 runs this hook ("
 check "the hook changed the driver of $E1000E $HOOK_CHANGES times ($CHANGES_BY_STAGE), expected 0" is "$HOOK_CHANGES" 0
+# The count sees what libvirt did: its bind at start and its reattach.
+check "libvirt's own driver changes of $E1000E were not seen ($LIBVIRT_CHANGES, expected 4)" is "$LIBVIRT_CHANGES" 4
 send "libvirt picked $VARIANT_DRIVER, as vfio-variant: the guest ran on it; the hook changed the driver $HOOK_CHANGES times [$CHANGES_BY_STAGE], libvirt $LIBVIRT_CHANGES"
 vsh undefine vmu
 
