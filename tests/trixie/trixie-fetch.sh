@@ -29,8 +29,11 @@
 #
 # Idempotent: each step has its stamp; a second run downloads and builds
 # nothing and says "cached". A change in the test variant's sources rebuilds
-# that module alone (and depmod). Runs hold CACHE/.lock, so suites sharing a
-# cache (VV_TRIXIE_CACHE) wait for each other.
+# that module alone (and depmod). Runs hold CACHE/.lock exclusively, so
+# suites sharing a cache (VV_TRIXIE_CACHE) wait for each other; a suite that
+# reads CACHE/kernel holds it shared meanwhile and checks that
+# CACHE/kernel/stamp is what the last stdout line "# trixie-fetch: ready
+# STAMP" says.
 #
 # Needs root (the chroot), apt-get, dpkg-deb, mmdebstrap, depmod and the
 # network on a first run (VV_TRIXIE_MIRROR: another Debian mirror). Exit
@@ -117,7 +120,8 @@ if [ ! -e "$debs/stamp" ]; then
 	t0=$(now)
 	if ! apt-get -q update >"$apt_dir/update.log" 2>&1 || grep -q '^\(W\|E\): ' "$apt_dir/update.log"; then
 		sed 's/^/  /' "$apt_dir/update.log" >&2
-		echo "trixie-fetch: needs the network to $mirror (apt-get update of trixie failed, see above). Install: nothing; connect this machine, or set VV_TRIXIE_MIRROR to a reachable Debian mirror" >&2
+		why=$(grep -m1 '^\(W\|E\): ' "$apt_dir/update.log" | cut -c1-160)
+		echo "trixie-fetch: needs the network to $mirror (apt-get update of trixie failed${why:+: $why}). Connect this machine, or set VV_TRIXIE_MIRROR to a reachable Debian mirror" >&2
 		exit 77
 	fi
 	image=$(apt-cache depends linux-image-amd64 | awk '$1 == "Depends:" && $2 ~ /^linux-image-6\.12\..*-amd64$/ { print $2; exit }')
@@ -281,6 +285,9 @@ if [ ! -e "$kernel/stamp" ] || [ "$(cat "$kernel/stamp")" != "$want" ]; then
 fi
 
 echo "# FIGURE trixie: kernel $kver; download $f_download, build chroot $f_chroot, virtio_vfio_pci build $f_virtio, test variant build $f_variant, depmod $f_depmod"
+# What a caller compares with CACHE/kernel/stamp once it holds CACHE/.lock
+# shared (another run may have rebuilt the test variant in between).
+echo "# trixie-fetch: ready $(cat "$kernel/stamp")"
 if [ "$f_download$f_chroot$f_virtio$f_variant$f_depmod" = cachedcachedcachedcachedcached ]; then
 	say "cached: $kernel ($kver), nothing downloaded or built"
 fi
