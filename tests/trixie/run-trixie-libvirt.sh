@@ -72,11 +72,33 @@ vm_skip_if_missing "trixie libvirt suite" "mmdebstrap qemu-system-x86 busybox-st
 
 rm -rf "$work"
 mkdir -p "$work" "$cache"
+# CACHE/kernel is read under CACHE/.lock held shared until the initramfs is
+# built, CACHE/libvirt-root under CACHE/.root-lock held shared until the VM
+# is off: a run sharing the cache (VV_TRIXIE_CACHE) with other test variant
+# sources rebuilds the kernel tree, or another recipe the root, under the
+# lock held exclusively. A fetch that another rebuild overtook is repeated
+# (tests/trixie/README.md).
 fetch_status=0
-"$here/trixie-fetch.sh" "$cache" "$vm_dir/vv-test-variant" >"$work/fetch.out" 2>"$work/fetch.err" || fetch_status=$?
+for _ in 1 2 3; do
+	fetch_status=0
+	"$here/trixie-fetch.sh" "$cache" "$vm_dir/vv-test-variant" >"$work/fetch.out" 2>"$work/fetch.err" || fetch_status=$?
+	[ "$fetch_status" = 0 ] || break
+	exec 8<"$cache/.lock"
+	flock -s 8
+	[ "# trixie-fetch: ready $(cat "$cache/kernel/stamp" 2>/dev/null)" = "$(tail -n 1 "$work/fetch.out")" ] && break
+	exec 8<&-
+done
 root_status=0
 if [ "$fetch_status" = 0 ]; then
-	"$here/trixie-root.sh" "$cache" >"$work/root.out" 2>"$work/root.err" || root_status=$?
+	for _ in 1 2 3; do
+		root_status=0
+		"$here/trixie-root.sh" "$cache" >"$work/root.out" 2>"$work/root.err" || root_status=$?
+		[ "$root_status" = 0 ] || break
+		exec 7<"$cache/.root-lock"
+		flock -s 7
+		[ "# trixie-root: ready $(cat "$cache/libvirt-root/stamp" 2>/dev/null)" = "$(tail -n 1 "$work/root.out")" ] && break
+		exec 7<&-
+	done
 fi
 if [ "$fetch_status" = 77 ] || [ "$root_status" = 3 ]; then
 	VM_MISSING=("$(cat "$work/fetch.err" "$work/root.err" 2>/dev/null | tail -n 1)")
@@ -90,7 +112,8 @@ fi
 fetch_figures=$(cat "$work/fetch.out" "$work/root.out")
 root=$cache/libvirt-root/root
 VM_KVER=$(cat "$cache/kernel/kver")
-VM_KERNEL=$cache/kernel/vmlinuz
+cp "$cache/kernel/vmlinuz" "$work/vmlinuz"
+VM_KERNEL=$work/vmlinuz
 
 echo "1..$((${#scenarios[@]} + 1))"
 echo "# kernel $VM_KVER (trixie), $(tr '\n' ' ' <"$cache/libvirt-root/versions"), work directory $work, cache $cache"
@@ -135,6 +158,7 @@ if ! "$vm_dir/mkinitramfs.sh" --kver "$VM_KVER" --moddir "$cache/kernel/root" --
 	echo "Bail out! the initramfs could not be built"
 	exit 1
 fi
+exec 8<&- # CACHE/kernel is not read any more
 t_initrd=$(($(vm_now) - t0))
 
 # ---- boot: the trixie root read-only over virtio-9p; memory for libvirtd and guests ----
@@ -142,6 +166,7 @@ t_initrd=$(($(vm_now) - t0))
 serial=$work/serial.log
 vm_boot "$serial" "$timeout_s" 2048 "$work/initrd.cpio" "${VM_LIBVIRT_ARGS[@]}" "${share_args[@]}" \
 	-device virtio-rng-pci,disable-legacy=on,addr=0c.0
+exec 7<&- # nor the root
 vm_report "$serial" "$timeout_s" "${scenarios[@]}"
 
 echo "$fetch_figures" | grep '^# FIGURE'

@@ -14,7 +14,11 @@
 # and .../stamp (the recipe it was built from), written last: the whole
 # directory is built beside it and renamed into place, so a run killed
 # half way leaves no root that looks complete. A second run whose recipe
-# is the stamp's builds nothing. Prints "# FIGURE" lines.
+# is the stamp's builds nothing. Prints "# FIGURE" lines, and last
+# "# trixie-root: ready STAMP". A build holds CACHE/.root-lock exclusively;
+# a suite holds it shared while its VM uses the root, and compares
+# CACHE/libvirt-root/stamp with that line once it has (another run may have
+# built the root again in between).
 #
 # The archive is the one this machine's apt uses for Debian (VV_TRIXIE_MIRROR
 # overrides it); suite trixie, main. Exit status: 0 the root is there, 1 it
@@ -37,10 +41,20 @@ packages=libvirt-daemon,libvirt-daemon-driver-qemu,libvirt-daemon-driver-nodedev
 recipe_version=1
 recipe="trixie-root $recipe_version suite=trixie variant=minbase no-recommends include=$packages"
 
-if [ -f "$dest/stamp" ] && [ "$(cat "$dest/stamp")" = "$recipe" ] && [ -x "$dest/root/usr/sbin/libvirtd" ]; then
+# The root as the stamp says, read under the lock held shared (a suite's
+# VM may be using it); built under it held exclusively.
+mkdir -p "$cache"
+exec 9>>"$cache/.root-lock"
+cached() {
+	[ -f "$dest/stamp" ] && [ "$(cat "$dest/stamp")" = "$recipe" ] && [ -x "$dest/root/usr/sbin/libvirtd" ] || return 1
 	echo "# FIGURE trixie: libvirt root cached ($(tr '\n' ' ' <"$dest/versions"))"
-	exit 0
-fi
+	echo "# trixie-root: ready $recipe"
+}
+flock -s 9
+cached && exit 0
+flock -u 9
+flock 9
+cached && exit 0
 
 if ! command -v mmdebstrap >/dev/null; then
 	echo "trixie-root.sh: mmdebstrap is missing. Install: apt-get install mmdebstrap (build-aux/deps.sh does)" >&2
@@ -65,7 +79,6 @@ if [ -z "$mirror" ]; then
 	exit 3
 fi
 
-mkdir -p "$cache"
 new=$(mktemp -d "$cache/libvirt-root.new.XXXXXX")
 trap 'rm -rf "$new"' EXIT
 t0=${EPOCHREALTIME/./}
@@ -112,3 +125,4 @@ trap - EXIT
 
 printf '# FIGURE trixie: libvirt root built in %d.%d s (%s MiB, libvirt %s, QEMU %s)\n' \
 	$((t_build / 1000000)) $((t_build % 1000000 / 100000)) "$size_mib" "$libvirt_v" "$qemu_v"
+echo "# trixie-root: ready $recipe"
