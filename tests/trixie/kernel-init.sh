@@ -8,8 +8,8 @@
 # FIGURE lines (each scenario's wall time), LOG lines, then powers off;
 # tests/trixie/run-trixie-kernel.sh parses this.
 #
-# /etc/vv-vm.conf names the devices' addresses (tests/vm/vm-lib.sh) and the
-# test variant's module and driver names.
+# /etc/vv-vm.conf names the devices' addresses (tests/vm/vm-lib.sh), the
+# test variant's module and driver names, and KVER, the kernel booted.
 
 export PATH=/usr/bin:/bin:/sbin:/usr/sbin
 mount -t proc proc /proc
@@ -49,6 +49,7 @@ builtin_module() { grep -q "/$1.ko\$" "$MODDIR/modules.builtin"; }
 # ---- list / explain on 6.12's depmod-built tree ---------------------------
 
 tbegin list
+check "running kernel $(uname -r), expected Debian 13's $KVER" is "$(uname -r)" "$KVER"
 log "vfio_pci: aliases in $MODDIR/modules.alias: $(grep -c '^alias vfio_pci:' "$MODDIR/modules.alias")"
 grep '^alias vfio_pci:' "$MODDIR/modules.alias" | sed 's/^/LOG   | /'
 vv list

@@ -130,6 +130,7 @@ for m in ${leave_out//,/ }; do
 	echo "# VV_TRIXIE_LEAVE_OUT: $m is left out of the initramfs (this run must fail)"
 done
 vm_write_conf "$work/vv-vm.conf"
+echo "KVER=$kver" >>"$work/vv-vm.conf"
 if [ -n "${VV_TRIXIE_KMSG:-}" ]; then
 	printf 'KMSG=%q\n' "$VV_TRIXIE_KMSG" >>"$work/vv-vm.conf"
 	echo "# VV_TRIXIE_KMSG: the guest writes '$VV_TRIXIE_KMSG' to its kernel log"
