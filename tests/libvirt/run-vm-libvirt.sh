@@ -106,14 +106,4 @@ echo "# libvirt's node-device XML of $(find "$work/nodedev" -name '*.xml' | wc -
 
 # ---- figures -------------------------------------------------------------------------------
 
-echo "# FIGURE host: test module build $(vm_secs "$VM_T_MODULE") s, initramfs $(vm_secs "$t_initrd") s"
-[ -n "$VM_BOOT_AT" ] && echo "# FIGURE host: QEMU start to the scenarios $(vm_secs $((VM_BOOT_AT - VM_T_BOOT))) s, QEMU start to power off $(vm_secs $((VM_T_END - VM_T_BOOT))) s"
-vm_lines "$serial" | grep '^FIGURE ' | sed 's/^/# /'
-echo "# FIGURE host: whole suite $(vm_secs $(($(vm_now) - t_start))) s"
-
-if [ "$VM_FAILED" != 0 ]; then
-	echo "---- serial console of the VM ($serial) ----" >&2
-	vm_lines "$serial" | grep -v '^NODEDEV-XML ' >&2
-	exit 1
-fi
-exit 0
+vm_finish "$serial" "$t_start" "test module build $(vm_secs "$VM_T_MODULE") s, initramfs $(vm_secs "$t_initrd") s"

@@ -6,7 +6,7 @@
 #
 #   mkinitramfs.sh --kver KVER --root DIR --out FILE --cli PATH --libdir DIR \
 #       --module KO --init SCRIPT --conf FILE [--helper PATH]... [--preload SO]...
-#       [--moddir ROOT [--full-index]] [--modules "NAME..."]
+#       [--moddir ROOT [--full-index]] [--modules "NAME..."] [--no-cli]
 #
 # The image holds: busybox (static) and its applets; the real kmod as
 # /sbin/{kmod,modprobe,depmod,insmod,rmmod,lsmod,modinfo}; the CLI, the
@@ -21,14 +21,17 @@
 # replaces the list of modules to resolve (default below). --full-index
 # keeps ROOT's own depmod indexes (modules.alias of the whole tree, as on
 # an installed system) instead of indexing the modules in the image alone.
+# --no-cli leaves the CLI and its libraries out (--cli and --libdir are then
+# not needed): a suite whose /init switches to a shared root runs them there.
 set -euo pipefail
 
-kver='' root='' out='' cli='' libdir='' module='' init='' conf='' modroot='' modules='' full_index=0
+kver='' root='' out='' cli='' libdir='' module='' init='' conf='' modroot='' modules='' full_index=0 no_cli=0
 helpers=()
 preloads=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--full-index) full_index=1; shift; continue ;;
+	--no-cli) no_cli=1; shift; continue ;;
 	--kver) kver=$2 ;;
 	--root) root=$2 ;;
 	--out) out=$2 ;;
@@ -45,7 +48,8 @@ while [ $# -gt 0 ]; do
 	esac
 	shift 2
 done
-required="kver root out cli libdir init conf"
+required="kver root out init conf"
+[ "$no_cli" = 1 ] || required="$required cli libdir"
 [ -n "$modroot" ] || required="$required module"
 for v in $required; do
 	[ -n "${!v}" ] || { echo "mkinitramfs.sh: --$v is required" >&2; exit 2; }
@@ -97,11 +101,13 @@ for tool in modprobe depmod insmod rmmod lsmod modinfo; do
 done
 copy_libs "$kmod"
 
-cp "$cli" "$root/usr/bin/vfio-variant"
-for lib in "$libdir"/libvfio-variant.so.*; do
-	case $lib in *.so.[0-9]) cp -L "$lib" "$root/usr/lib/x86_64-linux-gnu/" ;; esac
-done
-copy_libs "$cli"
+if [ "$no_cli" = 0 ]; then
+	cp "$cli" "$root/usr/bin/vfio-variant"
+	for lib in "$libdir"/libvfio-variant.so.*; do
+		case $lib in *.so.[0-9]) cp -L "$lib" "$root/usr/lib/x86_64-linux-gnu/" ;; esac
+	done
+	copy_libs "$cli"
+fi
 for helper in "${helpers[@]}"; do
 	cp "$helper" "$root/usr/bin/"
 	ldd "$helper" >/dev/null 2>&1 && copy_libs "$helper"
