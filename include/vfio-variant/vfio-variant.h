@@ -618,6 +618,7 @@ typedef enum {
 	VV_LIBVIRT_PICK_TIE_ORDER,          /* as many `*` as libvirt's pick, which comes first in the file */
 	VV_LIBVIRT_PICK_FEWER_STARS,        /* libvirt's pick has fewer `*` fields than the choice */
 	VV_LIBVIRT_PICK_NO_MODULE,          /* libvirt's pick is no module of this host: libvirt fails */
+	VV_LIBVIRT_PICK_BLACKLISTED_LOADED, /* modprobe.d blacklists libvirt's pick, but it is loaded: libvirt binds it */
 } vv_libvirt_pick_reason;
 
 /* What libvirt >= 10 would bind for the selection's device, computed on

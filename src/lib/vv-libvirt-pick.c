@@ -279,6 +279,9 @@ vv_libvirt_describe(const vv_libvirt_pick *pick)
 	case VV_LIBVIRT_PICK_BLACKLISTED:
 		return g_strdup_printf(_("libvirt >= 10 would load %1$s, which modprobe.d blacklists: `modprobe -b %1$s` loads nothing, and libvirt fails the start or the detach."),
 				       module);
+	case VV_LIBVIRT_PICK_BLACKLISTED_LOADED:
+		return g_strdup_printf(_("libvirt >= 10 would bind %1$s, which modprobe.d blacklists but which is loaded already, so libvirt loads nothing; vfio-variant honours the blacklist and chooses %2$s."),
+				       module, chosen);
 	case VV_LIBVIRT_PICK_NO_MODULE:
 		return g_strdup_printf(_("libvirt >= 10 would load %1$s, which this host does not have (neither a module nor built in), and libvirt fails the start or the detach."),
 				       module);
@@ -355,7 +358,10 @@ vv_libvirt_pick_new(vv_ctx *ctx, const vv_selection *selection)
 	if (!best && !vv_moddb_is_builtin_module(ctx->moddb, pick->module) && !vv_module_exists(ctx, pick->module))
 		pick->reason = VV_LIBVIRT_PICK_NO_MODULE;
 	else if (vv_moddb_is_blacklisted(ctx->moddb, pick->module) && !vv_moddb_is_builtin_module(ctx->moddb, pick->module))
-		pick->reason = VV_LIBVIRT_PICK_BLACKLISTED;
+		/* libvirt runs `modprobe -b` only when /sys/module/MODULE is
+		 * absent (virPCIProbeModule): a module loaded already binds. */
+		pick->reason = vv_module_is_loaded(ctx, pick->module) ? VV_LIBVIRT_PICK_BLACKLISTED_LOADED :
+									VV_LIBVIRT_PICK_BLACKLISTED;
 	else if (!selected)
 		pick->reason = VV_LIBVIRT_PICK_NOTHING_SELECTED;
 	else if (vv_names_equal_folded(vv_candidate_get_module(selected), pick->module))
@@ -418,6 +424,7 @@ vv_libvirt_pick_reason_to_string(vv_libvirt_pick_reason reason)
 	case VV_LIBVIRT_PICK_TIE_ORDER: return "tie-order";
 	case VV_LIBVIRT_PICK_FEWER_STARS: return "fewer-stars";
 	case VV_LIBVIRT_PICK_NO_MODULE: return "no-module";
+	case VV_LIBVIRT_PICK_BLACKLISTED_LOADED: return "blacklisted-loaded";
 	}
 	return "unknown";
 }

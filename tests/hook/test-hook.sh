@@ -1188,6 +1188,15 @@ case_blacklisted_libvirt_pick() {
 	hook prepare begin
 	expect_status 0
 	expect_no_out "would fail"
+	vv reattach 00:06.0
+	# Blacklisted but loaded already (by hand): libvirt finds
+	# /sys/module/blocked_vfio_pci, runs no modprobe, and binds it.
+	mkdir -p "$root/sys/module/blocked_vfio_pci"
+	echo live >"$root/sys/module/blocked_vfio_pci/initstate"
+	domain_xml 00:06.0:yes
+	hook prepare begin
+	expect_status 0
+	expect_no_out "would fail"
 }
 
 cases=(

@@ -58,6 +58,8 @@ static const vv_pick_case vv_pick_cases[] = {
 	  "virtio_vfio_pci", 10, VV_LIBVIRT_PICK_POLICY, FALSE, "vfio_pci", "vfio-pci" },
 	{ "policy names another variant", "libvirt-pick", "0000:00:11.0", "[id abcd:0021]\ndriver=tie_zulu\n", 0,
 	  "tie_zulu", 3, VV_LIBVIRT_PICK_SAME, FALSE, "tie_zulu", NULL },
+	{ "blacklisted but loaded already: libvirt binds it, no failure", "libvirt-pick", "0000:00:16.0", NULL, 0,
+	  "held_variant", 11, VV_LIBVIRT_PICK_BLACKLISTED_LOADED, FALSE, "vfio_pci", "vfio-pci" },
 	/* rules.toml: the ranking host. */
 	{ "interface byte i00* is literal to libvirt", "rules", "0000:00:01.0", NULL, 0,
 	  "class_exact", 9, VV_LIBVIRT_PICK_GLOB_FIELD, FALSE, "iface_variant", "iface_variant" },
