@@ -5,19 +5,23 @@
  */
 #include <stdlib.h>
 
-#include "vv-cli.h"
-#include "virt/vv-virt.h"
+#include "vv-cli-virt.h"
 
-/* libvirt's errors as virsh shows them: "error: " before each line. */
+/* libvirt's errors as virsh shows them: "error: " before each line, then
+ * what to do where the code has a hint; the status from the code's row. */
 int
 vv_cli_virt_error(GError *error)
 {
 	g_auto(GStrv) lines = g_strsplit(error->message, "\n", -1);
+	const char *hint = vv_cli_virt_hint(error);
+	int status = vv_cli_virt_exit_status(error);
 
 	for (guint i = 0; lines[i]; i++)
 		g_printerr(_("error: %s\n"), lines[i]);
+	if (hint)
+		g_printerr(_("error: %s\n"), hint);
 	g_error_free(error);
-	return VV_CLI_EXIT_USAGE;
+	return status;
 }
 
 /* The <vfio> element for ADDRESS, as a fragment, with <detached> when

@@ -70,7 +70,7 @@ vv_virt_connect(const char *uri, gboolean read_only, GError **error)
 	virSetErrorFunc(NULL, vv_virt_quiet);
 	conn = read_only ? virConnectOpenReadOnly(uri) : virConnectOpen(uri);
 	if (!conn) {
-		g_set_error(error, VV_ERROR, VV_ERROR_NOT_FOUND,
+		g_set_error(error, VV_VIRT_ERROR, VV_VIRT_ERROR_CONNECT,
 			    _("failed to connect to the hypervisor\n%s"), vv_virt_last_error());
 		return NULL;
 	}
@@ -79,7 +79,7 @@ vv_virt_connect(const char *uri, gboolean read_only, GError **error)
 	 * (uri_default in libvirt.conf) chose it. */
 	connected = virConnectGetURI(conn);
 	if (!connected) {
-		g_set_error(error, VV_ERROR, VV_ERROR_NOT_FOUND,
+		g_set_error(error, VV_VIRT_ERROR, VV_VIRT_ERROR_CONNECT,
 			    _("failed to get the URI of the libvirt connection\n%s"), vv_virt_last_error());
 		virConnectClose(conn);
 		return NULL;
@@ -87,9 +87,8 @@ vv_virt_connect(const char *uri, gboolean read_only, GError **error)
 	if (!vv_virt_uri_is_local(connected)) {
 		g_autofree char *shown = g_strescape(connected, NULL);
 
-		g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
-			    _("the libvirt connection '%1$s' is not local: vfio-variant reads, moves and records the devices of the machine it runs on, so a device of another host must not be handled from here\n"
-			      "Run vfio-variant on that host, with a local connection such as qemu:///system."),
+		g_set_error(error, VV_VIRT_ERROR, VV_VIRT_ERROR_NOT_LOCAL,
+			    _("the libvirt connection '%1$s' is not local: vfio-variant reads, moves and records the devices of the machine it runs on, so a device of another host must not be handled from here"),
 			    shown);
 		virConnectClose(conn);
 		return NULL;
@@ -109,7 +108,29 @@ vv_virt_lookup_nodedev(virConnectPtr conn, const char *name, GError **error)
 	nodedev_name = vv_address_to_nodedev_name(address);
 	device = virNodeDeviceLookupByName(conn, nodedev_name);
 	if (!device)
-		g_set_error(error, VV_ERROR, VV_ERROR_NOT_FOUND,
+		g_set_error(error, VV_VIRT_ERROR, VV_VIRT_ERROR_NO_NODEDEV,
 			    _("failed to get node device '%1$s'\n%2$s"), nodedev_name, vv_virt_last_error());
 	return device;
+}
+
+gboolean
+vv_virt_target_open(vv_virt_target *target, const char *uri, const char *address, GError **error)
+{
+	target->address = g_strdup(address);
+	if (!(target->conn = vv_virt_connect(uri, FALSE, error)) ||
+	    !(target->nodedev = vv_virt_lookup_nodedev(target->conn, address, error)) ||
+	    !vv_virt_get_version(target->conn, &target->version, error))
+		return FALSE;
+	target->name = virNodeDeviceGetName(target->nodedev);
+	target->strategy = vv_virt_strategy_for_version(target->version);
+	return TRUE;
+}
+
+void
+vv_virt_target_clear(vv_virt_target *target)
+{
+	g_clear_pointer(&target->nodedev, virNodeDeviceFree);
+	g_clear_pointer(&target->conn, virConnectClose);
+	g_clear_pointer(&target->address, g_free);
+	target->name = NULL;
 }

@@ -6,13 +6,10 @@
  * validates against libvirt's nodedev.rng once our elements are stripped.
  */
 #include <glib/gi18n.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <string.h>
 
 #include "vv-virt.h"
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
+#include "vv-xml-cleanup.h"
 
 #define VV_VIRT_XML_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOBLANKS)
 

@@ -124,6 +124,64 @@ vv_shimmed() {
 	VV_SHIM_DETACH="echo vfio-pci > '$dev/driver_override'; echo '${dev##*/}' > '$dev/driver/unbind'; echo '${dev##*/}' > '$sys/drivers_probe'" \
 		preload="$preload:$shim" vv "$@"
 }
+# libvirt >= 9.7 (the shim answers the daemon's version): it binds the
+# driver it is given by name, and when that driver is not bound its
+# cleanup clears the override and reprobes, as libvirt's does.
+vv_shimmed_by_name() {
+	local dev="$sys/devices/$1"
+	shift
+	# shellcheck disable=SC2016 # $VV_SHIM_DRIVER: expanded by the shim's shell
+	VV_SHIM_VERSION=11003000 VV_SHIM_DETACH='echo "$VV_SHIM_DRIVER" > '"'$dev/driver_override'; echo '${dev##*/}' > '$dev/driver/unbind'; echo '${dev##*/}' > '$sys/drivers_probe'; "'[ "$(basename "$(readlink '"'$dev/driver'"')")" = "$VV_SHIM_DRIVER" ] && exit 0; '"echo > '$dev/driver_override'; echo '${dev##*/}' > '$sys/drivers_probe'; exit 1" \
+		preload="$preload:$shim" vv "$@"
+}
+
+case_detach_by_name() {
+	vv_shimmed_by_name 0000:00:01.0 nodedev-detach -c "$uri" 00:01.0
+	expect_status 0
+	expect_out "Device pci_0000_00_01_0 detached (libvirt 11.3.0): on acme-vfio-pci, native driver abcd_nic recorded."
+	expect_no_out "moves pci_0000_00_01_0 on"
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	expect_record 0000:00:01.0 "requester=libvirt"
+	expect_record 0000:00:01.0 "fallback=false"
+	# libvirt wrote the variant's driver name, never vfio-pci first.
+	expect_log "write /sys/bus/pci/devices/0000:00:01.0/driver_override acme-vfio-pci -> ok"
+	expect_no_log "driver_override vfio-pci"
+}
+
+case_detach_by_name_fallback() {
+	printf '[driver acme-vfio-pci]\nrefuse=0000:00:01.0\n' >>"$root/fakekernel.conf"
+	vv_shimmed_by_name 0000:00:01.0 nodedev-detach -c "$uri" 00:01.0
+	expect_status 0
+	expect_out "libvirt could not bind acme-vfio-pci (Failed to detach device pci_0000_00_01_0 shim: VV_SHIM_DETACH failed); it bound the generic vfio-pci instead."
+	expect_out "Device pci_0000_00_01_0 detached (libvirt 11.3.0): on vfio-pci, native driver abcd_nic recorded."
+	expect_driver 0000:00:01.0 vfio-pci
+	expect_record 0000:00:01.0 "fallback=true"
+	# --driver: no fallback, back on the native driver.
+	vv reattach --force 00:01.0
+	vv_shimmed_by_name 0000:00:01.0 nodedev-detach -c "$uri" --driver acme_vfio_pci 00:01.0
+	expect_status 1
+	expect_err "error: Failed to detach device pci_0000_00_01_0"
+	expect_err "error: shim: VV_SHIM_DETACH failed"
+	expect_err "error: 0000:00:01.0 is back on abcd_nic."
+	expect_driver 0000:00:01.0 abcd_nic
+	expect_no_record 0000:00:01.0
+}
+
+# libvirt's reattach leaves the device without a driver (its reprobe
+# found none): vfio-variant gives it back to the recorded one.
+case_reattach_repaired() {
+	vv_shimmed_by_name 0000:00:01.0 nodedev-detach -c "$uri" 00:01.0
+	expect_status 0
+	local dev="$sys/devices/0000:00:01.0"
+	VV_SHIM_VERSION=11003000 VV_SHIM_REATTACH="echo > '$dev/driver_override'; echo 0000:00:01.0 > '$dev/driver/unbind'" \
+		preload="$preload:$shim" vv nodedev-reattach -c "$uri" 00:01.0
+	expect_status 0
+	expect_out "libvirt left 0000:00:01.0 on no driver; vfio-variant gave it back to abcd_nic:"
+	expect_out "Device pci_0000_00_01_0 re-attached: on abcd_nic, its driver before the detach."
+	expect_driver 0000:00:01.0 abcd_nic
+	expect_no_record 0000:00:01.0
+}
+
 # break_record BDF: the record of BDF becomes a symlink to a copy of it.
 break_record() {
 	local rec
@@ -281,6 +339,9 @@ cases=(
 	"detach refused by libvirt: named, reason, back on the native driver, no record|case_detach_refused_by_libvirt"
 	"detach --driver refused by libvirt: back on the native driver|case_detach_named_driver_refused_by_libvirt"
 	"reattach refused by libvirt: back on the VFIO driver it was on, record as it was|case_reattach_refused_by_libvirt"
+	"libvirt 11.3: detach by the variant's driver name, no vfio-pci first|case_detach_by_name"
+	"libvirt 11.3: the variant refuses: vfio-pci, said and recorded; with --driver: back on the native driver|case_detach_by_name_fallback"
+	"libvirt 11.3: reattach left without a driver: repaired, said|case_reattach_repaired"
 	"dumpxml of a detached device: <detached> and <native>, valid|case_dumpxml_detached"
 	"remote connection (ssh, ext, localhost, LIBVIRT_DEFAULT_URI) refused after connecting, nothing asked or written|case_remote_refused"
 	"list: libvirt's PCI devices with the selection; a device the host lacks named|case_list"
