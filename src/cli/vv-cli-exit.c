@@ -22,35 +22,41 @@ typedef struct {
 static const vv_cli_code vv_cli_codes[] = {
 	/* Input the user must fix: a malformed device name, option, policy
 	 * file or domain XML; a device or directory named that does not
-	 * exist (a sysroot not laid out like a host included); a module
-	 * directory (named or the sysroot's) libkmod cannot read. */
+	 * exist; a module directory (named or the sysroot's) that is unknown
+	 * or libkmod cannot read; a sysroot not laid out like a host. */
 	[VV_ERROR_INVALID_ARGUMENT] = { VV_CLI_EXIT_USAGE, NULL },
 	[VV_ERROR_NOT_FOUND] = { VV_CLI_EXIT_USAGE, NULL },
 	[VV_ERROR_MODULES] = { VV_CLI_EXIT_USAGE,
-		N_("Give the module directory with --modules-dir.") },
+		N_("Give the kernel's module directory with --modules-dir.") },
+	[VV_ERROR_SYSROOT] = { VV_CLI_EXIT_USAGE,
+		N_("Give --sysroot a directory laid out like a host's root (DIR/sys, DIR/lib/modules).") },
 	/* A change of the host that failed or was refused. */
 	[VV_ERROR_IO] = { VV_CLI_EXIT_FAILED, NULL },
 	[VV_ERROR_NOT_ASSIGNABLE] = { VV_CLI_EXIT_FAILED, NULL },
 	[VV_ERROR_IN_USE] = { VV_CLI_EXIT_FAILED,
-		N_("Stop that use first, or give --force.") },
+		N_("Stop using %1$s first, or detach it anyway with --force.") },
 	[VV_ERROR_BUSY] = { VV_CLI_EXIT_FAILED,
 		N_("Try again when the other command is done, or wait longer with --timeout.") },
 	[VV_ERROR_BIND] = { VV_CLI_EXIT_FAILED, NULL },
 	[VV_ERROR_MODULE_LOAD] = { VV_CLI_EXIT_FAILED, NULL },
 	[VV_ERROR_LIVE_HOST] = { VV_CLI_EXIT_FAILED,
 		N_("The test suite acts on a copy of a host only: give it with --sysroot.") },
-	[VV_ERROR_DETACHED] = { VV_CLI_EXIT_FAILED,
-		N_("Run 'vfio-variant reattach %1$s' first to bind another driver.") },
-	[VV_ERROR_NOT_DETACHED] = { VV_CLI_EXIT_FAILED,
-		N_("Detach it first: 'vfio-variant detach %1$s'.") },
-	[VV_ERROR_CUT_SHORT] = { VV_CLI_EXIT_FAILED,
+	[VV_ERROR_NEEDS_RECOVERY] = { VV_CLI_EXIT_FAILED,
 		N_("Fix the cause, then run 'vfio-variant recover %1$s'.") },
+	[VV_ERROR_DETACHED] = { VV_CLI_EXIT_FAILED,
+		N_("Run 'vfio-variant reattach %1$s' first.") },
 	[VV_ERROR_ASSIGNED] = { VV_CLI_EXIT_FAILED,
-		N_("Stop the domain first; if it is not running any more (its stop was cut short, or the hook's 'release end' failed), reattach with --force.") },
-	[VV_ERROR_GONE] = { VV_CLI_EXIT_FAILED,
-		N_("Give --force to remove its record.") },
+		N_("Stop the domain first; if it is not running any more (its stop was cut short, or the hook's 'release end' failed), reattach %1$s with --force.") },
 	[VV_ERROR_BLACKLISTED] = { VV_CLI_EXIT_FAILED,
 		N_("Remove the blacklist line, or choose another driver with --driver or --generic.") },
+	[VV_ERROR_NO_PCI_DRIVER] = { VV_CLI_EXIT_FAILED,
+		N_("Check that it is a PCI driver, or choose another with --driver.") },
+	[VV_ERROR_RECORD] = { VV_CLI_EXIT_FAILED,
+		N_("Move the record aside and run 'vfio-variant reattach %1$s'.") },
+	/* Only the hook moves devices between VFIO drivers (vv_rebind()). */
+	[VV_ERROR_NOT_DETACHED] = { VV_CLI_EXIT_FAILED, NULL },
+	[VV_ERROR_GONE] = { VV_CLI_EXIT_FAILED,
+		N_("If it is not coming back, remove its record with 'vfio-variant reattach --force %1$s'.") },
 };
 
 static const vv_cli_code *

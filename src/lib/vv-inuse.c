@@ -25,13 +25,13 @@
 static GPtrArray *
 vv_inuse_class_members(vv_ctx *ctx, const char *class, const char *device_dir)
 {
-	g_autofree char *class_dir = g_build_filename(ctx->sys_dir, "class", class, NULL);
+	g_autofree char *class_dir = vv_sysfs_class_file(ctx, class, NULL, NULL);
 	g_autoptr(GPtrArray) names = vv_sysfs_list(ctx, class_dir);
 	GPtrArray *members = g_ptr_array_new_with_free_func(g_free);
 	size_t length = strlen(device_dir);
 
 	for (guint i = 0; i < names->len; i++) {
-		g_autofree char *link = g_build_filename(class_dir, g_ptr_array_index(names, i), NULL);
+		g_autofree char *link = vv_sysfs_entry(class_dir, g_ptr_array_index(names, i));
 		g_autofree char *resolved = vv_sysfs_realpath(ctx, link);
 
 		if (resolved && strncmp(resolved, device_dir, length) == 0 && resolved[length] == '/')
@@ -44,8 +44,8 @@ vv_inuse_class_members(vv_ctx *ctx, const char *class, const char *device_dir)
 static gboolean
 vv_inuse_net_up(vv_ctx *ctx, const char *dir)
 {
-	g_autofree char *operstate = g_build_filename(dir, "operstate", NULL);
-	g_autofree char *flags_path = g_build_filename(dir, "flags", NULL);
+	g_autofree char *operstate = vv_sysfs_entry(dir, "operstate");
+	g_autofree char *flags_path = vv_sysfs_entry(dir, "flags");
 	g_autofree char *state = vv_sysfs_read_attribute(ctx, operstate, NULL);
 	guint32 flags = 0;
 
@@ -59,8 +59,8 @@ vv_inuse_net_up(vv_ctx *ctx, const char *dir)
 static char *
 vv_inuse_read_mounts(vv_ctx *ctx, gboolean *is_mountinfo)
 {
-	g_autofree char *mountinfo = g_build_filename(ctx->sysroot, "proc/self/mountinfo", NULL);
-	g_autofree char *mounts = g_build_filename(ctx->sysroot, "proc/mounts", NULL);
+	g_autofree char *mountinfo = vv_sysfs_proc_file(ctx, "self", "mountinfo");
+	g_autofree char *mounts = vv_sysfs_proc_file(ctx, NULL, "mounts");
 	char *text = NULL;
 
 	text = vv_file_read(ctx, mountinfo, VV_INUSE_TABLE_MAX, 0, NULL, NULL);
@@ -100,7 +100,7 @@ vv_inuse_mount_point(const char *table, gboolean is_mountinfo, const char *name,
 static gboolean
 vv_inuse_swap(vv_ctx *ctx, const char *name)
 {
-	g_autofree char *swaps = g_build_filename(ctx->sysroot, "proc/swaps", NULL);
+	g_autofree char *swaps = vv_sysfs_proc_file(ctx, NULL, "swaps");
 	g_autofree char *text = NULL;
 	g_autofree char *source = g_strconcat("/dev/", name, " ", NULL);
 
@@ -156,17 +156,17 @@ vv_inuse_find(vv_ctx *ctx, const char *address)
 	 * that lacks class/net. */
 	interfaces = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	{
-		g_autofree char *own_dir = g_build_filename(device_dir, "net", NULL);
-		g_autofree char *class_dir = g_build_filename(ctx->sys_dir, "class/net", NULL);
+		g_autofree char *own_dir = vv_sysfs_entry(device_dir, "net");
+		g_autofree char *class_dir = vv_sysfs_class_file(ctx, "net", NULL, NULL);
 		g_autoptr(GPtrArray) own = vv_sysfs_list(ctx, own_dir);
 		g_autoptr(GPtrArray) linked = vv_inuse_class_members(ctx, "net", device_dir);
 
 		for (guint i = 0; i < own->len; i++)
 			g_hash_table_replace(interfaces, g_strdup(own->pdata[i]),
-					     g_build_filename(own_dir, own->pdata[i], NULL));
+					     vv_sysfs_entry(own_dir, own->pdata[i]));
 		for (guint i = 0; i < linked->len; i++)
 			g_hash_table_replace(interfaces, g_strdup(linked->pdata[i]),
-					     g_build_filename(class_dir, linked->pdata[i], NULL));
+					     vv_sysfs_entry(class_dir, linked->pdata[i]));
 	}
 	names = (GStrv)g_hash_table_get_keys_as_array(interfaces, NULL);
 	qsort(names, g_strv_length(names), sizeof(char *), vv_name_compare);
@@ -178,8 +178,8 @@ vv_inuse_find(vv_ctx *ctx, const char *address)
 	disks = vv_inuse_class_members(ctx, "block", device_dir);
 	for (guint i = 0; i < disks->len; i++) {
 		const char *name = g_ptr_array_index(disks, i);
-		g_autofree char *dev_path = g_build_filename(ctx->sys_dir, "class/block", name, "dev", NULL);
-		g_autofree char *holders_path = g_build_filename(ctx->sys_dir, "class/block", name, "holders", NULL);
+		g_autofree char *dev_path = vv_sysfs_class_file(ctx, "block", name, "dev");
+		g_autofree char *holders_path = vv_sysfs_class_file(ctx, "block", name, "holders");
 		g_autofree char *dev = vv_sysfs_read_attribute(ctx, dev_path, NULL);
 		g_autofree char *point = vv_inuse_mount_point(table, is_mountinfo, name, dev);
 		g_autoptr(GPtrArray) holders = vv_sysfs_list(ctx, holders_path);
@@ -206,7 +206,7 @@ vv_inuse_find(vv_ctx *ctx, const char *address)
 char *
 vv_inuse_group_opener(vv_ctx *ctx, int group)
 {
-	g_autofree char *proc = g_build_filename(ctx->sysroot, "proc", NULL);
+	g_autofree char *proc = vv_sysfs_proc_file(ctx, NULL, NULL);
 	g_autofree char *target = g_strdup_printf("/dev/vfio/%d", group);
 	g_autoptr(GPtrArray) pids = vv_sysfs_list(ctx, proc);
 
@@ -219,14 +219,14 @@ vv_inuse_group_opener(vv_ctx *ctx, int group)
 
 		if (!*pid || pid[strspn(pid, "0123456789")])
 			continue;
-		fd_dir = g_build_filename(proc, pid, "fd", NULL);
+		fd_dir = vv_sysfs_proc_file(ctx, pid, "fd");
 		fds = vv_sysfs_list(ctx, fd_dir);
 		for (guint j = 0; j < fds->len; j++) {
-			g_autofree char *link = g_build_filename(fd_dir, g_ptr_array_index(fds, j), NULL);
+			g_autofree char *link = vv_sysfs_entry(fd_dir, g_ptr_array_index(fds, j));
 			g_autofree char *points = vv_sysfs_read_link(ctx, link);
 
 			if (g_strcmp0(points, target) == 0) {
-				g_autofree char *comm_path = g_build_filename(proc, pid, "comm", NULL);
+				g_autofree char *comm_path = vv_sysfs_proc_file(ctx, pid, "comm");
 				g_autofree char *comm = vv_sysfs_read_attribute(ctx, comm_path, NULL);
 
 				return comm ? g_strdup_printf("%s (%s)", pid, comm) : g_strdup(pid);

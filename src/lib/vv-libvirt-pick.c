@@ -352,9 +352,9 @@ vv_libvirt_pick_new(vv_ctx *ctx, const vv_selection *selection)
 
 	/* A line's module is one depmod indexed; the vfio_pci libvirt falls
 	 * back to may be absent altogether. */
-	if (!best && !vv_ctx_is_builtin_module(ctx, pick->module) && !vv_module_exists(ctx, pick->module))
+	if (!best && !vv_moddb_is_builtin_module(ctx->moddb, pick->module) && !vv_module_exists(ctx, pick->module))
 		pick->reason = VV_LIBVIRT_PICK_NO_MODULE;
-	else if (vv_ctx_is_blacklisted(ctx, pick->module) && !vv_ctx_is_builtin_module(ctx, pick->module))
+	else if (vv_moddb_is_blacklisted(ctx->moddb, pick->module) && !vv_moddb_is_builtin_module(ctx->moddb, pick->module))
 		pick->reason = VV_LIBVIRT_PICK_BLACKLISTED;
 	else if (!selected)
 		pick->reason = VV_LIBVIRT_PICK_NOTHING_SELECTED;

@@ -50,9 +50,9 @@ vv_lookup_aliases(vv_ctx *ctx, const char *key, GError **error)
 	int err;
 
 	/* The one reader of the indexes (see vv_ctx_open_kmod). */
-	if (!vv_ctx_require_indexes(ctx, error))
+	if (!vv_moddb_require_indexes(ctx->moddb, error))
 		return NULL;
-	err = kmod_module_new_from_lookup(ctx->kmod_indexes, key, &list);
+	err = kmod_module_new_from_lookup(ctx->moddb->kmod_indexes, key, &list);
 	if (err < 0) {
 		g_set_error(error, VV_ERROR, VV_ERROR_MODULES,
 			    _("libkmod cannot look up %1$s in %2$s: %3$s."),
@@ -66,8 +66,8 @@ vv_lookup_aliases(vv_ctx *ctx, const char *key, GError **error)
 		gboolean found = FALSE;
 
 		/* Built-in modules come from the table below, with their source. */
-		if (!vv_ctx_is_builtin_module(ctx, module)) {
-			patterns = vv_ctx_get_module_patterns(ctx, module);
+		if (!vv_moddb_is_builtin_module(ctx->moddb, module)) {
+			patterns = vv_moddb_get_module_patterns(ctx->moddb, module);
 			for (guint i = 0; i < patterns->len; i++) {
 				const char *pattern = g_ptr_array_index(patterns, i);
 
@@ -83,7 +83,7 @@ vv_lookup_aliases(vv_ctx *ctx, const char *key, GError **error)
 	}
 	kmod_module_unref_list(list);
 
-	vv_lookup_match_table(ctx->builtin_aliases, key, matches);
-	vv_lookup_match_table(ctx->config_aliases, key, matches);
+	vv_lookup_match_table(ctx->moddb->builtin_aliases, key, matches);
+	vv_lookup_match_table(ctx->moddb->config_aliases, key, matches);
 	return g_steal_pointer(&matches);
 }

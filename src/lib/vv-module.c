@@ -12,29 +12,6 @@
 
 #include "vv-private.h"
 
-/* Module names compare with '-' and '_' folded, as the kernel and kmod do. */
-char *
-vv_module_normalize(const char *name)
-{
-	char *normalized = g_strdup(name);
-
-	g_strdelimit(normalized, "-", '_');
-	return normalized;
-}
-
-gboolean
-vv_names_equal_folded(const char *a, const char *b)
-{
-	for (; *a && *b; a++, b++) {
-		char ca = *a == '-' ? '_' : *a;
-		char cb = *b == '-' ? '_' : *b;
-
-		if (ca != cb)
-			return FALSE;
-	}
-	return *a == *b;
-}
-
 /*
  * The driver name MODULE registers, or NULL when it cannot be known:
  * 1. sys/module/MODULE/drivers/pci:DRIVER, which the kernel creates for a
@@ -58,7 +35,7 @@ vv_module_find_driver_name(vv_ctx *ctx, const char *module)
 		if (g_str_has_prefix(link, "pci:"))
 			return g_strdup(link + strlen("pci:"));
 	}
-	if (!vv_ctx_is_builtin_module(ctx, module))
+	if (!vv_moddb_is_builtin_module(ctx->moddb, module))
 		return NULL;
 
 	drivers = vv_sysfs_drivers_dir(ctx);
@@ -75,7 +52,7 @@ vv_module_find_driver_name(vv_ctx *ctx, const char *module)
 char *
 vv_module_driver_name(vv_ctx *ctx, const char *module)
 {
-	const char *cached = g_hash_table_lookup(ctx->module_drivers, module);
+	const char *cached = g_hash_table_lookup(ctx->moddb->module_drivers, module);
 	char *driver;
 
 	/* "" caches "not known": a module loaded through vv_module_load()
@@ -87,7 +64,7 @@ vv_module_driver_name(vv_ctx *ctx, const char *module)
 	if (!vv_name_is_module(module))
 		return NULL;
 	driver = vv_module_find_driver_name(ctx, module);
-	g_hash_table_insert(ctx->module_drivers, g_strdup(module), g_strdup(driver ? driver : ""));
+	g_hash_table_insert(ctx->moddb->module_drivers, g_strdup(module), g_strdup(driver ? driver : ""));
 	return driver;
 }
 
@@ -98,7 +75,7 @@ gboolean
 vv_module_is_loaded(vv_ctx *ctx, const char *module)
 {
 	g_autofree char *normalized = vv_module_normalize(module);
-	g_autofree char *initstate = g_build_filename(ctx->sys_dir, "module", normalized, "initstate", NULL);
+	g_autofree char *initstate = vv_sysfs_module_file(ctx, normalized, "initstate");
 	g_autofree char *state = vv_sysfs_read_attribute(ctx, initstate, NULL);
 	g_autoptr(vv_kmod_module) mod = NULL;
 
@@ -109,7 +86,7 @@ vv_module_is_loaded(vv_ctx *ctx, const char *module)
 		return TRUE;
 	/* libkmod answers "built in" from the module directory's
 	 * modules.builtin.bin, before it looks at any /sys. */
-	return kmod_module_new_from_name(ctx->kmod_indexes, normalized, &mod) == 0 &&
+	return kmod_module_new_from_name(ctx->moddb->kmod_indexes, normalized, &mod) == 0 &&
 	       kmod_module_get_initstate(mod) == KMOD_MODULE_BUILTIN;
 }
 
@@ -177,19 +154,19 @@ vv_module_load(vv_ctx *ctx, const char *module, const char *address, GError **er
 	/* Whoever called, nothing that is not a module name reaches libkmod. */
 	if (!vv_name_is_module(module))
 		return vv_name_check(module, VV_NAME_MODULE, address, error);
-	if (vv_ctx_is_blacklisted(ctx, module)) {
-		g_set_error(error, VV_ERROR, VV_ERROR_MODULE_LOAD,
-			    _("Cannot load the module %1$s for %2$s: modprobe.d blacklists it. Remove the blacklist line, or choose another driver with --driver or --generic."),
+	if (vv_moddb_is_blacklisted(ctx->moddb, module)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_BLACKLISTED,
+			    _("Cannot load the module %1$s for %2$s: modprobe.d blacklists it."),
 			    module, address);
 		return FALSE;
 	}
 	if (!g_str_equal(ctx->sysroot, "/"))
 		flags |= KMOD_PROBE_IGNORE_COMMAND;
-	err = kmod_module_new_from_name(ctx->kmod_config, module, &mod);
+	err = kmod_module_new_from_name(ctx->moddb->kmod_config, module, &mod);
 	if (err == 0)
 		err = kmod_module_probe_insert_module(mod, flags, NULL, NULL, NULL, NULL);
 	if (err == -EEXIST || err == 0) {
-		g_hash_table_remove(ctx->module_drivers, module);
+		g_hash_table_remove(ctx->moddb->module_drivers, module);
 		return TRUE;
 	}
 	if (err > 0) /* KMOD_PROBE_APPLY_BLACKLIST: blacklisted after all */
@@ -226,7 +203,7 @@ vv_module_resolve(vv_ctx *ctx, const char *name, char **module, char **driver)
 	}
 
 	if (vv_sysfs_is_dir(ctx, driver_dir)) {
-		g_autofree char *module_link = g_build_filename(driver_dir, "module", NULL);
+		g_autofree char *module_link = vv_sysfs_driver_file(ctx, name, "module");
 
 		*driver = g_strdup(name);
 		*module = vv_sysfs_link_name(ctx, module_link);
@@ -244,7 +221,7 @@ vv_module_exists(vv_ctx *ctx, const char *module)
 
 	if (vv_module_is_loaded(ctx, module))
 		return TRUE;
-	return kmod_module_new_from_name(ctx->kmod_indexes, module, &mod) == 0 &&
+	return kmod_module_new_from_name(ctx->moddb->kmod_indexes, module, &mod) == 0 &&
 	       kmod_module_get_path(mod) != NULL;
 }
 
@@ -263,7 +240,7 @@ vv_ctx_load_driver(vv_ctx *ctx, const char *name, const char *device, GError **e
 		return NULL;
 	driver = vv_module_driver_name(ctx, module);
 	if (!driver)
-		g_set_error(error, VV_ERROR, VV_ERROR_BIND,
+		g_set_error(error, VV_ERROR, VV_ERROR_NO_PCI_DRIVER,
 			    _("The module %1$s is loaded but sysfs shows no PCI driver of it (no sys/module/%1$s/drivers/pci:*); it cannot serve %2$s."),
 			    module, device ? device : name);
 	return g_steal_pointer(&driver);
@@ -275,11 +252,11 @@ vv_ctx_load_driver(vv_ctx *ctx, const char *name, const char *device, GError **e
 static gboolean
 vv_module_is_vfio(vv_ctx *ctx, const char *module)
 {
-	if (g_str_equal(module, "vfio_pci" /* the generic driver */) || vv_ctx_is_builtin_module(ctx, module) ||
-	    vv_ctx_get_module_patterns(ctx, module)->len > 0)
+	if (g_str_equal(module, "vfio_pci" /* the generic driver */) || vv_moddb_is_builtin_module(ctx->moddb, module) ||
+	    vv_moddb_get_module_patterns(ctx->moddb, module)->len > 0)
 		return TRUE;
-	for (guint i = 0; i < ctx->config_aliases->len; i++) {
-		const vv_alias *alias = g_ptr_array_index(ctx->config_aliases, i);
+	for (guint i = 0; i < ctx->moddb->config_aliases->len; i++) {
+		const vv_alias *alias = g_ptr_array_index(ctx->moddb->config_aliases, i);
 
 		if (vv_names_equal_folded(alias->module, module))
 			return TRUE;

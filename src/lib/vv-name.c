@@ -160,3 +160,26 @@ vv_name_check_record(const char *path, const char *original_driver, const char *
 	}
 	return TRUE;
 }
+
+/* Module names compare with '-' and '_' folded, as the kernel and kmod do. */
+char *
+vv_module_normalize(const char *name)
+{
+	char *normalized = g_strdup(name);
+
+	g_strdelimit(normalized, "-", '_');
+	return normalized;
+}
+
+gboolean
+vv_names_equal_folded(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++) {
+		char ca = *a == '-' ? '_' : *a;
+		char cb = *b == '-' ? '_' : *b;
+
+		if (ca != cb)
+			return FALSE;
+	}
+	return *a == *b;
+}

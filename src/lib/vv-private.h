@@ -34,22 +34,7 @@ struct vv_ctx {
 	char *config_file; /* the policy file (vv-policy.c) */
 	gboolean config_required; /* named by the caller: it must exist */
 	struct vv_policy_rules *policy; /* read on first use */
-
-	/* Two libkmod views: the indexes alone (so that a modprobe.d alias
-	 * cannot hide the index's answer, since libkmod stops at the first
-	 * source that answers), and the configured one (modprobe.d). */
-	struct kmod_ctx *kmod_indexes;
-	struct kmod_ctx *kmod_config;
-	/* Why the module indexes cannot be used, NULL when they can: only
-	 * selection needs them (vv_ctx_require_indexes), so a host without
-	 * them can still give its devices back. */
-	GError *indexes_error;
-
-	GPtrArray *builtin_aliases;  /* vv_alias: vfio_pci: entries of modules.builtin.alias.bin */
-	GPtrArray *config_aliases;   /* vv_alias: vfio_pci: alias lines of modprobe.d */
-	GHashTable *blacklist;       /* normalized module names blacklisted in modprobe.d */
-	GHashTable *module_patterns; /* module -> GPtrArray of its own vfio_pci: patterns */
-	GHashTable *module_drivers;  /* module -> driver name, once known (names never change) */
+	struct vv_moddb *moddb;         /* the module database (vv-moddb.c) */
 
 	struct pci_access *pci;      /* names database, opened on first use */
 	struct vv_libvirt_aliases *libvirt_aliases; /* libvirt's view of modules.alias, on first use */
@@ -72,13 +57,33 @@ void vv_libvirt_pick_free(vv_libvirt_pick *pick);
 /* The driver name of the suggestion's <driver model='...'/>, NULL: none. */
 const char *vv_libvirt_pick_get_model(const vv_libvirt_pick *pick);
 
-/* vv-ctx.c */
+/* vv-moddb.c: what the module directory and modprobe.d say, per context. */
+typedef struct vv_moddb {
+	/* Two libkmod views: the indexes alone (so that a modprobe.d alias
+	 * cannot hide the index's answer, since libkmod stops at the first
+	 * source that answers), and the configured one (modprobe.d). */
+	struct kmod_ctx *kmod_indexes;
+	struct kmod_ctx *kmod_config;
+	/* Why the module indexes cannot be used, NULL when they can: only
+	 * selection needs them (vv_moddb_require_indexes), so a host without
+	 * them can still give its devices back. */
+	GError *indexes_error;
+
+	GPtrArray *builtin_aliases;  /* vv_alias: vfio_pci: entries of modules.builtin.alias.bin */
+	GPtrArray *config_aliases;   /* vv_alias: vfio_pci: alias lines of modprobe.d */
+	GHashTable *blacklist;       /* normalized module names blacklisted in modprobe.d */
+	GHashTable *module_patterns; /* module -> GPtrArray of its own vfio_pci: patterns */
+	GHashTable *module_drivers;  /* module -> driver name, once known (names never change) */
+} vv_moddb;
+vv_moddb *vv_moddb_open(const vv_ctx *ctx, GError **error);
+void vv_moddb_free(vv_moddb *db);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_moddb, vv_moddb_free)
 void vv_alias_free(vv_alias *alias);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_alias, vv_alias_free)
-GPtrArray *vv_ctx_get_module_patterns(vv_ctx *ctx, const char *module);
-gboolean vv_ctx_is_blacklisted(vv_ctx *ctx, const char *module);
-gboolean vv_ctx_is_builtin_module(vv_ctx *ctx, const char *module);
-gboolean vv_ctx_require_indexes(vv_ctx *ctx, GError **error);
+GPtrArray *vv_moddb_get_module_patterns(vv_moddb *db, const char *module);
+gboolean vv_moddb_is_blacklisted(const vv_moddb *db, const char *module);
+gboolean vv_moddb_is_builtin_module(const vv_moddb *db, const char *module);
+gboolean vv_moddb_require_indexes(const vv_moddb *db, GError **error);
 
 /* vv-sysfs.c: every sysfs path the library knows is built here. */
 char *vv_sysfs_device_dir(const vv_ctx *ctx, const char *address);
@@ -88,6 +93,11 @@ char *vv_sysfs_driver_dir(const vv_ctx *ctx, const char *driver);
 char *vv_sysfs_drivers_dir(const vv_ctx *ctx);
 char *vv_sysfs_module_drivers_dir(const vv_ctx *ctx, const char *module);
 char *vv_sysfs_group_devices_dir(const vv_ctx *ctx, int group);
+char *vv_sysfs_module_file(const vv_ctx *ctx, const char *module, const char *file);
+char *vv_sysfs_driver_file(const vv_ctx *ctx, const char *driver, const char *file);
+char *vv_sysfs_class_file(const vv_ctx *ctx, const char *class, const char *name, const char *file);
+char *vv_sysfs_entry(const char *dir, const char *name);
+char *vv_sysfs_proc_file(const vv_ctx *ctx, const char *pid, const char *file);
 /* Every file the library reads goes through vv_file_read: a regular file,
  * opened non-blocking, at most MAX bytes; CTX (may be NULL) keeps a path
  * below its sysroot resolving beneath it. */
@@ -122,8 +132,6 @@ gboolean vv_sysfs_write_unbind(const vv_ctx *ctx, const char *driver, const char
 gboolean vv_sysfs_write_drivers_probe(const vv_ctx *ctx, const char *address, GError **error);
 
 /* vv-module.c */
-char *vv_module_normalize(const char *name);
-gboolean vv_names_equal_folded(const char *a, const char *b);
 char *vv_module_driver_name(vv_ctx *ctx, const char *module);
 void vv_module_resolve(vv_ctx *ctx, const char *name, char **module, char **driver);
 gboolean vv_module_exists(vv_ctx *ctx, const char *module);
@@ -173,6 +181,9 @@ struct vv_record {
 	gboolean managed;
 };
 vv_record *vv_record_new(const char *address);
+vv_record *vv_record_new_detach(const char *address, const char *native_driver, const char *native_module,
+				const char *native_override, vv_requester requester);
+vv_record *vv_record_copy(const vv_record *record);
 void vv_record_set(char **field, const char *value);
 gboolean vv_record_save(vv_ctx *ctx, const vv_record *record, GError **error);
 gboolean vv_record_remove(vv_ctx *ctx, const char *address, GError **error);
@@ -196,6 +207,9 @@ void vv_lock_release(vv_lock *lock);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_lock, vv_lock_release)
 
 /* vv-name.c: names from outside (vv_name_check() says why not). */
+/* Module names compare with '-' and '_' folded, as the kernel and kmod do. */
+char *vv_module_normalize(const char *name);
+gboolean vv_names_equal_folded(const char *a, const char *b);
 gboolean vv_name_is_module(const char *name);
 gboolean vv_name_is_driver(const char *name);
 /* Byte order of two names, for g_ptr_array_sort() and qsort() of char *. */

@@ -30,6 +30,49 @@ vv_record_new(const char *address)
 	return record;
 }
 
+/*
+ * The one way a record of a detach starts: where the device came from
+ * (NATIVE_*, where reattach gives it back; the driver NULL when it had
+ * none), who asked, and now. The engine fills in where the device goes
+ * and the journal's step.
+ */
+vv_record *
+vv_record_new_detach(const char *address, const char *native_driver, const char *native_module,
+		     const char *native_override, vv_requester requester)
+{
+	g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+	vv_record *record = vv_record_new(address);
+
+	record->original_driver = g_strdup(native_driver);
+	record->original_module = g_strdup(native_module);
+	record->original_override = g_strdup(native_override);
+	record->time = g_date_time_format(now, "%Y-%m-%dT%H:%M:%SZ");
+	record->requester = requester;
+	record->operation = g_strdup("detach");
+	return record;
+}
+
+/* A copy to put back when an operation that changed RECORD fails. */
+vv_record *
+vv_record_copy(const vv_record *record)
+{
+	vv_record *copy = vv_record_new(record->address);
+
+	copy->original_driver = g_strdup(record->original_driver);
+	copy->original_module = g_strdup(record->original_module);
+	copy->original_override = g_strdup(record->original_override);
+	copy->driver = g_strdup(record->driver);
+	copy->module = g_strdup(record->module);
+	copy->fallback = record->fallback;
+	copy->time = g_strdup(record->time);
+	copy->requester = record->requester;
+	copy->operation = g_strdup(record->operation);
+	copy->step = g_strdup(record->step);
+	copy->domain = g_strdup(record->domain);
+	copy->managed = record->managed;
+	return copy;
+}
+
 void
 vv_record_set(char **field, const char *value)
 {
@@ -181,7 +224,7 @@ vv_record_check_whole(GKeyFile *file, const char *path, const char *address, GEr
 
 	for (guint i = 0; i < G_N_ELEMENTS(vv_record_required); i++) {
 		if (!g_key_file_has_key(file, vv_record_required[i].group, vv_record_required[i].key, NULL)) {
-			g_set_error(error, VV_ERROR, VV_ERROR_IO,
+			g_set_error(error, VV_ERROR, VV_ERROR_RECORD,
 				    _("The record %1$s of %2$s is incomplete: it has no '%3$s' in [%4$s], so how to give the device back is unknown. The device is left as it is; move the record aside and give the device back by hand."),
 				    path, address, vv_record_required[i].key, vv_record_required[i].group);
 			return FALSE;
@@ -190,7 +233,7 @@ vv_record_check_whole(GKeyFile *file, const char *path, const char *address, GEr
 	operation = vv_record_get(file, VV_RECORD_JOURNAL, "operation");
 	step = vv_record_get(file, VV_RECORD_JOURNAL, "step");
 	if (!operation || !step || (!g_str_equal(operation, "detach") && !g_str_equal(operation, "reattach"))) {
-		g_set_error(error, VV_ERROR, VV_ERROR_IO,
+		g_set_error(error, VV_ERROR, VV_ERROR_RECORD,
 			    _("The record %1$s of %2$s is incomplete: its journal names no known operation and step, so how to settle it is unknown. The device is left as it is; move the record aside and give the device back by hand."),
 			    path, address);
 		return FALSE;
@@ -198,7 +241,7 @@ vv_record_check_whole(GKeyFile *file, const char *path, const char *address, GEr
 	/* A record copied under another device's name describes that one. */
 	named = vv_record_get(file, VV_RECORD_GROUP, "address");
 	if (named && !g_str_equal(named, address)) {
-		g_set_error(error, VV_ERROR, VV_ERROR_IO,
+		g_set_error(error, VV_ERROR, VV_ERROR_RECORD,
 			    _("The record %1$s of %2$s describes another device, %3$s; it is not used. Move it aside."),
 			    path, address, named);
 		return FALSE;
@@ -222,13 +265,13 @@ vv_record_read(const char *path, const char *address, GError **error)
 			g_set_error(error, VV_ERROR, VV_ERROR_NOT_FOUND,
 				    _("%s has no record: vfio-variant did not detach it."), address);
 		else
-			g_set_error(error, VV_ERROR, VV_ERROR_IO,
+			g_set_error(error, VV_ERROR, VV_ERROR_RECORD,
 				    _("Cannot read the record of %1$s: %2$s"), address, local->message);
 		return NULL;
 	}
 	if (!g_key_file_load_from_data(file, data, length, G_KEY_FILE_NONE, &local)) {
-		g_set_error(error, VV_ERROR, VV_ERROR_IO,
-			    _("Cannot read the record %1$s of %2$s: %3$s. Move it aside and run 'vfio-variant reattach %2$s'."),
+		g_set_error(error, VV_ERROR, VV_ERROR_RECORD,
+			    _("Cannot read the record %1$s of %2$s: %3$s. The device is left as it is."),
 			    path, address, local->message);
 		return NULL;
 	}

@@ -84,7 +84,7 @@ vv_selection_collect(vv_ctx *ctx, GPtrArray *aliases)
 			candidate->module = g_strdup(alias->module);
 			candidate->generic = g_str_equal(alias->module, VV_GENERIC_MODULE);
 			candidate->driver = vv_module_driver_name(ctx, alias->module);
-			if (vv_ctx_is_blacklisted(ctx, alias->module))
+			if (vv_moddb_is_blacklisted(ctx->moddb, alias->module))
 				candidate->rejected = VV_REJECTED_BLACKLISTED;
 			g_hash_table_insert(by_module, candidate->module, candidate);
 			g_ptr_array_add(candidates, candidate);
@@ -267,7 +267,7 @@ vv_selection_add_named(vv_selection *selection, vv_ctx *ctx, const char *name)
 	candidate->driver = g_steal_pointer(&driver);
 	candidate->source = VV_ALIAS_SOURCE_POLICY;
 	candidate->generic = g_str_equal(candidate->module, VV_GENERIC_MODULE);
-	if (vv_ctx_is_blacklisted(ctx, candidate->module))
+	if (vv_moddb_is_blacklisted(ctx->moddb, candidate->module))
 		candidate->rejected = VV_REJECTED_BLACKLISTED;
 	g_ptr_array_add(selection->candidates, candidate);
 	return candidate;

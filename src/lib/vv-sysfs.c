@@ -51,7 +51,7 @@ vv_sysfs_driver_dir(const vv_ctx *ctx, const char *driver)
 char *
 vv_sysfs_module_drivers_dir(const vv_ctx *ctx, const char *module)
 {
-	return g_build_filename(ctx->sys_dir, "module", module, "drivers", NULL);
+	return vv_sysfs_module_file(ctx, module, "drivers");
 }
 
 char *
@@ -63,7 +63,45 @@ vv_sysfs_drivers_probe_file(const vv_ctx *ctx)
 char *
 vv_sysfs_unbind_file(const vv_ctx *ctx, const char *driver)
 {
-	return g_build_filename(ctx->sys_dir, "bus/pci/drivers", driver, "unbind", NULL);
+	return vv_sysfs_driver_file(ctx, driver, "unbind");
+}
+
+/* sys/module/MODULE/FILE: a module's state (initstate, drivers/). */
+char *
+vv_sysfs_module_file(const vv_ctx *ctx, const char *module, const char *file)
+{
+	return g_build_filename(ctx->sys_dir, "module", module, file, NULL);
+}
+
+/* sys/bus/pci/drivers/DRIVER/FILE (the module link, bind, unbind). */
+char *
+vv_sysfs_driver_file(const vv_ctx *ctx, const char *driver, const char *file)
+{
+	return g_build_filename(ctx->sys_dir, "bus/pci/drivers", driver, file, NULL);
+}
+
+/* sys/class/CLASS, or its entry NAME, or that entry's FILE (NULL: stop
+ * there): network interfaces and block devices. */
+char *
+vv_sysfs_class_file(const vv_ctx *ctx, const char *class, const char *name, const char *file)
+{
+	return g_build_filename(ctx->sys_dir, "class", class, name, file, NULL);
+}
+
+/* An entry NAME of DIR, a directory this file's helpers gave and
+ * vv_sysfs_list() listed. */
+char *
+vv_sysfs_entry(const char *dir, const char *name)
+{
+	return g_build_filename(dir, name, NULL);
+}
+
+/* The sysroot's proc: proc/FILE, or proc/PID/FILE (each NULL: stop
+ * there). Read beneath the sysroot like sysfs (vv_sysfs_open). */
+char *
+vv_sysfs_proc_file(const vv_ctx *ctx, const char *pid, const char *file)
+{
+	return g_build_filename(ctx->sysroot, "proc", pid ? pid : file, pid ? file : NULL, NULL);
 }
 
 char *

@@ -521,7 +521,7 @@ case_release_fails_then_forced_reattach() {
 	vv reattach 00:09.0
 	expect_status 1
 	expect_out "assigned to the libvirt domain vm1"
-	expect_out "reattach with --force"
+	expect_out "reattach 0000:00:09.0 with --force"
 	vv reattach --force 00:09.0
 	expect_status 0
 	expect_driver 0000:00:09.0 abcd_native

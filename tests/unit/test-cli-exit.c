@@ -10,7 +10,7 @@
 
 /* The last code of vv_error_code: a code appended after it fails the
  * "every code" test below until it has a row here. */
-#define VV_TEST_LAST_CODE VV_ERROR_BLACKLISTED
+#define VV_TEST_LAST_CODE VV_ERROR_GONE
 
 static const struct {
 	vv_error_code code;
@@ -24,20 +24,23 @@ static const struct {
 	{ .code = VV_ERROR_INVALID_ARGUMENT, .status = 2 },
 	{ .code = VV_ERROR_NOT_FOUND, .status = 2 },
 	{ .code = VV_ERROR_MODULES, .status = 2, .hint_names = "--modules-dir" },
+	{ .code = VV_ERROR_SYSROOT, .status = 2, .hint_names = "--sysroot" },
 	/* A change that failed or was refused. */
 	{ .code = VV_ERROR_IO, .status = 1 },
 	{ .code = VV_ERROR_NOT_ASSIGNABLE, .status = 1 },
-	{ .code = VV_ERROR_IN_USE, .status = 1, .hint_names = "--force" },
+	{ .code = VV_ERROR_IN_USE, .status = 1, .hint_names = "--force", .names_device = TRUE },
 	{ .code = VV_ERROR_BUSY, .status = 1, .hint_names = "--timeout" },
 	{ .code = VV_ERROR_BIND, .status = 1 },
 	{ .code = VV_ERROR_MODULE_LOAD, .status = 1 },
 	{ .code = VV_ERROR_LIVE_HOST, .status = 1, .hint_names = "--sysroot" },
+	{ .code = VV_ERROR_NEEDS_RECOVERY, .status = 1, .hint_names = "vfio-variant recover ", .names_device = TRUE },
 	{ .code = VV_ERROR_DETACHED, .status = 1, .hint_names = "vfio-variant reattach ", .names_device = TRUE },
-	{ .code = VV_ERROR_NOT_DETACHED, .status = 1, .hint_names = "vfio-variant detach ", .names_device = TRUE },
-	{ .code = VV_ERROR_CUT_SHORT, .status = 1, .hint_names = "vfio-variant recover ", .names_device = TRUE },
-	{ .code = VV_ERROR_ASSIGNED, .status = 1, .hint_names = "reattach with --force" },
-	{ .code = VV_ERROR_GONE, .status = 1, .hint_names = "--force" },
-	{ .code = VV_ERROR_BLACKLISTED, .status = 1, .hint_names = "--driver or --generic" },
+	{ .code = VV_ERROR_ASSIGNED, .status = 1, .hint_names = "--force", .names_device = TRUE },
+	{ .code = VV_ERROR_BLACKLISTED, .status = 1, .hint_names = "--driver" },
+	{ .code = VV_ERROR_NO_PCI_DRIVER, .status = 1, .hint_names = "--driver" },
+	{ .code = VV_ERROR_RECORD, .status = 1, .hint_names = "vfio-variant reattach ", .names_device = TRUE },
+	{ .code = VV_ERROR_NOT_DETACHED, .status = 1 },
+	{ .code = VV_ERROR_GONE, .status = 1, .hint_names = "reattach --force ", .names_device = TRUE },
 };
 
 static void

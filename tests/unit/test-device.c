@@ -166,7 +166,7 @@ test_ctx_errors(void)
 	vv_ctx_options_set_sysroot(options, "/nonexistent-vfio-variant-root");
 	ctx = vv_ctx_new(options, &error);
 	g_assert_null(ctx);
-	g_assert_error(error, VV_ERROR, VV_ERROR_NOT_FOUND);
+	g_assert_error(error, VV_ERROR, VV_ERROR_SYSROOT);
 	g_assert_nonnull(strstr(error->message, "/nonexistent-vfio-variant-root"));
 	g_clear_error(&error);
 

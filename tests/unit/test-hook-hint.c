@@ -7,7 +7,7 @@
 #include "hook/vv-hook.h"
 
 /* The last code of vv_error_code, as in test-cli-exit.c. */
-#define VV_TEST_LAST_CODE VV_ERROR_BLACKLISTED
+#define VV_TEST_LAST_CODE VV_ERROR_GONE
 
 static const struct {
 	vv_error_code code;
@@ -24,12 +24,15 @@ static const struct {
 	{ .code = VV_ERROR_BIND },
 	{ .code = VV_ERROR_MODULE_LOAD },
 	{ .code = VV_ERROR_LIVE_HOST },
+	{ .code = VV_ERROR_NEEDS_RECOVERY, .hint_names = "vfio-variant recover" },
 	{ .code = VV_ERROR_DETACHED, .hint_names = "vfio-variant reattach" },
-	{ .code = VV_ERROR_NOT_DETACHED },
-	{ .code = VV_ERROR_CUT_SHORT, .hint_names = "vfio-variant recover" },
 	{ .code = VV_ERROR_ASSIGNED, .hint_names = "stop that domain" },
-	{ .code = VV_ERROR_GONE, .hint_names = "vfio-variant status" },
 	{ .code = VV_ERROR_BLACKLISTED, .hint_names = "<driver model>" },
+	{ .code = VV_ERROR_NO_PCI_DRIVER, .hint_names = "policy file" },
+	{ .code = VV_ERROR_SYSROOT },
+	{ .code = VV_ERROR_RECORD, .hint_names = "record aside" },
+	{ .code = VV_ERROR_NOT_DETACHED },
+	{ .code = VV_ERROR_GONE },
 };
 
 static void

@@ -108,7 +108,7 @@ test_record_without_journal(void)
 	g_assert_true(g_file_set_contents(path, "[device]\noriginal-driver=xe\n", -1, NULL));
 	record = vv_record_load(ctx, "0000:03:00.0", &error);
 	g_assert_null(record);
-	g_assert_error(error, VV_ERROR, VV_ERROR_IO);
+	g_assert_error(error, VV_ERROR, VV_ERROR_RECORD);
 	g_assert_nonnull(strstr(error->message, "incomplete"));
 	g_assert_nonnull(strstr(error->message, path));
 	g_unlink(path);
@@ -172,7 +172,7 @@ test_record_must_be_whole(void)
 		}
 		if (record)
 			g_error("%s: loaded, expected a refusal", record_load_cases[i].label);
-		g_assert_error(error, VV_ERROR, VV_ERROR_IO);
+		g_assert_error(error, VV_ERROR, VV_ERROR_RECORD);
 		if (!strstr(error->message, record_load_cases[i].message) || !strstr(error->message, path))
 			g_error("%s: the message lacks '%s' or the path: %s", record_load_cases[i].label,
 				record_load_cases[i].message, error->message);
@@ -262,7 +262,7 @@ test_record_standins_refused(void)
 		}
 		record = vv_record_load(ctx, "0000:03:00.0", &error);
 		g_assert_null(record);
-		g_assert_error(error, VV_ERROR, VV_ERROR_IO);
+		g_assert_error(error, VV_ERROR, VV_ERROR_RECORD);
 		if (!strstr(error->message, record_standin_cases[i].message) || !strstr(error->message, path) ||
 		    strstr(error->message, "TOP-SECRET"))
 			g_error("%s: %s", record_standin_cases[i].label, error->message);
@@ -311,7 +311,7 @@ test_record_state_dirs_not_symlinks(void)
 	g_clear_error(&error);
 	back = vv_record_load(ctx, "0000:03:00.0", &error);
 	g_assert_null(back);
-	g_assert_error(error, VV_ERROR, VV_ERROR_IO);
+	g_assert_error(error, VV_ERROR, VV_ERROR_RECORD);
 	g_assert_nonnull(strstr(error->message, devices));
 	g_clear_error(&error);
 	addresses = vv_ctx_list_record_addresses(ctx, &error);
