@@ -13,11 +13,12 @@ static const char *const vv_hook_hints[] = {
 	[VV_ERROR_MODULES] = N_("The hook reads the running kernel's modules: install them for this kernel (and run depmod)."),
 	[VV_ERROR_IN_USE] = N_("The host uses the device: stop that use, or give the domain another device, then start it again."),
 	[VV_ERROR_BUSY] = N_("Another vfio-variant command holds the device's IOMMU group: start the domain again when it is done."),
+	[VV_ERROR_NEEDS_RECOVERY] = N_("Run 'vfio-variant recover' on the device before starting the domain again."),
 	[VV_ERROR_DETACHED] = N_("vfio-variant detached the device outside libvirt: give it back with 'vfio-variant reattach' first, or make the hostdev unmanaged."),
-	[VV_ERROR_CUT_SHORT] = N_("Run 'vfio-variant recover' on the device before starting the domain again."),
 	[VV_ERROR_ASSIGNED] = N_("Another domain holds the device: stop that domain first."),
-	[VV_ERROR_GONE] = N_("The device left the host; its record stays, listed by 'vfio-variant status', until it is given back."),
 	[VV_ERROR_BLACKLISTED] = N_("Remove the blacklist line, or name another driver in the hostdev's <driver model> or in the policy file."),
+	[VV_ERROR_NO_PCI_DRIVER] = N_("Name another driver in the hostdev's <driver model> or in the policy file."),
+	[VV_ERROR_RECORD] = N_("Move the device's record aside and give the device back with 'vfio-variant reattach'."),
 };
 
 const char *
