@@ -8,10 +8,33 @@
  * Error model: functions that can fail take a trailing GError ** and return
  * NULL or FALSE on failure, with the error set in the VV_ERROR domain. Error
  * messages are translated, whole sentences that name the input and say what
- * to do.
+ * failed.
+ *
+ * Messages state facts: which input, what failed. They name no option or
+ * command of the tools built on the library; the error code (below) is
+ * what a caller maps to its own advice and exit status.
  *
  * Ownership: objects are reference counted; every type has a g_autoptr()
- * cleanup function. Strings returned by *_get_* belong to the object.
+ * cleanup function. Unless a function's comment says "transfer full":
+ * what *_get_*, *_describe and *_to_string return (strings, arrays,
+ * borrowed objects, const ones included) belongs to the object it was
+ * read from, or is static, and lives as long as that object; take a
+ * reference (*_ref) to keep an object longer. "Transfer full": the caller
+ * owns the result and frees it as the comment says (*_new and *_ref
+ * return a reference the caller drops with *_unref or *_free).
+ *
+ * Threads: reference counts are atomic, so an object may be handed to
+ * and released on another thread; but a context and everything made from
+ * it (devices, selections, policies, records) fill caches on first use
+ * (module indexes, the policy file, pci.ids names, libvirt's pick)
+ * without locks, so use one context and its objects from one thread at a
+ * time. Separate contexts may be used in parallel. The binding functions
+ * also serialize with other threads and processes on the IOMMU group's
+ * lock.
+ *
+ * ABI: everything declared here is in the symbol version VFIO_VARIANT_1.0
+ * of libvfio-variant.so.1 (src/lib/libvfio-variant.sym), the first
+ * release; what a later release adds gets that release's node.
  */
 #pragma once
 
@@ -28,8 +51,7 @@ typedef enum {
 	VV_ERROR_INVALID_ARGUMENT, /* a device name, option or path is malformed */
 	VV_ERROR_NOT_FOUND,        /* no such device, directory or module */
 	VV_ERROR_IO,               /* reading the host (sysfs, module indexes) failed */
-	VV_ERROR_MODULES,          /* the module directory is unknown, or libkmod cannot read it */
-	/* Since 0.2: the binding engine. */
+	VV_ERROR_MODULES,          /* libkmod could not read the module directory */
 	VV_ERROR_NOT_ASSIGNABLE,   /* no VFIO driver can take the device, or its group is not viable */
 	VV_ERROR_IN_USE,           /* the host uses the device (an interface up, a file system mounted) */
 	VV_ERROR_BUSY,             /* another command holds the device's IOMMU group */
@@ -50,6 +72,12 @@ typedef enum {
 /* The XML namespace of the <vfio> element (explain --xml, node-device XML). */
 #define VV_XML_NAMESPACE "urn:x-vfio-variant:nodedev:1"
 
+/* The generic VFIO driver, which takes any assignable device: its PCI
+ * driver name (sysfs, driver_override, libvirt's <driver model>) and its
+ * module's name (modules.alias, modprobe). */
+#define VV_VFIO_PCI_DRIVER "vfio-pci"
+#define VV_VFIO_PCI_MODULE "vfio_pci"
+
 /* ---- context: owns every root the library reads ------------------------ */
 
 typedef struct vv_ctx_options vv_ctx_options;
@@ -67,11 +95,12 @@ void vv_ctx_options_set_sysroot(vv_ctx_options *options, const char *dir);
 void vv_ctx_options_set_modules_dir(vv_ctx_options *options, const char *dir);
 
 /* Keep records and locks in DIR. Default: SYSROOT/run/vfio-variant
- * (/run/vfio-variant on the live host). Since 0.2. */
+ * (/run/vfio-variant on the live host). */
 void vv_ctx_options_set_state_dir(vv_ctx_options *options, const char *dir);
 
-/* Create a context. OPTIONS may be NULL (the live host). Fails when the
- * sysroot has no sys/bus/pci or the module directory has no binary indexes. */
+/* Create a context. OPTIONS may be NULL (the live host); the context
+ * copies what it needs. Fails when the sysroot has no sys/bus/pci or the
+ * module directory has no binary indexes. Transfer full. */
 vv_ctx *vv_ctx_new(const vv_ctx_options *options, GError **error);
 vv_ctx *vv_ctx_ref(vv_ctx *ctx);
 void vv_ctx_unref(vv_ctx *ctx);
@@ -79,27 +108,30 @@ void vv_ctx_unref(vv_ctx *ctx);
 const char *vv_ctx_get_sysroot(const vv_ctx *ctx);
 const char *vv_ctx_get_modules_dir(const vv_ctx *ctx);
 const char *vv_ctx_get_kernel_release(const vv_ctx *ctx);
-/* Since 0.2. */
 const char *vv_ctx_get_state_dir(const vv_ctx *ctx);
 
 /* ---- device names ------------------------------------------------------ */
 
 /* Turn "0000:03:00.1", "03:00.1" (domain 0) or "pci_0000_03_00_1" into the
- * canonical address "0000:03:00.1". Anything else is rejected. */
+ * canonical address "0000:03:00.1". Anything else is rejected. Transfer
+ * full: g_free(). */
 char *vv_address_parse(const char *name, GError **error);
 
-/* "0000:03:00.1" -> "pci_0000_03_00_1" (libvirt's node-device name). */
+/* "0000:03:00.1" -> "pci_0000_03_00_1" (libvirt's node-device name).
+ * Transfer full: g_free(). */
 char *vv_address_to_nodedev_name(const char *address);
 
 /* ---- the device model (read from sysfs) ------------------------------- */
 
 typedef struct vv_device vv_device;
 
-/* Read the PCI device NAME (any form vv_address_parse() accepts). */
+/* Read the PCI device NAME (any form vv_address_parse() accepts).
+ * Transfer full. */
 vv_device *vv_device_new(vv_ctx *ctx, const char *name, GError **error);
 
 /* Every PCI device of the host, in address order: a GPtrArray of vv_device
- * that unrefs its elements. An empty bus gives an empty array. */
+ * that unrefs its elements. An empty bus gives an empty array. Transfer
+ * full: g_ptr_array_unref(). */
 GPtrArray *vv_ctx_list_devices(vv_ctx *ctx, GError **error);
 
 vv_device *vv_device_ref(vv_device *device);
@@ -150,8 +182,7 @@ typedef enum {
 	VV_ALIAS_SOURCE_MODULES_ALIAS, /* modules.alias.bin (loadable modules) */
 	VV_ALIAS_SOURCE_BUILTIN,       /* modules.builtin.alias.bin (built-in drivers) */
 	VV_ALIAS_SOURCE_CONFIG,        /* an `alias` line in modprobe.d */
-	/* Since 0.3: no alias matches; the policy names the driver. */
-	VV_ALIAS_SOURCE_POLICY,
+	VV_ALIAS_SOURCE_POLICY,        /* no alias matches; the policy names the driver */
 } vv_alias_source;
 
 /* Why a device cannot be given to a VFIO driver at all. */
@@ -169,11 +200,13 @@ typedef enum {
 } vv_rejected;
 
 /* Look up and rank every VFIO driver for DEVICE. Succeeds (with no selected
- * candidate) when the device is not assignable or nothing matches. */
+ * candidate) when the device is not assignable or nothing matches.
+ * Transfer full. */
 vv_selection *vv_selection_new(vv_ctx *ctx, vv_device *device, GError **error);
 vv_selection *vv_selection_ref(vv_selection *selection);
 void vv_selection_unref(vv_selection *selection);
 
+/* The device it was made for. Transfer none. */
 vv_device *vv_selection_get_device(const vv_selection *selection);
 /* The lookup key: "vfio_" + modalias. */
 const char *vv_selection_get_key(const vv_selection *selection);
@@ -204,7 +237,7 @@ const vv_candidate *vv_selection_get_candidate(const vv_selection *selection, gu
 const char *vv_selection_get_summary(const vv_selection *selection);
 
 /* The <vfio> element (namespace VV_XML_NAMESPACE), as a standalone document
- * when STANDALONE, else as a fragment to embed. */
+ * when STANDALONE, else as a fragment to embed. Transfer full: g_free(). */
 char *vv_selection_to_xml(const vv_selection *selection, gboolean standalone);
 
 const char *vv_candidate_get_module(const vv_candidate *candidate);
@@ -227,7 +260,7 @@ const char *vv_unassignable_to_string(vv_unassignable reason);
 const char *vv_unassignable_describe(vv_unassignable reason);
 const char *vv_rejected_to_string(vv_rejected reason);
 
-/* ---- binding: detach to a VFIO driver, reattach the native one (0.2) -- */
+/* ---- binding: detach to a VFIO driver, reattach the native one -------- */
 
 /*
  * Changing the host. Every function below writes sysfs and loads modules
@@ -265,9 +298,7 @@ typedef enum {
 	VV_BIND_GENERIC = 1 << 0, /* use vfio_pci, whatever the selection says */
 	VV_BIND_DRY_RUN = 1 << 1, /* plan the actions, make none */
 	VV_BIND_FORCE = 1 << 2,   /* detach a device the host visibly uses */
-	/* Since 0.3: a driver that refuses the device gets no fallback to
-	 * vfio-pci (vv_rebind()). */
-	VV_BIND_STRICT = 1 << 3,
+	VV_BIND_STRICT = 1 << 3,  /* a driver that refuses the device gets no fallback to vfio-pci (vv_rebind()) */
 } vv_bind_flags;
 
 /* Who asked, kept in the record. */
@@ -292,7 +323,8 @@ void vv_bind_options_set_requester(vv_bind_options *options, vv_requester reques
 void vv_bind_options_set_lock_timeout(vv_bind_options *options, guint milliseconds);
 
 /* Detach DEVICE from its driver and bind its VFIO driver. OPTIONS may be
- * NULL (selection, requester cli). */
+ * NULL (selection, requester cli). The binding functions return a result
+ * the caller owns (transfer full: vv_bind_result_free()). */
 vv_bind_result *vv_detach(vv_ctx *ctx, const char *device, const vv_bind_options *options, GError **error);
 /* Give DEVICE back to the driver recorded when it was detached (only
  * VV_BIND_DRY_RUN of the flags applies). */
@@ -316,17 +348,19 @@ gboolean vv_bind_result_is_noop(const vv_bind_result *result);
 gboolean vv_bind_result_is_fallback(const vv_bind_result *result);
 
 /* The record of one device (NOT_FOUND when there is none), or of every
- * device that has one (a GPtrArray of vv_record, in address order). */
+ * device that has one (a GPtrArray of vv_record, in address order).
+ * Transfer full: vv_record_unref(), g_ptr_array_unref(). */
 vv_record *vv_record_load(vv_ctx *ctx, const char *device, GError **error);
 GPtrArray *vv_ctx_list_records(vv_ctx *ctx, GError **error);
 
-/* Since 0.4: the address of every device that has a record file, in
+/* The address of every device that has a record file, in
  * address order, whether or not the record can be read (load each with
  * vv_record_load() to tell). An absent state directory has none; a
- * devices/ directory that is a symbolic link is refused (VV_ERROR_IO). */
+ * devices/ directory that is a symbolic link is refused (VV_ERROR_IO).
+ * Transfer full: g_strfreev(). */
 GStrv vv_ctx_list_record_addresses(vv_ctx *ctx, GError **error);
 
-/* Since 0.4: replace the state file PATH (a record, the hook's plan) with
+/* Replace the state file PATH (a record, the hook's plan) with
  * the LENGTH bytes of DATA, atomically: a temporary PATH.XXXXXX in the same
  * directory, flushed, then renamed over PATH. The directory is created
  * when absent and must not be a symbolic link. The caller must be PATH's
@@ -334,13 +368,13 @@ GStrv vv_ctx_list_record_addresses(vv_ctx *ctx, GError **error);
  * temporaries of PATH that killed writers left behind are removed.
  * Errors: VV_ERROR_IO. */
 gboolean vv_state_file_write(const char *path, const char *data, gsize length, GError **error);
-/* Since 0.4: the contents of the state file PATH, NUL-terminated (its
+/* The contents of the state file PATH, NUL-terminated (its
  * size in *LENGTH when LENGTH is not NULL), as the records are read:
  * neither PATH nor its directory may be a symbolic link, PATH must be a
  * regular file (opened non-blocking, so a FIFO cannot hang the caller),
  * and one larger than MAX bytes is refused unread. Errors:
  * VV_ERROR_NOT_FOUND when PATH or its directory does not exist,
- * VV_ERROR_IO for everything else. */
+ * VV_ERROR_IO for everything else. Transfer full: g_free(). */
 char *vv_state_file_read(const char *path, gsize max, gsize *length, GError **error);
 vv_record *vv_record_ref(vv_record *record);
 void vv_record_unref(vv_record *record);
@@ -366,7 +400,7 @@ gboolean vv_record_is_complete(const vv_record *record);
 
 const char *vv_requester_to_string(vv_requester requester);
 
-/* ---- policy: the administrator's rules (0.3) -------------------------- */
+/* ---- policy: the administrator's rules -------------------------------- */
 
 /*
  * SYSCONFDIR/vfio-variant/vfio-variant.conf (SYSROOT/etc/vfio-variant/
@@ -410,12 +444,13 @@ void vv_ctx_options_set_config_file(vv_ctx_options *options, const char *file);
 /* The policy file this context reads (it may not exist). */
 const char *vv_ctx_get_config_file(const vv_ctx *ctx);
 
-/* The rule that applies to DEVICE. */
+/* The rule that applies to DEVICE. Transfer full. */
 vv_policy *vv_policy_new(vv_ctx *ctx, vv_device *device, GError **error);
 vv_policy *vv_policy_ref(vv_policy *policy);
 void vv_policy_unref(vv_policy *policy);
-/* The policy the selection applied. */
-const vv_policy *vv_selection_get_policy(const vv_selection *selection);
+/* The policy the selection applied. Transfer none (vv_policy_ref() to
+ * keep it longer than the selection). */
+vv_policy *vv_selection_get_policy(const vv_selection *selection);
 
 vv_policy_action vv_policy_get_action(const vv_policy *policy);
 /* The driver or module named by driver=NAME; NULL otherwise. */
@@ -436,7 +471,7 @@ const char *vv_policy_action_to_string(vv_policy_action action);
 const char *vv_policy_scope_to_string(vv_policy_scope scope);
 const char *vv_hook_mode_to_string(vv_hook_mode mode);
 
-/* ---- moves between VFIO drivers, for the qemu hook (0.3) --------------- */
+/* ---- moves between VFIO drivers, for the qemu hook --------------------- */
 
 /* The device's native state, for a record made after the device left it
  * (the hook sees the native driver at 'prepare', before libvirt binds
@@ -462,7 +497,7 @@ vv_bind_result *vv_rebind(vv_ctx *ctx, const char *device, const vv_bind_options
 
 /* Load the module of NAME (a module or driver name) for DEVICE (named in
  * messages; may be NULL), honouring modprobe.d's blacklist, and return the
- * PCI driver name it registered. */
+ * PCI driver name it registered. Transfer full: g_free(). */
 char *vv_ctx_load_driver(vv_ctx *ctx, const char *name, const char *device, GError **error);
 
 /* The domain the record's device is assigned to (NULL: none), and whether
@@ -470,7 +505,7 @@ char *vv_ctx_load_driver(vv_ctx *ctx, const char *name, const char *device, GErr
 const char *vv_record_get_domain(const vv_record *record);
 gboolean vv_record_is_managed(const vv_record *record);
 
-/* ---- binds made by libvirt's node-device API (0.3) --------------------- */
+/* ---- binds made by libvirt's node-device API --------------------------- */
 
 /*
  * When libvirt binds the VFIO driver (virNodeDeviceDetachFlags), so that
@@ -497,10 +532,11 @@ vv_bind_result *vv_detach_adopt(vv_ctx *ctx, const char *device, const vv_bind_o
 
 /* vv_selection_to_xml() with a <detached> child from RECORD (NULL: none):
  * the record's VFIO driver, fallback, requester, time, journal when an
- * operation is under way, and <native> (driver, module, override). */
+ * operation is under way, and <native> (driver, module, override).
+ * Transfer full: g_free(). */
 char *vv_selection_to_xml_with_record(const vv_selection *selection, const vv_record *record, gboolean standalone);
 
-/* ---- input from outside, and the hook's guards (0.4) -------------------- */
+/* ---- input from outside, and the hook's guards -------------------------- */
 
 /* What a name must be a name of: a kernel module (1 to 55 bytes: the
  * kernel's MODULE_NAME_LEN less its NUL), or a PCI driver or a module as a
@@ -513,27 +549,26 @@ typedef enum {
 /* Is NAME a legal driver or module name: letters, digits, '_', '-', '.',
  * in the kind's length, never "." or ".." (a name is joined under sysfs
  * and written to driver_override)? FALSE with VV_ERROR_INVALID_ARGUMENT
- * naming WHAT (the input, e.g. "--driver") and the rule. NULL is invalid.
- * Since 0.4. */
+ * naming WHAT (the input, e.g. "--driver") and the rule. NULL is invalid. */
 gboolean vv_name_check(const char *name, vv_name_kind kind, const char *what, GError **error);
 
 /* A copy of TEXT fit to echo on a terminal or into a log line: control
  * characters, line separators, bidirectional overrides and bytes that are
  * not UTF-8 become C escapes ("\n", "\x1b", "\u009b"); anything else,
  * a backslash included, is kept, so escaping twice changes nothing. NULL
- * gives NULL. Since 0.4. */
+ * gives NULL. Transfer full: g_free(). */
 char *vv_text_escape(const char *text);
 
 /* Is NAME (a module or driver name) a VFIO driver: vfio_pci, a module whose
  * vfio_pci: aliases say it is one (modules.alias, the built-in alias index
  * or modprobe.d), or a registered driver of such a module? Reads the module
- * directory and sysfs; loads nothing. An invalid name is not. Since 0.4. */
+ * directory and sysfs; loads nothing. An invalid name is not. */
 gboolean vv_ctx_is_vfio_driver(vv_ctx *ctx, const char *name);
 
 /* How the host visibly uses DEVICE, the checks vv_detach() makes: one
  * translated phrase per use (an interface up, a file system mounted, swap,
  * a holder), an empty vector when none. NULL with an error when DEVICE
- * cannot be read. Since 0.4. */
+ * cannot be read. Transfer full: g_strfreev(). */
 char **vv_ctx_find_host_uses(vv_ctx *ctx, const char *device, GError **error);
 
 /* The policy key host-use=refuse|allow: whether the qemu hook gives a
@@ -543,11 +578,10 @@ typedef enum {
 	VV_HOST_USE_ALLOW,
 } vv_host_use;
 
-/* Since 0.4. */
 vv_host_use vv_policy_get_host_use(const vv_policy *policy);
 const char *vv_host_use_to_string(vv_host_use host_use);
 
-/* ---- what libvirt >= 10 picks by itself (0.5) -------------------------- */
+/* ---- what libvirt >= 10 picks by itself -------------------------------- */
 
 /*
  * libvirt >= 10 chooses a VFIO variant itself for a managed hostdev without
@@ -587,7 +621,8 @@ typedef enum {
 } vv_libvirt_pick_reason;
 
 /* What libvirt >= 10 would bind for the selection's device, computed on
- * the first call (it reads modules.alias once per context). Never NULL. */
+ * the first call (it reads modules.alias once per context). Never NULL.
+ * Transfer none: it lives as long as the selection. */
 const vv_libvirt_pick *vv_selection_get_libvirt_pick(const vv_selection *selection);
 
 /* The module libvirt would load: the alias line's MODULE, or "vfio_pci"

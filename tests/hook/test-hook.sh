@@ -888,7 +888,7 @@ case_host_used_refused() {
 	vv detach 00:03.0
 	expect_status 1
 	expect_out "nvme0n1 is mounted on /srv"
-	expect_out "hint: Stop that use first, or give --force."
+	expect_out "hint: Stop using 0000:00:03.0 first, or detach it anyway with --force."
 	# Allowed for another device: still refused; for this one: it starts.
 	policy "[global]\\nhost-use=refuse\\n[device 0000:00:01.0]\\nhost-use=allow\\n"
 	hook prepare begin

@@ -238,7 +238,7 @@ case_exit_modules() {
 	vv --modules-dir "$root/nowhere" explain 00:01.0
 	expect_status 2
 	expect_out "modules.alias.bin"
-	expect_out "hint: Give the module directory with --modules-dir."
+	expect_out "hint: Give the kernel's module directory with --modules-dir."
 }
 case_exit_io() {
 	: >"$root/a-file"
@@ -275,7 +275,7 @@ case_exit_in_use() {
 	vv detach 00:06.0
 	expect_status 1
 	expect_out "uses it"
-	expect_out "hint: Stop that use first, or give --force."
+	expect_out "hint: Stop using 0000:00:06.0 first, or detach it anyway with --force."
 }
 case_exit_busy() {
 	mkdir -p "$(locks_dir)"
