@@ -10,6 +10,7 @@ packages="
   libvirt-daemon-system libvirt-clients util-linux
   qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio
   virtinst
+  mmdebstrap debian-archive-keyring xz-utils
   clang libclang-rt-14-dev
 "
 

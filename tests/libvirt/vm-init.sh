@@ -36,6 +36,13 @@ mount -t tmpfs -o mode=0755 tmpfs /mnt/rw
 mkdir -p /mnt/rw/upper /mnt/rw/work
 mount -t overlay overlay -o lowerdir=/mnt/host,upperdir=/mnt/rw/upper,workdir=/mnt/rw/work /newroot ||
 	fail "cannot mount the overlay on the host's root"
+# More of the host, read-only, at its own path in the new root (the
+# trixie suite's source and build trees): SHARES is "TAG:PATH ...".
+for share in ${SHARES:-}; do
+	mkdir -p "/newroot${share#*:}"
+	mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 "${share%%:*}" "/newroot${share#*:}" ||
+		fail "cannot mount ${share#*:} (9p tag ${share%%:*})"
+done
 [ -x "/newroot$STAGE2" ] || [ -r "/newroot$STAGE2" ] || fail "the host's root has no $STAGE2"
 mkdir -p "/newroot/lib/modules/$release"
 mount -t tmpfs tmpfs "/newroot/lib/modules/$release"

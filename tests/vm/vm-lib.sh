@@ -12,6 +12,8 @@
 #
 # Results for the caller: VM_KVER, VM_MISSING, VM_SKIP_STATUS, VM_KO,
 # VM_T_MODULE, VM_QEMU_STATUS, VM_T_BOOT, VM_T_END, VM_BOOT_AT, VM_FAILED.
+# Set by the caller: VM_KERNEL, another kernel image for vm_boot (the
+# trixie suite's; default /boot/vmlinuz-VM_KVER).
 # shellcheck disable=SC2034
 
 vm_now() { echo "${EPOCHREALTIME/./}"; } # microseconds
@@ -130,13 +132,14 @@ VM_DEVICES=(
 	-device edu,bus=br0,addr=02.0
 )
 
-# vm_libvirt_share CONF LIBVIRT_DIR CAPS_DIR: what the libvirt suites add
-# to the VM (tests/libvirt/vm-init.sh, vm-libvirtd.sh): this machine's root,
-# READ-ONLY over virtio-9p, and CAPS_DIR, writable, where libvirtd's QEMU
-# capabilities cache outlives the boot that probed it. The QEMU arguments
-# are in VM_LIBVIRT_ARGS.
+# vm_libvirt_share CONF LIBVIRT_DIR CAPS_DIR [ROOT]: what the libvirt suites
+# add to the VM (tests/libvirt/vm-init.sh, vm-libvirtd.sh): this machine's
+# root (or ROOT, another system's, e.g. tests/trixie's), READ-ONLY over
+# virtio-9p, and CAPS_DIR, writable, where libvirtd's QEMU capabilities
+# cache outlives the boot that probed it. The QEMU arguments are in
+# VM_LIBVIRT_ARGS.
 vm_libvirt_share() {
-	local conf=$1 libvirt_dir=$2 caps_dir=$3
+	local conf=$1 libvirt_dir=$2 caps_dir=$3 share_root=${4:-/}
 	mkdir -p "$caps_dir"
 	cat >>"$conf" <<EOF
 LIBVIRTD_LIB=$libvirt_dir/vm-libvirtd.sh
@@ -144,7 +147,7 @@ CAPS_SHARE=/mnt/vv-qemu-caps
 EOF
 	# shellcheck disable=SC2054 # commas separate QEMU properties
 	VM_LIBVIRT_ARGS=(
-		-fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap
+		-fsdev "local,id=hostroot,path=$share_root,security_model=none,readonly=on,multidevs=remap"
 		-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot,addr=0a.0
 		-fsdev "local,id=qemucaps,path=$(readlink -f "$caps_dir"),security_model=none"
 		-device virtio-9p-pci,fsdev=qemucaps,mount_tag=qemucaps,addr=0b.0
@@ -152,7 +155,7 @@ EOF
 }
 
 # vm_boot SERIAL TIMEOUT MEMORY_MIB INITRD [QEMU_ARGS...]: one boot of the
-# Debian kernel with VM_DEVICES (TCG, emulated Intel IOMMU); every console
+# Debian kernel (VM_KERNEL if set) with VM_DEVICES (TCG, emulated Intel IOMMU); every console
 # line goes to SERIAL behind its host time in microseconds. Sets
 # VM_QEMU_STATUS, VM_T_BOOT and VM_T_END.
 vm_boot() {
@@ -161,7 +164,7 @@ vm_boot() {
 	VM_T_BOOT=$(vm_now)
 	timeout -k 10 "$timeout_s" qemu-system-x86_64 -machine q35,accel=tcg -m "$memory" -smp 1 -nodefaults \
 		-display none -serial stdio -no-reboot \
-		-kernel "/boot/vmlinuz-$VM_KVER" -initrd "$initrd" \
+		-kernel "${VM_KERNEL:-/boot/vmlinuz-$VM_KVER}" -initrd "$initrd" \
 		-append "console=ttyS0 intel_iommu=on panic=-1 quiet" \
 		"${VM_DEVICES[@]}" "$@" </dev/null 2>"$serial.qemu-err" |
 		while IFS= read -r line; do
@@ -210,4 +213,23 @@ vm_report() {
 	else
 		vm_tap not-ok "VM run: ${problems[*]}"
 	fi
+}
+
+# vm_finish SERIAL T_START [HOST_FIGURES]: the end every real-kernel runner
+# shares: the host's FIGURE lines (HOST_FIGURES first, then QEMU's start to
+# the scenarios and to power off), the guest's FIGURE lines, the whole
+# suite's time since T_START; on a failure the serial console (without
+# its NODEDEV-XML lines) on stderr. Exits 1 when a TAP line failed.
+vm_finish() {
+	local serial=$1 t_start=$2 host_figures=${3:-}
+	[ -n "$host_figures" ] && echo "# FIGURE host: $host_figures"
+	[ -n "$VM_BOOT_AT" ] && echo "# FIGURE host: QEMU start to the scenarios $(vm_secs $((VM_BOOT_AT - VM_T_BOOT))) s, QEMU start to power off $(vm_secs $((VM_T_END - VM_T_BOOT))) s"
+	vm_lines "$serial" | grep '^FIGURE ' | sed 's/^/# /'
+	echo "# FIGURE host: whole suite $(vm_secs $(($(vm_now) - t_start))) s"
+	if [ "$VM_FAILED" != 0 ]; then
+		echo "---- serial console of the VM ($serial) ----" >&2
+		vm_lines "$serial" | grep -v '^NODEDEV-XML ' >&2
+		exit 1
+	fi
+	exit 0
 }

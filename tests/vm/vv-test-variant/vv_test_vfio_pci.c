@@ -14,6 +14,7 @@
  *    exercise the fallback to vfio-pci. WHAT is a comma-separated list of
  *    PCI addresses ("0000:00:03.0") or vendor:device pairs ("1234:11e8").
  *    Writable at run time: /sys/module/vv_test_vfio_pci/parameters/refuse.
+ *  - from 6.12 on (Kbuild), a third entry with a glob alias (tests/trixie).
  *
  * Built against the installed Debian 6.1 headers at test time:
  *   make -C /lib/modules/KVER/build M=$PWD modules
@@ -118,6 +119,13 @@ static void vv_test_remove(struct pci_dev *pdev)
 static const struct pci_device_id vv_test_table[] = {
 	{ PCI_DRIVER_OVERRIDE_DEVICE_VFIO(0x1234, 0x11e8) }, /* QEMU edu */
 	{ PCI_DRIVER_OVERRIDE_DEVICE_VFIO(0x8086, 0x10d3) }, /* QEMU e1000e (82574L) */
+#ifdef VV_TEST_GLOB_ALIAS
+	/* QEMU virtio-rng-pci,disable-legacy=on (1af4:1044, class 00ff00),
+	 * with its class given exactly: modpost then writes
+	 * "bc00scFFi00*", a glob inside the last field (see Kbuild). */
+	{ .vendor = 0x1af4, .device = 0x1044, .subvendor = PCI_ANY_ID, .subdevice = PCI_ANY_ID,
+	  .class = 0x00ff00, .class_mask = 0xffffff, .override_only = PCI_ID_F_VFIO_DRIVER_OVERRIDE },
+#endif
 	{}
 };
 MODULE_DEVICE_TABLE(pci, vv_test_table);
