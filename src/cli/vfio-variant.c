@@ -85,7 +85,8 @@ vv_cli_timeout_ms(const char *option, gint64 seconds, guint *ms)
 	return TRUE;
 }
 
-/* Parse a command's options; it must be left with EXPECTED_ARGS operands. */
+/* Parse a command's options; it must be left with EXPECTED_ARGS operands
+ * (-1: the command counts them). */
 gboolean
 vv_cli_parse(GOptionContext *context, int *argc, char ***argv, int expected_args)
 {
@@ -102,7 +103,7 @@ vv_cli_parse(GOptionContext *context, int *argc, char ***argv, int expected_args
 			vv_cli_usage("%s", error->message);
 		return FALSE;
 	}
-	if (*argc - 1 != expected_args) {
+	if (expected_args >= 0 && *argc - 1 != expected_args) {
 		vv_cli_usage(expected_args ? _("'%s' takes exactly one device.") : _("'%s' takes no arguments."),
 			     (*argv)[0]);
 		return FALSE;
@@ -243,8 +244,12 @@ vv_cli_not_a_command(const char *name)
 int
 vv_cli_help(const vv_cli_globals *globals, int argc, char **argv)
 {
+	g_autoptr(GOptionContext) options = g_option_context_new(_("[COMMAND]"));
 	const vv_cli_command *command;
 
+	g_option_context_set_summary(options, _("Show the commands and the global options, or COMMAND's options."));
+	if (!vv_cli_parse(options, &argc, &argv, -1))
+		return VV_CLI_EXIT_USAGE;
 	if (argc > 2)
 		return vv_cli_usage(_("'help' takes at most one command."));
 	if (argc < 2) {
