@@ -31,8 +31,9 @@ check() {
 }
 
 for command in "${commands[@]}"; do
-	grep -qE "^  $command +[A-Z]" <<<"$help"
-	check "help lists $command" "$([ $? -eq 0 ] || echo "$help")"
+	problem=""
+	grep -qE "^  $command +[A-Z]" <<<"$help" || problem=$help
+	check "help lists $command" "$problem"
 
 	own=$("$cli" help "$command")
 	status=$?
@@ -49,7 +50,8 @@ for command in "${commands[@]}"; do
 	check "$command: its help's options are the table's" \
 		"$([ "$shown" = "$table" ] || diff <(echo "$table") <(echo "$shown") | sed 's/^< /table only: /; s/^> /help only: /' | grep only)"
 
-	grep -qE "^\*vfio-variant\* \*$command\*( |$)" <<<"$synopsis"
-	check "__synopsis has $command" "$([ $? -eq 0 ] || echo "$synopsis")"
+	problem=""
+	grep -qE "^\*vfio-variant\* \*$command\*( |$)" <<<"$synopsis" || problem=$synopsis
+	check "__synopsis has $command" "$problem"
 done
 [ "$failed" -eq 0 ]
