@@ -197,7 +197,7 @@ static GOptionEntry vv_cli_global_entries[] = {
 	{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &vv_cli_state_dir,
 	  N_("Keep records and locks in DIR (default: SYSROOT/run/vfio-variant)"), N_("DIR") },
 	{ "config", 0, 0, G_OPTION_ARG_FILENAME, &vv_cli_config_file,
-	  N_("Read the policy from FILE (default: SYSCONFDIR/vfio-variant/vfio-variant.conf, SYSROOT/etc/... with --sysroot)"), N_("FILE") },
+	  N_("Read the policy from FILE (default: POLICYDIR/vfio-variant.conf, SYSROOT/etc/vfio-variant/... with --sysroot)"), N_("FILE") },
 	{ "version", 0, 0, G_OPTION_ARG_NONE, &vv_cli_version, N_("Show the version"), NULL },
 	{ NULL },
 };
