@@ -261,8 +261,10 @@ vv_cli_help(const vv_cli_globals *globals, int argc, char **argv)
 		g_print("%s", text);
 		return VV_CLI_EXIT_OK;
 	}
+	/* A hidden command that one may run (nodedev-* without libvirt) gives
+	 * its own answer. */
 	command = vv_cli_command_find(argv[1]);
-	if (!command || (command->flags & VV_CLI_COMMAND_HIDDEN))
+	if (!command || (command->flags & VV_CLI_COMMAND_RAW))
 		return vv_cli_not_a_command(argv[1]);
 	vv_cli_set_current(command);
 	g_set_prgname(g_strconcat("vfio-variant ", command->name, NULL));
