@@ -309,6 +309,18 @@ case_apply_all_boot() {
 	expect_out "by boot"
 }
 
+# An index that cannot be written keeps no device from its driver.
+case_apply_all_index_unwritable() {
+	admin_policy "[device 0000:00:01.0]\nmode=vfio\n"
+	mkdir -p "$root/elsewhere"
+	ln -s ../../elsewhere "$(index)"
+	vv apply --all --requester boot
+	expect_status 1
+	expect_out "is a symbolic link or not a directory"
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	[ -z "$(ls -A "$root/elsewhere")" ] || fail "written through the link: $(ls -A "$root/elsewhere")"
+}
+
 case_apply_usage() {
 	vv apply
 	expect_status 2
@@ -419,6 +431,7 @@ cases=(
 	"apply after the declaration went: host driver probes|case_apply_pending_undeclared"
 	"apply keeps every rule: in use, group not viable, PF with VFs|case_apply_rules_hold"
 	"apply --all --requester boot: every declaration, failures reported|case_apply_all_boot"
+	"apply --all: an index that cannot be written is said, devices still done|case_apply_all_index_unwritable"
 	"apply usage|case_apply_usage"
 	"SR-IOV control: without a declaration the host VF driver probes|case_sriov_control"
 	"SR-IOV: declared VF id, autoprobe 0, VF bound at creation, restored|case_sriov_declared_vfs"
