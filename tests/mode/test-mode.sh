@@ -396,6 +396,8 @@ case_rule_matches_index() {
 	grep -qF '/declared/pf-$kernel"' "$rule" || fail "the rule does not test pf-"
 	grep -qF 'ATTR{driver_override}="vfio-variant-pending"' "$rule" || fail "the rule's pending override differs"
 	grep -qF 'vfio-variant apply --requester udev $kernel' "$rule" || fail "the rule does not run apply"
+	# 80-drivers.rules loads a module only for a MODALIAS: none for a declared device.
+	grep -qxF 'ENV{MODALIAS}=""' "$rule" || fail "the rule leaves MODALIAS to 80-drivers.rules"
 	# Before 80-drivers.rules, which loads the host driver's module.
 	[ "$(basename "$rule" | cut -c1-2)" -lt 80 ] || fail "the rule runs after 80-drivers.rules"
 	# Every RUN is behind a TEST of the index: no process otherwise.
