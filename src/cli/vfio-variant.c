@@ -240,8 +240,8 @@ vv_cli_not_a_command(const char *name)
 	return vv_cli_usage(_("'%1$s' is not a command."), name);
 }
 
-/* "vfio-variant detach" as the program's name (GOption's usage line).
- * g_set_prgname() keeps a copy. */
+/* "Usage: vfio-variant detach [OPTION...] DEVICE": GOption names the
+ * program by its prgname, which GLib copies. */
 static void
 vv_cli_set_prgname(const vv_cli_command *command)
 {
@@ -318,8 +318,6 @@ main(int argc, char **argv)
 	if (!command)
 		return vv_cli_not_a_command(argv[1]);
 	vv_cli_set_current(command);
-	/* "Usage: vfio-variant detach [OPTION...] DEVICE": GOption names the
-	 * program by its prgname. */
 	vv_cli_set_prgname(command);
 	if (command->flags & VV_CLI_COMMAND_RAW)
 		return command->run(&globals, argc - 1, argv + 1);
