@@ -71,7 +71,7 @@ vv_cli_nodedev_dumpxml(const vv_cli_globals *globals, int argc, char **argv)
 	g_autoptr(virNodeDevice) nodedev = NULL;
 	g_autoptr(vv_ctx) ctx = NULL;
 
-	g_option_context_set_summary(context, _("Show libvirt's node-device XML of DEVICE (a node-device name or a PCI address), with the VFIO driver vfio-variant chooses inside <driver>."));
+	g_option_context_set_summary(context, _("Show libvirt's node-device XML of DEVICE (a node-device name or a PCI address), with the VFIO driver vfio-variant chooses in a <vfio> element."));
 	g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
 	if (!vv_cli_parse(context, &argc, &argv, 1))
 		return VV_CLI_EXIT_USAGE;
