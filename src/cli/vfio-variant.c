@@ -240,6 +240,16 @@ vv_cli_not_a_command(const char *name)
 	return vv_cli_usage(_("'%1$s' is not a command."), name);
 }
 
+/* "Usage: vfio-variant detach [OPTION...] DEVICE": GOption names the
+ * program by its prgname, which GLib copies. */
+static void
+vv_cli_set_prgname(const vv_cli_command *command)
+{
+	g_autofree char *name = g_strconcat("vfio-variant ", command->name, NULL);
+
+	g_set_prgname(name);
+}
+
 /* help [COMMAND]: the commands and global options, or COMMAND's own help. */
 int
 vv_cli_help(const vv_cli_globals *globals, int argc, char **argv)
@@ -267,7 +277,7 @@ vv_cli_help(const vv_cli_globals *globals, int argc, char **argv)
 	if (!command || (command->flags & VV_CLI_COMMAND_RAW))
 		return vv_cli_not_a_command(argv[1]);
 	vv_cli_set_current(command);
-	g_set_prgname(g_strconcat("vfio-variant ", command->name, NULL));
+	vv_cli_set_prgname(command);
 	return command->run(globals, 2, (char *[]){ (char *)command->name, (char *)"--help", NULL });
 }
 
@@ -308,9 +318,7 @@ main(int argc, char **argv)
 	if (!command)
 		return vv_cli_not_a_command(argv[1]);
 	vv_cli_set_current(command);
-	/* "Usage: vfio-variant detach [OPTION...] DEVICE": GOption names the
-	 * program by its prgname. */
-	g_set_prgname(g_strconcat("vfio-variant ", command->name, NULL));
+	vv_cli_set_prgname(command);
 	if (command->flags & VV_CLI_COMMAND_RAW)
 		return command->run(&globals, argc - 1, argv + 1);
 
