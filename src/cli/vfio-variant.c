@@ -21,6 +21,10 @@ static const struct {
 	{ "nodedev-dumpxml", vv_cli_nodedev_dumpxml, N_("Show libvirt's node-device XML with the VFIO driver choice.") },
 	{ "nodedev-detach", vv_cli_nodedev_detach, N_("Detach a device through libvirt and bind its VFIO driver.") },
 	{ "nodedev-reattach", vv_cli_nodedev_reattach, N_("Give a device back through libvirt, to its native driver.") },
+	{ "declare", vv_cli_declare, N_("Declare a device, or every device of an id, in VFIO mode: on its VFIO driver at boot and at every add.") },
+	{ "undeclare", vv_cli_undeclare, N_("Remove a declaration; a declared device on VFIO goes back to its host driver.") },
+	{ "declarations", vv_cli_declarations, N_("List the devices and ids in VFIO mode, and where each is declared.") },
+	{ "apply", vv_cli_apply, N_("Bring a device (or every device) where its declaration says (the udev rule and the boot unit run it).") },
 	{ "hook", vv_cli_hook, N_("Run a stage of the libvirt qemu hook on a domain XML (libvirt runs vfio-variant-hook).") },
 };
 
