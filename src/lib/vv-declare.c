@@ -512,6 +512,30 @@ vv_apply_pf(vv_ctx *ctx, vv_device *device, GPtrArray *all, vv_bind_result *resu
 	return TRUE;
 }
 
+/* A PF whose VFs carry its own id (QEMU's nvme does) and whose VFs are
+ * declared by that id: the declaration is for the VFs, and the PF stays on
+ * its host driver unless its address is declared itself. */
+static gboolean
+vv_apply_pf_stays(vv_ctx *ctx, vv_device *device, GPtrArray *all)
+{
+	g_autofree char *vf_id = vv_declare_vf_id(ctx, device);
+	g_autofree char *own_id = NULL;
+	const char *address = vv_device_get_address(device);
+
+	if (!vf_id || !vv_declare_id_is_vfio(all, vf_id))
+		return FALSE;
+	own_id = g_strdup_printf("%04x:%04x", vv_device_get_vendor_id(device), vv_device_get_device_id(device));
+	if (!g_str_equal(own_id, vf_id))
+		return FALSE;
+	for (guint i = 0; i < all->len; i++) {
+		const vv_declaration *declaration = g_ptr_array_index(all, i);
+
+		if (!declaration->is_id && g_str_equal(declaration->target, address))
+			return declaration->mode != VV_DEVICE_MODE_VFIO;
+	}
+	return TRUE;
+}
+
 VV_EXPORT vv_bind_result *
 vv_apply(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError **error)
 {
@@ -521,6 +545,7 @@ vv_apply(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError *
 	g_autoptr(vv_bind_result) result = NULL;
 	gboolean dry_run = options && (options->flags & VV_BIND_DRY_RUN);
 	const char *address;
+	gboolean vfio;
 
 	if (!device || !(policy = vv_policy_new(ctx, device, error)) || !(all = vv_declare_list_all(ctx, error)))
 		return NULL;
@@ -528,6 +553,7 @@ vv_apply(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError *
 	result = vv_bind_result_new();
 	if (!vv_apply_pf(ctx, device, all, result, dry_run, error))
 		return NULL;
+	vfio = vv_policy_get_device_mode(policy) == VV_DEVICE_MODE_VFIO && !vv_apply_pf_stays(ctx, device, all);
 
 	/* The udev rule's override only kept host drivers away until now. */
 	if (g_strcmp0(vv_device_get_driver_override(device), VV_APPLY_PENDING) == 0) {
@@ -536,7 +562,7 @@ vv_apply(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError *
 		g_ptr_array_add(result->actions, g_strdup_printf(_("clear %s"), path));
 		if (!dry_run && !vv_sysfs_write_driver_override(ctx, address, NULL, error))
 			return NULL;
-		if (vv_policy_get_device_mode(policy) != VV_DEVICE_MODE_VFIO) {
+		if (!vfio) {
 			/* Undeclared since the rule ran: the host's drivers
 			 * may take it after all. */
 			g_ptr_array_add(result->actions, g_strdup_printf(_("write '%1$s' to %2$s"), address,
@@ -545,10 +571,14 @@ vv_apply(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError *
 				return NULL;
 		}
 	}
-	if (vv_policy_get_device_mode(policy) != VV_DEVICE_MODE_VFIO) {
+	if (!vfio) {
 		result->noop = result->actions->len == 0;
 		result->driver = g_strdup(vv_device_get_driver(device));
-		if (result->noop)
+		if (result->noop && vv_policy_get_device_mode(policy) == VV_DEVICE_MODE_VFIO)
+			g_ptr_array_add(result->messages,
+					g_strdup_printf(_("%s is a PF whose VFs carry its id, declared for its VFs: it stays on its host driver."),
+							address));
+		else if (result->noop)
 			g_ptr_array_add(result->messages, g_strdup_printf(_("%s is not declared for VFIO; nothing to do."), address));
 		return g_steal_pointer(&result);
 	}

@@ -362,6 +362,30 @@ case_sriov_declared_vfs() {
 	expect_index ""
 }
 
+# A PF that gives its VFs its own id (QEMU's nvme does: 1b36:0010 both):
+# declaring that id is for the VFs; the PF stays on its host driver, by
+# declare, by the rule's apply and at boot, unless its address is declared.
+case_sriov_vf_id_is_pf_id() {
+	sriov_host
+	echo 10 >"$sys/devices/0000:00:10.0/sriov_vf_device"
+	vv declare abcd:0010
+	expect_status 0
+	expect_driver 0000:00:10.0 abcd_pf
+	expect_index "ABCD:0010 pf-0000:00:10.0 "
+	[ "$(autoprobe 0000:00:10.0)" = 0 ] || fail "autoprobe of the PF is $(autoprobe 0000:00:10.0)"
+	vv apply 0000:00:10.0 --requester udev
+	expect_status 0
+	expect_out "0000:00:10.0 is a PF whose VFs carry its id"
+	expect_driver 0000:00:10.0 abcd_pf
+	vv apply --all --requester boot
+	expect_driver 0000:00:10.0 abcd_pf
+	expect_no_record 0000:00:10.0
+	# Its address declared too: that is for the PF itself.
+	vv declare 0000:00:10.0
+	expect_status 0
+	expect_vfio 0000:00:10.0
+}
+
 # An autoprobe the administrator turned off stays off: it is not ours.
 case_sriov_admin_autoprobe() {
 	sriov_host
@@ -420,6 +444,7 @@ sim_run_cases \
 	"apply usage|case_apply_usage" \
 	"SR-IOV control: without a declaration the host VF driver probes|case_sriov_control" \
 	"SR-IOV: declared VF id, autoprobe 0, VF bound at creation, restored|case_sriov_declared_vfs" \
+	"SR-IOV: a PF whose VFs carry its id stays on its driver|case_sriov_vf_id_is_pf_id" \
 	"SR-IOV: an autoprobe the admin turned off stays off|case_sriov_admin_autoprobe" \
 	"udev rule: tests the index names, pending override, before 80-drivers|case_rule_matches_index"
 exit $((failed > 0))
