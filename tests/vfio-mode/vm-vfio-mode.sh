@@ -82,6 +82,16 @@ vf_of() { # PF N
 	rid=$((0x$pf_bus * 256 + pf_devfn + $(cat "$PCI/$1/sriov_offset") + ($2 - 1) * $(cat "$PCI/$1/sriov_stride")))
 	printf '%s:%02x:%02x.%x\n' "${1%%:*}" $((rid / 256)) $((rid % 256 / 8)) $((rid % 8))
 }
+# What a device that did not end where it should shows (LOG lines only):
+# its uevents, its override, what udev recorded, what apply would do.
+explain() { # BDF
+	log "why $1 is on $(drv "$1"): override $(override "$1")"
+	grep -F "/$1" "$UEVENTS" | sed 's/^/LOG   uevent /'
+	udevadm info -q property "$PCI/$1" 2>&1 | grep -E 'DRIVER|VFIO|PCI_ID|MODALIAS' | sed 's/^/LOG   udev /'
+	vv status "$1"
+	vv apply "$1" --requester udev --dry-run
+}
+
 # The unit's ExecStart= commands, as systemd would run them (prefixes off).
 unit_exec() { # UNIT_FILE
 	[ -r "$1" ] && sed -n 's/^ExecStart=[-@:+!]*//p' "$1"
@@ -240,6 +250,7 @@ sriov_check() {
 	udevadm settle -t 15
 	for vf in "$VF1" "$VF2"; do
 		check "VF $vf on vfio-pci (is $(drv "$vf"))" on_driver "$vf" vfio-pci
+		on_driver "$vf" vfio-pci || explain "$vf"
 		check "the kernel log has no nvme line of VF $vf" no_kernel_line "$vf" nvme
 		figure_uevent_to_bound "$SCENARIO" "$vf" add
 	done
