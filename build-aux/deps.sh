@@ -8,7 +8,7 @@ packages="
   libglib2.0-dev libkmod-dev libpci-dev libxml2-dev libxml2-utils libvirt-dev
   kmod binutils python3 pciutils valgrind
   libvirt-daemon-system libvirt-clients util-linux
-  qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio
+  qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio udev
   virtinst
   mmdebstrap debian-archive-keyring xz-utils
   clang libclang-rt-14-dev
