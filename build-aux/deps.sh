@@ -8,10 +8,12 @@ packages="
   libglib2.0-dev libkmod-dev libpci-dev libxml2-dev libxml2-utils libvirt-dev
   kmod binutils python3 pciutils valgrind
   libvirt-daemon-system libvirt-clients util-linux
-  qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio udev
+  qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio
   virtinst
   mmdebstrap debian-archive-keyring xz-utils
   clang libclang-rt-14-dev
+  scdoc bash-completion man-db
+  udev systemd
 "
 
 run_as_root() {

@@ -409,8 +409,10 @@ const char *vv_requester_to_string(vv_requester requester);
  * SYSCONFDIR/vfio-variant/vfio-variant.conf (SYSROOT/etc/vfio-variant/
  * vfio-variant.conf under a sysroot), a GLib key file with the groups
  * [global], [id VENDOR:DEVICE] and [device ADDRESS], each with the keys
- * driver=auto|generic|deny|NAME and hook-mode=fallback|strict. For each
- * key the most specific group that sets it wins (device, id, global);
+ * driver=auto|generic|deny|NAME and hook-mode=fallback|strict (and, since
+ * 1.1, mode=vfio|host: see "VFIO mode" below), followed by its drop-ins
+ * FILE.d/NAME.conf in byte order. For each key the most specific group
+ * that sets it wins (device, id, global; at one level, the later file);
  * without one: auto and fallback. The selection applies it: deny selects
  * nothing, generic selects vfio_pci, NAME selects that driver even when
  * none of its aliases matches. The file is read on the first selection;

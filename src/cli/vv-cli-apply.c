@@ -101,9 +101,14 @@ vv_cli_apply(const vv_cli_globals *globals, int argc, char **argv)
 	if (!(ctx = vv_cli_open(globals, &error)))
 		return vv_cli_error(g_steal_pointer(&error));
 	/* The index first: a hand edit of the policy reaches the udev rule
-	 * at the next boot at the latest. */
-	if (!dry_run && !vv_declarations_write_index(ctx, &error))
-		return vv_cli_error(g_steal_pointer(&error));
+	 * at the next boot at the latest. One that cannot be written (a
+	 * read-only /etc) keeps no device from its driver: said, and the
+	 * devices are still done. A policy that cannot be read stops here. */
+	if (!dry_run && !vv_declarations_write_index(ctx, &error)) {
+		if (!g_error_matches(error, VV_ERROR, VV_ERROR_IO))
+			return vv_cli_error(g_steal_pointer(&error));
+		status = vv_cli_error(g_steal_pointer(&error));
+	}
 	if (!(devices = vv_ctx_list_devices(ctx, &error)))
 		return vv_cli_error(g_steal_pointer(&error));
 	/* PFs first: their VFs' autoprobe is off before anything else. One

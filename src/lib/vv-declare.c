@@ -590,10 +590,27 @@ vv_apply(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError *
 		return g_steal_pointer(&result);
 	}
 	{
-		g_autoptr(vv_bind_result) detached = vv_detach(ctx, address, options, error);
+		g_autoptr(GError) local = NULL;
+		g_autoptr(vv_bind_result) detached = vv_detach(ctx, address, options, &local);
 
-		if (!detached)
+		/* The udev rule's apply and the boot unit's can race for one
+		 * device: the one that gets the group's lock second finds it
+		 * detached, which is what it wanted. */
+		if (!detached && g_error_matches(local, VV_ERROR, VV_ERROR_DETACHED)) {
+			g_autoptr(vv_device) now = vv_device_new(ctx, address, NULL);
+
+			if (now && vv_device_is_vfio_bound(now)) {
+				result->noop = result->actions->len == 0;
+				result->driver = g_strdup(vv_device_get_driver(now));
+				g_ptr_array_add(result->messages, g_strdup_printf(_("%1$s is declared for VFIO and on the VFIO driver %2$s already."),
+										  address, result->driver));
+				return g_steal_pointer(&result);
+			}
+		}
+		if (!detached) {
+			g_propagate_error(error, g_steal_pointer(&local));
 			return NULL;
+		}
 		/* The PF's lines (if any) come before the detach's. */
 		for (guint i = 0; detached->actions->pdata[i]; i++)
 			g_ptr_array_add(result->actions, g_strdup(detached->actions->pdata[i]));

@@ -27,7 +27,8 @@ ours() { echo "$(dropins)/90-declared.conf"; }
 index() { echo "$root/etc/vfio-variant/declared"; }
 admin_policy() { mkdir -p "$root/etc/vfio-variant"; printf '%b' "$1" >"$(conf)"; }
 dropin() { mkdir -p "$(dropins)"; printf '%b' "$2" >"$(dropins)/$1"; }
-expect_index() { [ "$(cd "$(index)" 2>/dev/null && ls | tr '\n' ' ')" = "$1" ] || fail "index is '$(cd "$(index)" 2>/dev/null && ls | tr '\n' ' ')', expected '$1'"; }
+index_names() { find "$(index)" -mindepth 1 -printf '%f\n' 2>/dev/null | LC_ALL=C sort | tr '\n' ' '; }
+expect_index() { [ "$(index_names)" = "$1" ] || fail "index is '$(index_names)', expected '$1'"; }
 autoprobe() { cat "$sys/devices/$1/sriov_drivers_autoprobe"; }
 
 # ---------------------------------------------------------------- declare
@@ -308,6 +309,18 @@ case_apply_all_boot() {
 	expect_out "by boot"
 }
 
+# An index that cannot be written keeps no device from its driver.
+case_apply_all_index_unwritable() {
+	admin_policy "[device 0000:00:01.0]\nmode=vfio\n"
+	mkdir -p "$root/elsewhere"
+	ln -s ../../elsewhere "$(index)"
+	vv apply --all --requester boot
+	expect_status 1
+	expect_out "is a symbolic link or not a directory"
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	[ -z "$(ls -A "$root/elsewhere")" ] || fail "written through the link: $(ls -A "$root/elsewhere")"
+}
+
 case_apply_usage() {
 	vv apply
 	expect_status 2
@@ -399,6 +412,7 @@ case_sriov_admin_autoprobe() {
 # ---------------------------------------------------------------- the rule
 
 # The rule's names are the index's, its pending override the library's.
+# shellcheck disable=SC2016 # udev's $kernel and $env{}, literally
 case_rule_matches_index() {
 	grep -qF 'TEST=="/' "$rule" || fail "the rule tests no absolute path"
 	grep -qF '/declared/$kernel"' "$rule" || fail "the rule does not test the address"
@@ -406,6 +420,8 @@ case_rule_matches_index() {
 	grep -qF '/declared/pf-$kernel"' "$rule" || fail "the rule does not test pf-"
 	grep -qF 'ATTR{driver_override}="vfio-variant-pending"' "$rule" || fail "the rule's pending override differs"
 	grep -qF 'vfio-variant apply --requester udev $kernel' "$rule" || fail "the rule does not run apply"
+	# 80-drivers.rules loads a module only for a MODALIAS: none for a declared device.
+	grep -qxF 'ENV{MODALIAS}=""' "$rule" || fail "the rule leaves MODALIAS to 80-drivers.rules"
 	# Before 80-drivers.rules, which loads the host driver's module.
 	[ "$(basename "$rule" | cut -c1-2)" -lt 80 ] || fail "the rule runs after 80-drivers.rules"
 	# Every RUN is behind a TEST of the index: no process otherwise.
@@ -413,38 +429,42 @@ case_rule_matches_index() {
 		fail "a RUN before the declared label is not behind a TEST"
 }
 
-sim_run_cases \
-	"declare by address: bound now, drop-in 644, admin file untouched, index|case_declare_address" \
-	"declare by id --driver generic: index by PCI_ID|case_declare_id_generic" \
-	"declare --no-apply changes no device|case_declare_no_apply" \
-	"declare refuses a bad target or driver, writes nothing|case_declare_bad_input" \
-	"declarations lists file and line; apply --all rewrites the index|case_declarations_list" \
-	"declarations: none|case_declarations_none" \
-	"drop-ins in byte order, device over id, non-drop-ins ignored|case_dropin_order" \
-	"hostile drop-in: unknown key|case_hostile_bad_key" \
-	"hostile drop-in: bad id|case_hostile_bad_id" \
-	"hostile drop-in: bad mode|case_hostile_bad_mode" \
-	"hostile drop-in: mode in [global]|case_hostile_global_mode" \
-	"hostile drop-in: one device twice|case_hostile_duplicate_group" \
-	"hostile drop-in: symbolic link|case_hostile_symlink" \
-	"hostile drop-in: FIFO|case_hostile_fifo" \
-	"hostile drop-in: over 1 MiB|case_hostile_huge" \
-	"hostile drop-in: NUL byte|case_hostile_nul" \
-	"hostile drop-in directory: symbolic link|case_hostile_dir_symlink" \
-	"undeclare gives the device back, index emptied|case_undeclare_gives_back" \
-	"undeclare of the admin's declaration: mode=host in the drop-in|case_undeclare_admin_declaration" \
-	"undeclare shadowed by a later drop-in is refused|case_undeclare_shadowed" \
-	"reattach of a declared device refused with the undeclare hint|case_reattach_refused" \
-	"apply --requester udev after the rule's pending override|case_apply_udev_pending" \
-	"apply --requester udev of a device a host driver has: detach|case_apply_udev_bound" \
-	"apply of an undeclared device writes nothing|case_apply_undeclared_noop" \
-	"apply after the declaration went: host driver probes|case_apply_pending_undeclared" \
-	"apply keeps every rule: in use, group not viable, PF with VFs|case_apply_rules_hold" \
-	"apply --all --requester boot: every declaration, failures reported|case_apply_all_boot" \
-	"apply usage|case_apply_usage" \
-	"SR-IOV control: without a declaration the host VF driver probes|case_sriov_control" \
-	"SR-IOV: declared VF id, autoprobe 0, VF bound at creation, restored|case_sriov_declared_vfs" \
-	"SR-IOV: a PF whose VFs carry its id stays on its driver|case_sriov_vf_id_is_pf_id" \
-	"SR-IOV: an autoprobe the admin turned off stays off|case_sriov_admin_autoprobe" \
+cases=(
+	"declare by address: bound now, drop-in 644, admin file untouched, index|case_declare_address"
+	"declare by id --driver generic: index by PCI_ID|case_declare_id_generic"
+	"declare --no-apply changes no device|case_declare_no_apply"
+	"declare refuses a bad target or driver, writes nothing|case_declare_bad_input"
+	"declarations lists file and line; apply --all rewrites the index|case_declarations_list"
+	"declarations: none|case_declarations_none"
+	"drop-ins in byte order, device over id, non-drop-ins ignored|case_dropin_order"
+	"hostile drop-in: unknown key|case_hostile_bad_key"
+	"hostile drop-in: bad id|case_hostile_bad_id"
+	"hostile drop-in: bad mode|case_hostile_bad_mode"
+	"hostile drop-in: mode in [global]|case_hostile_global_mode"
+	"hostile drop-in: one device twice|case_hostile_duplicate_group"
+	"hostile drop-in: symbolic link|case_hostile_symlink"
+	"hostile drop-in: FIFO|case_hostile_fifo"
+	"hostile drop-in: over 1 MiB|case_hostile_huge"
+	"hostile drop-in: NUL byte|case_hostile_nul"
+	"hostile drop-in directory: symbolic link|case_hostile_dir_symlink"
+	"undeclare gives the device back, index emptied|case_undeclare_gives_back"
+	"undeclare of the admin's declaration: mode=host in the drop-in|case_undeclare_admin_declaration"
+	"undeclare shadowed by a later drop-in is refused|case_undeclare_shadowed"
+	"reattach of a declared device refused with the undeclare hint|case_reattach_refused"
+	"apply --requester udev after the rule's pending override|case_apply_udev_pending"
+	"apply --requester udev of a device a host driver has: detach|case_apply_udev_bound"
+	"apply of an undeclared device writes nothing|case_apply_undeclared_noop"
+	"apply after the declaration went: host driver probes|case_apply_pending_undeclared"
+	"apply keeps every rule: in use, group not viable, PF with VFs|case_apply_rules_hold"
+	"apply --all --requester boot: every declaration, failures reported|case_apply_all_boot"
+	"apply --all: an index that cannot be written is said, devices still done|case_apply_all_index_unwritable"
+	"apply usage|case_apply_usage"
+	"SR-IOV control: without a declaration the host VF driver probes|case_sriov_control"
+	"SR-IOV: declared VF id, autoprobe 0, VF bound at creation, restored|case_sriov_declared_vfs"
+	"SR-IOV: a PF whose VFs carry its id stays on its driver|case_sriov_vf_id_is_pf_id"
+	"SR-IOV: an autoprobe the admin turned off stays off|case_sriov_admin_autoprobe"
 	"udev rule: tests the index names, pending override, before 80-drivers|case_rule_matches_index"
-exit $((failed > 0))
+)
+
+sim_run_cases "${cases[@]}"
+[ "$failed" -eq 0 ]

@@ -8,12 +8,13 @@
 # (vm-vfio-mode.sh) copies `meson install --destdir` of this build into the
 # overlay (the rule, the unit, the CLI, the library, the hook, where meson
 # puts them), mounts a writable 9p share of WORKDIR/etc at the build's
-# SYSCONFDIR/vfio-variant, starts systemd-udevd as a daemon and runs its
+# policy directory, starts systemd-udevd as a daemon and runs its
 # scenarios. The VM boots twice with the same /etc. Prints TAP for meson:
 #   run-vfio-mode.sh BUILD_ROOT MODULE_SRC WORKDIR
 # BUILD_ROOT the build tree to install, MODULE_SRC the test variant's
 # sources (tests/vm/vv-test-variant), WORKDIR scratch space (rebuilt each
-# run). VV_SYSCONFDIR is the build's sysconfdir (prefix/sysconfdir).
+# run). VV_POLICYDIR is the build's policy directory (prefix/policydir),
+# VV_HOOKSDIR libvirt's hooks directory (option hooksdir).
 #
 # Hot-add: the guest prints "VV-MONITOR device_add ..." and the runner
 # passes it to QEMU's monitor (vm-lib.sh's vm_monitor_*).
@@ -39,7 +40,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 vm_dir=$(cd "$here/../vm" && pwd)
 libvirt_dir=$(cd "$here/../libvirt" && pwd)
 timeout_s=${VV_VM_TIMEOUT:-400}
-sysconfdir=${VV_SYSCONFDIR:-/usr/local/etc}
+policydir=${VV_POLICYDIR:-/etc/vfio-variant}
+hooksdir=${VV_HOOKSDIR:-/etc/libvirt/hooks}
 no_rule=${VV_VFIO_MODE_NO_RULE:-0}
 
 # shellcheck source=tests/vm/vm-lib.sh
@@ -85,8 +87,8 @@ if [ "$no_rule" = 1 ]; then
 	find "$destdir" -path '*/udev/rules.d/*' -name '*.rules' -delete
 	echo "# VV_VFIO_MODE_NO_RULE=1: the udev rule ($rules) is removed from the destdir: cold-plug and hot-add must fail"
 fi
-# The persistent /etc/vfio-variant starts as the package installs it.
-[ -d "$destdir$sysconfdir/vfio-variant" ] && cp -a "$destdir$sysconfdir/vfio-variant/." "$work/etc/"
+# The persistent policy directory starts as the package installs it.
+[ -d "$destdir$policydir" ] && cp -a "$destdir$policydir/." "$work/etc/"
 t_install=$(($(vm_now) - t0))
 
 # ---- the VM: its devices, the shares, the monitor -------------------------------------
@@ -96,7 +98,8 @@ cat >>"$work/vv-vm.conf" <<EOF
 STAGE2=$here/vm-vfio-mode.sh
 GUEST_LIB=$vm_dir/vv-guest-lib.sh
 DESTDIR=$destdir
-SYSCONFDIR=$sysconfdir
+POLICYDIR=$policydir
+HOOKSDIR=$hooksdir
 BOOT_FILE=$work/boot
 NO_RULE=$no_rule
 HOT_PORT=0000:00:0c.0

@@ -7,9 +7,10 @@
 # /etc/vv-vm.conf (written by run-vfio-mode.sh) names the devices, the
 # destdir of this build and the boot number (BOOT_FILE): boot 1 declares,
 # boot 2 finds the same /etc (a writable 9p share of the host's WORKDIR/etc
-# at SYSCONFDIR/vfio-variant) and runs the boot unit. One RESULT line per
-# scenario, FIGURE lines (uevent to bound, from the kernel's own uevent
-# timestamps as `udevadm monitor --kernel` prints them), LOG lines.
+# at POLICYDIR, /etc/vfio-variant by default) and runs the boot unit.
+# One RESULT line per scenario, FIGURE lines (uevent to bound, from the
+# kernel's own uevent timestamps as `udevadm monitor --kernel` prints
+# them), LOG lines.
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export LC_ALL=C
@@ -105,10 +106,10 @@ install_build() {
 	ldconfig
 	RULE=$(find "$DESTDIR" -path '*/udev/rules.d/*' -name '*.rules' | sed "s|^$DESTDIR||" | head -n 1)
 	UNIT=$(find "$DESTDIR" -path '*/systemd/system/*' -name 'vfio-variant*.service' | sed "s|^$DESTDIR||" | head -n 1)
-	HOOK=$SYSCONFDIR/libvirt/hooks/qemu.d/vfio-variant
-	mkdir -p "$SYSCONFDIR/vfio-variant"
-	mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 vvetc "$SYSCONFDIR/vfio-variant" ||
-		WHY="${WHY:+$WHY; }cannot mount the persistent $SYSCONFDIR/vfio-variant (9p tag vvetc)"
+	HOOK=$HOOKSDIR/qemu.d/vfio-variant
+	mkdir -p "$POLICYDIR"
+	mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 vvetc "$POLICYDIR" ||
+		WHY="${WHY:+$WHY; }cannot mount the persistent $POLICYDIR (9p tag vvetc)"
 	check "the CLI runs from the destdir ($VV)" "$VV" --version
 	check "the hook is at $HOOK" test -x "$HOOK"
 	check "the unit is in systemd's unit directory ($UNIT)" test -n "$UNIT" -a -r "$UNIT"
@@ -132,7 +133,7 @@ start_udevd() {
 boot1() {
 	begin install
 	install_build
-	end "rule ${RULE:-none (VV_VFIO_MODE_NO_RULE=1)}, unit $UNIT, /etc/vfio-variant persistent"
+	end "rule ${RULE:-none (VV_VFIO_MODE_NO_RULE=1)}, unit $UNIT, $POLICYDIR persistent"
 
 	begin udevd
 	start_udevd
