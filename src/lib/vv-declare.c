@@ -306,7 +306,10 @@ vv_declare(vv_ctx *ctx, const char *target, const char *driver, GError **error)
 		return FALSE;
 	if (!driver)
 		driver = "auto";
-	if (!g_str_equal(driver, "auto") && !g_str_equal(driver, "generic") && !vv_name_is_driver(driver)) {
+	/* deny is a driver= value, but no driver: a device in VFIO mode
+	 * without one is a contradiction. */
+	if (g_str_equal(driver, "deny") ||
+	    (!g_str_equal(driver, "auto") && !g_str_equal(driver, "generic") && !vv_name_is_driver(driver))) {
 		g_autofree char *shown = vv_text_escape(driver);
 
 		g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,

@@ -75,6 +75,9 @@ case_declare_bad_input() {
 	vv declare 00:01.0 --driver 'a/b'
 	expect_status 2
 	expect_out "neither auto, generic nor the name"
+	vv declare 00:01.0 --driver deny
+	expect_status 2
+	expect_out "'deny' is neither auto, generic nor the name"
 	[ ! -e "$(ours)" ] || fail "a drop-in was written: $(cat "$(ours)")"
 	[ ! -e "$(index)" ] || fail "an index was written"
 	expect_log_empty
