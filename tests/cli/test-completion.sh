@@ -1,5 +1,5 @@
 #!/bin/bash
-# The bash completion (data/bash-completion/vfio-variant) driven as bash
+# The bash completion (src/data/bash-completion/vfio-variant) driven as bash
 # drives it: COMP_WORDS and COMP_CWORD set, the function called, COMPREPLY
 # compared, on the demo sysroot. One labelled case per line of the table.
 # Usage: test-completion.sh VFIO_VARIANT COMPLETION HOSTS_DIR
