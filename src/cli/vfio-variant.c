@@ -163,6 +163,7 @@ main(int argc, char **argv)
 	g_autofree char *commands = NULL;
 	g_autoptr(GOptionContext) context = NULL;
 	g_autoptr(GError) error = NULL;
+	const char *localedir;
 	GOptionEntry entries[] = {
 		{ "sysroot", 0, 0, G_OPTION_ARG_FILENAME, &sysroot,
 		  N_("Read the host laid out under DIR (DIR/sys, DIR/lib/modules, DIR/etc/modprobe.d)"), N_("DIR") },
@@ -177,7 +178,9 @@ main(int argc, char **argv)
 	};
 
 	setlocale(LC_ALL, "");
-	bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+	/* As the library does (vv-ctx.c): the build tree's catalogues for the test suite. */
+	localedir = g_getenv("VV_TESTSUITE") ? g_getenv("VV_LOCALEDIR") : NULL;
+	bindtextdomain(GETTEXT_PACKAGE, localedir ? localedir : LOCALEDIR);
 	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
 	textdomain(GETTEXT_PACKAGE);
 
