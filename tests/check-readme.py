@@ -27,6 +27,10 @@ cli, hookbin, hosts, fakekernel = (os.path.abspath(p) for p in (cli, hookbin, ho
 readme = open(os.path.join(root, 'README.md'), encoding='utf-8').read()
 work = tempfile.mkdtemp(prefix='vv-readme.')
 env = dict(os.environ, LC_ALL='C', VV_TESTSUITE='1')
+# Under AddressSanitizer its runtime must come first among the preloads
+# (as tests/sim-lib.sh does).
+asan = re.search(r'(\S*libasan\.so\S*) \(', subprocess.run(['ldd', cli], capture_output=True, text=True).stdout)
+preload_libs = (asan.group(1) + ':' if asan else '') + fakekernel
 env.pop('LANGUAGE', None)
 
 # The fake kernel's facts for the ConnectX VF of the demo host
@@ -100,7 +104,7 @@ def in_order(expected, actual):
 def run(args, cwd=None, preload=False, stdin=None, sysroot=None):
     e = dict(env)
     if preload:
-        e.update(LD_PRELOAD=fakekernel, VV_FAKEKERNEL_ROOT=sysroot,
+        e.update(LD_PRELOAD=preload_libs, VV_FAKEKERNEL_ROOT=sysroot,
                  VV_FAKEKERNEL_LOG=sysroot + '.log')
     p = subprocess.run(args, cwd=cwd, env=e, input=stdin, capture_output=True, text=True)
     return [normalise(l, sysroot) for l in (p.stdout + p.stderr).splitlines()]
@@ -125,7 +129,7 @@ def libvirt_writes(sysroot, bdf, to_vfio):
         script = "echo %s > '%s/driver/unbind'; echo > '%s/driver_override'; " \
             "echo %s > '%s/sys/bus/pci/drivers_probe'" % (bdf, dev, dev, bdf, sysroot)
     subprocess.run(['bash', '-c', script], check=True, env=dict(
-        env, LD_PRELOAD=fakekernel, VV_FAKEKERNEL_ROOT=sysroot, VV_FAKEKERNEL_LOG=sysroot + '.log'))
+        env, LD_PRELOAD=preload_libs, VV_FAKEKERNEL_ROOT=sysroot, VV_FAKEKERNEL_LOG=sysroot + '.log'))
 
 
 cases = []
