@@ -13,9 +13,9 @@ cd "$1" || exit 1
 # (branch i12-engine); the lead empties this list once that is merged.
 allowed=""
 
-commands=$(sed -nE 's/^[[:space:]]*\{ "([a-z-]+)", vv_cli_[a-z_]+,.*/\1/p' src/cli/vfio-variant.c | paste -sd'|')
+commands=$(sed -nE 's/^[[:space:]]*\{ \.name = "([a-z-]+)", \.run = vv_cli_[a-z_]+,.*/\1/p' src/cli/vv-cli-commands.c | paste -sd'|')
 if [ -z "$commands" ]; then
-	echo "no command found in src/cli/vfio-variant.c's table"
+	echo "no command found in src/cli/vv-cli-commands.c's table"
 	exit 1
 fi
 pot=$(mktemp)

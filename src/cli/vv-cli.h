@@ -43,6 +43,67 @@ typedef vv_bind_result *(*vv_cli_bind_operation)(vv_ctx *ctx, const char *device
 int vv_cli_run_bind(const vv_cli_globals *globals, const char *name, const vv_bind_options *options,
 		    gboolean dry_run, vv_cli_bind_operation operation);
 
+/* What an option's value or a command's operand is: what completion offers
+ * for it (vv-cli-complete.c). */
+typedef enum {
+	VV_CLI_VALUE_NONE,	/* a flag; a command without operands */
+	VV_CLI_VALUE_TEXT,	/* free text (a URI, seconds, a domain): nothing to offer */
+	VV_CLI_VALUE_FILE,
+	VV_CLI_VALUE_DIR,
+	VV_CLI_VALUE_DRIVER,	/* a VFIO module or driver name */
+	VV_CLI_VALUE_DEVICE,	/* a PCI device */
+	VV_CLI_VALUE_COMMAND,	/* a command's name (help's operand) */
+} vv_cli_value;
+
+/* One option: its long name without "--", its short letter (0: none), the
+ * word its value is shown as (NULL: a flag) and what that value is. */
+typedef struct {
+	const char *name;
+	char short_name;
+	const char *arg;
+	vv_cli_value value;
+} vv_cli_option;
+
+/* One row of THE command table (vv-cli-commands.c), which drives dispatch,
+ * help, the suggestion for a mistyped word, completion and the man page's
+ * synopsis. OPTIONS ends with a row whose name is NULL and lists what the
+ * command's own GOptionEntry accepts (a test compares them with its
+ * --help); OPERANDS is the synopsis after the options. */
+typedef enum {
+	VV_CLI_COMMAND_HIDDEN = 1 << 0,	/* not listed: an interface for the completion and the build */
+	VV_CLI_COMMAND_RAW = 1 << 1,	/* gets its words untouched by the global options' parse */
+	VV_CLI_COMMAND_CONNECT = 1 << 2,	/* talks to libvirt: takes -c/--connect URI */
+} vv_cli_command_flags;
+
+typedef struct {
+	const char *name;
+	int (*run)(const vv_cli_globals *globals, int argc, char **argv);
+	const char *operands;
+	vv_cli_value operand;
+	const char *summary;
+	const vv_cli_option *options;
+	vv_cli_command_flags flags;
+} vv_cli_command;
+
+/* The table, ending with a row whose name is NULL; the global options
+ * (accepted before the command and after it), ending likewise. */
+extern const vv_cli_command vv_cli_commands[];
+extern const vv_cli_option vv_cli_global_options[];
+const vv_cli_command *vv_cli_command_find(const char *name);
+const vv_cli_option *vv_cli_option_find(const vv_cli_option *options, const char *name, char short_name);
+/* The command being run (NULL before one is chosen): usage messages name it. */
+void vv_cli_set_current(const vv_cli_command *command);
+const vv_cli_command *vv_cli_get_current(void);
+/* The candidate nearest WORD (NULL-terminated CANDIDATES) within a small
+ * edit distance, or NULL. Borrowed from CANDIDATES. */
+const char *vv_cli_suggest(const char *word, const char *const *candidates);
+/* The known option of COMMAND (NULL: the global ones) nearest the first
+ * unknown "--NAME" of ARGV, or NULL. Borrowed. */
+const char *vv_cli_suggest_option(const vv_cli_command *command, int argc, char **argv);
+
+int vv_cli_help(const vv_cli_globals *globals, int argc, char **argv);
+int vv_cli_complete(const vv_cli_globals *globals, int argc, char **argv);
+int vv_cli_synopsis(const vv_cli_globals *globals, int argc, char **argv);
 int vv_cli_list(const vv_cli_globals *globals, int argc, char **argv);
 int vv_cli_explain(const vv_cli_globals *globals, int argc, char **argv);
 int vv_cli_virt_error(GError *error);

@@ -35,6 +35,18 @@ cases=(
 	"explain without device|2|-|takes exactly one device|--sysroot $hosts/demo explain"
 	"list with extra argument|2|-|takes no arguments|--sysroot $hosts/demo list extra"
 	"unknown option|2|-|Unknown option|--sysroot $hosts/demo explain --frob 01:00.2"
+	"global option after the command|0|demo-list.txt||list --sysroot $hosts/demo"
+	"-c before the command, as virsh takes it|0|demo-list.txt||-c test:///default --sysroot $hosts/demo list"
+	"--connect after the command|0|demo-list.txt||list --connect test:///default --sysroot $hosts/demo"
+	"mistyped command suggested|2|-|'lsit' is not a command. Did you mean 'list'?|lsit"
+	"far command not suggested|2|-|'frobnicate' is not a command.|frobnicate"
+	"mistyped option suggested|2|-|did you mean '--driver'?|--sysroot $hosts/demo detach --drvier vfio-pci 01:00.2"
+	"mistyped global option suggested|2|-|did you mean '--sysroot'?|--sysrot $hosts/demo list"
+	"usage names the command|2|-|Run 'vfio-variant help explain'|--sysroot $hosts/demo explain"
+	"help lists the commands|0|-||help"
+	"help of a mistyped command|2|-|Did you mean 'detach'?|help detahc"
+	"help takes one command|2|-|takes at most one command|help list explain"
+	"--version after the command|2|-|--version goes before the command|list --version"
 )
 
 n=0 failed=0
