@@ -107,7 +107,10 @@ def run(args, cwd=None, preload=False, stdin=None, sysroot=None):
         e.update(LD_PRELOAD=preload_libs, VV_FAKEKERNEL_ROOT=sysroot,
                  VV_FAKEKERNEL_LOG=sysroot + '.log')
     p = subprocess.run(args, cwd=cwd, env=e, input=stdin, capture_output=True, text=True)
-    return [normalise(l, sysroot) for l in (p.stdout + p.stderr).splitlines()]
+    # The README writes the build tree as build/ (…/build/tests/demo); it may
+    # be another directory (build-asan).
+    return [normalise(l, sysroot).replace(demo_build + '/', '/CHECKOUT/build/')
+            for l in (p.stdout + p.stderr).splitlines()]
 
 
 def fresh(name):
