@@ -12,6 +12,7 @@ packages="
   virtinst
   mmdebstrap debian-archive-keyring xz-utils
   clang libclang-rt-14-dev
+  scdoc bash-completion man-db
 "
 
 run_as_root() {

@@ -197,7 +197,7 @@ static GOptionEntry vv_cli_global_entries[] = {
 	{ "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &vv_cli_state_dir,
 	  N_("Keep records and locks in DIR (default: SYSROOT/run/vfio-variant)"), N_("DIR") },
 	{ "config", 0, 0, G_OPTION_ARG_FILENAME, &vv_cli_config_file,
-	  N_("Read the policy from FILE (default: SYSCONFDIR/vfio-variant/vfio-variant.conf, SYSROOT/etc/... with --sysroot)"), N_("FILE") },
+	  N_("Read the policy from FILE (default: POLICYDIR/vfio-variant.conf, SYSROOT/etc/vfio-variant/... with --sysroot)"), N_("FILE") },
 	{ "version", 0, 0, G_OPTION_ARG_NONE, &vv_cli_version, N_("Show the version"), NULL },
 	{ NULL },
 };
@@ -240,6 +240,16 @@ vv_cli_not_a_command(const char *name)
 	return vv_cli_usage(_("'%1$s' is not a command."), name);
 }
 
+/* "Usage: vfio-variant detach [OPTION...] DEVICE": GOption names the
+ * program by its prgname, which GLib copies. */
+static void
+vv_cli_set_prgname(const vv_cli_command *command)
+{
+	g_autofree char *name = g_strconcat("vfio-variant ", command->name, NULL);
+
+	g_set_prgname(name);
+}
+
 /* help [COMMAND]: the commands and global options, or COMMAND's own help. */
 int
 vv_cli_help(const vv_cli_globals *globals, int argc, char **argv)
@@ -261,11 +271,13 @@ vv_cli_help(const vv_cli_globals *globals, int argc, char **argv)
 		g_print("%s", text);
 		return VV_CLI_EXIT_OK;
 	}
+	/* A hidden command that one may run (nodedev-* without libvirt) gives
+	 * its own answer. */
 	command = vv_cli_command_find(argv[1]);
-	if (!command || (command->flags & VV_CLI_COMMAND_HIDDEN))
+	if (!command || (command->flags & VV_CLI_COMMAND_RAW))
 		return vv_cli_not_a_command(argv[1]);
 	vv_cli_set_current(command);
-	g_set_prgname(g_strconcat("vfio-variant ", command->name, NULL));
+	vv_cli_set_prgname(command);
 	return command->run(globals, 2, (char *[]){ (char *)command->name, (char *)"--help", NULL });
 }
 
@@ -309,9 +321,7 @@ main(int argc, char **argv)
 	if (!command)
 		return vv_cli_not_a_command(argv[1]);
 	vv_cli_set_current(command);
-	/* "Usage: vfio-variant detach [OPTION...] DEVICE": GOption names the
-	 * program by its prgname. */
-	g_set_prgname(g_strconcat("vfio-variant ", command->name, NULL));
+	vv_cli_set_prgname(command);
 	if (command->flags & VV_CLI_COMMAND_RAW)
 		return command->run(&globals, argc - 1, argv + 1);
 

@@ -18,6 +18,15 @@ const vv_cli_option vv_cli_global_options[] = {
 	{ NULL },
 };
 
+/* The nodedev-* commands talk to libvirt; a build without it keeps them
+ * (each says that this build has no libvirt) but neither lists nor
+ * completes them, and its man page has no synopsis for them. */
+#if VV_CLI_WITH_LIBVIRT
+#define VV_CLI_NODEDEV VV_CLI_COMMAND_CONNECT
+#else
+#define VV_CLI_NODEDEV (VV_CLI_COMMAND_CONNECT | VV_CLI_COMMAND_HIDDEN)
+#endif
+
 static const vv_cli_option vv_cli_no_options[] = { { NULL } };
 static const vv_cli_option vv_cli_explain_options[] = {
 	{ "xml", 0, NULL, VV_CLI_VALUE_NONE },
@@ -73,16 +82,16 @@ const vv_cli_command vv_cli_commands[] = {
 	  .options = vv_cli_recover_options },
 	{ .name = "nodedev-list", .run = vv_cli_nodedev_list, .operands = "",
 	  .summary = N_("Show libvirt's PCI node devices and the VFIO driver each would get."),
-	  .options = vv_cli_no_options, .flags = VV_CLI_COMMAND_CONNECT },
+	  .options = vv_cli_no_options, .flags = VV_CLI_NODEDEV },
 	{ .name = "nodedev-dumpxml", .run = vv_cli_nodedev_dumpxml, .operands = "DEVICE", .operand = VV_CLI_VALUE_DEVICE,
 	  .summary = N_("Show libvirt's node-device XML with the VFIO driver choice."),
-	  .options = vv_cli_no_options, .flags = VV_CLI_COMMAND_CONNECT },
+	  .options = vv_cli_no_options, .flags = VV_CLI_NODEDEV },
 	{ .name = "nodedev-detach", .run = vv_cli_nodedev_detach, .operands = "DEVICE", .operand = VV_CLI_VALUE_DEVICE,
 	  .summary = N_("Detach a device through libvirt and bind its VFIO driver."),
-	  .options = vv_cli_nodedev_detach_options, .flags = VV_CLI_COMMAND_CONNECT },
+	  .options = vv_cli_nodedev_detach_options, .flags = VV_CLI_NODEDEV },
 	{ .name = "nodedev-reattach", .run = vv_cli_nodedev_reattach, .operands = "DEVICE", .operand = VV_CLI_VALUE_DEVICE,
 	  .summary = N_("Give a device back through libvirt, to its native driver."),
-	  .options = vv_cli_nodedev_reattach_options, .flags = VV_CLI_COMMAND_CONNECT },
+	  .options = vv_cli_nodedev_reattach_options, .flags = VV_CLI_NODEDEV },
 	{ .name = "hook", .run = vv_cli_hook, .operands = "qemu DOMAIN OPERATION SUBOP [EXTRA]", .operand = VV_CLI_VALUE_TEXT,
 	  .summary = N_("Run a stage of the libvirt qemu hook on a domain XML (libvirt runs vfio-variant-hook)."),
 	  .options = vv_cli_no_options },

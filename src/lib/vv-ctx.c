@@ -128,12 +128,14 @@ vv_ctx_new(const vv_ctx_options *options, GError **error)
 	ctx->state_dir = options && options->state_dir ?
 			 g_canonicalize_filename(options->state_dir, NULL) :
 			 g_build_filename(ctx->sysroot, "run/vfio-variant", NULL);
-	/* The policy: the live host's SYSCONFDIR, or a sysroot's own etc/. */
+	/* The policy: the live host's policy directory (meson option
+	 * policydir, /etc/vfio-variant whatever the prefix), or a sysroot's
+	 * own etc/. */
 	if (options && options->config_file) {
 		ctx->config_file = g_canonicalize_filename(options->config_file, NULL);
 		ctx->config_required = TRUE;
 	} else if (g_str_equal(ctx->sysroot, "/")) {
-		ctx->config_file = g_build_filename(VV_SYSCONFDIR, "vfio-variant/vfio-variant.conf", NULL);
+		ctx->config_file = g_build_filename(VV_POLICYDIR, "vfio-variant.conf", NULL);
 	} else {
 		ctx->config_file = g_build_filename(ctx->sysroot, "etc/vfio-variant/vfio-variant.conf", NULL);
 	}

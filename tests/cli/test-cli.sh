@@ -49,6 +49,16 @@ cases=(
 	"--version after the command|2|-|--version goes before the command|list --version"
 )
 
+# -c/--connect reaches a libvirt command from either side of it: libvirt's
+# test driver names the file of the URI it was given.
+if [ "${VV_WITH_LIBVIRT:-1}" = 1 ]; then
+	cases+=(
+		"-c before nodedev-list reaches it|2|-|/vv-no-such-file.xml|-c test:///vv-no-such-file.xml nodedev-list"
+		"--connect after nodedev-list reaches it|2|-|/vv-no-such-file.xml|nodedev-list --connect test:///vv-no-such-file.xml"
+		"-c test:///default nodedev-list|0|-||-c test:///default --sysroot $hosts/demo nodedev-list"
+	)
+fi
+
 n=0 failed=0
 echo "1..${#cases[@]}"
 for entry in "${cases[@]}"; do
