@@ -5,8 +5,8 @@ set -eu
 
 packages="
   build-essential meson ninja-build pkg-config gettext
-  libglib2.0-dev libkmod-dev libpci-dev libxml2-dev libxml2-utils libvirt-dev
-  kmod binutils python3 pciutils valgrind
+  libglib2.0-dev libkmod-dev libpci-dev libxml2-dev libxml2-utils libvirt-dev libjson-glib-dev
+  kmod binutils python3 python3-jsonschema pciutils valgrind
   libvirt-daemon-system libvirt-clients util-linux
   qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio
   virtinst

@@ -28,8 +28,13 @@ const vv_cli_option vv_cli_global_options[] = {
 #endif
 
 static const vv_cli_option vv_cli_no_options[] = { { NULL } };
+static const vv_cli_option vv_cli_json_options[] = {
+	{ "json", 0, NULL, VV_CLI_VALUE_NONE },
+	{ NULL },
+};
 static const vv_cli_option vv_cli_explain_options[] = {
 	{ "xml", 0, NULL, VV_CLI_VALUE_NONE },
+	{ "json", 0, NULL, VV_CLI_VALUE_NONE },
 	{ NULL },
 };
 static const vv_cli_option vv_cli_detach_options[] = {
@@ -64,7 +69,7 @@ static const vv_cli_option vv_cli_nodedev_reattach_options[] = {
 const vv_cli_command vv_cli_commands[] = {
 	{ .name = "list", .run = vv_cli_list, .operands = "",
 	  .summary = N_("Show every PCI device and the VFIO driver it would get."),
-	  .options = vv_cli_no_options },
+	  .options = vv_cli_json_options },
 	{ .name = "explain", .run = vv_cli_explain, .operands = "DEVICE", .operand = VV_CLI_VALUE_DEVICE,
 	  .summary = N_("Show every candidate VFIO driver of a device and why one wins."),
 	  .options = vv_cli_explain_options },
@@ -76,13 +81,13 @@ const vv_cli_command vv_cli_commands[] = {
 	  .options = vv_cli_reattach_options },
 	{ .name = "status", .run = vv_cli_status, .operands = "[DEVICE]", .operand = VV_CLI_VALUE_DEVICE,
 	  .summary = N_("Show what is detached, to what, since when, and from what."),
-	  .options = vv_cli_no_options },
+	  .options = vv_cli_json_options },
 	{ .name = "recover", .run = vv_cli_recover, .operands = "DEVICE", .operand = VV_CLI_VALUE_DEVICE,
 	  .summary = N_("Settle a detach or reattach that was cut short."),
 	  .options = vv_cli_recover_options },
 	{ .name = "nodedev-list", .run = vv_cli_nodedev_list, .operands = "",
 	  .summary = N_("Show libvirt's PCI node devices and the VFIO driver each would get."),
-	  .options = vv_cli_no_options, .flags = VV_CLI_NODEDEV },
+	  .options = vv_cli_json_options, .flags = VV_CLI_NODEDEV },
 	{ .name = "nodedev-dumpxml", .run = vv_cli_nodedev_dumpxml, .operands = "DEVICE", .operand = VV_CLI_VALUE_DEVICE,
 	  .summary = N_("Show libvirt's node-device XML with the VFIO driver choice."),
 	  .options = vv_cli_no_options, .flags = VV_CLI_NODEDEV },

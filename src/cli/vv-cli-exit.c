@@ -78,6 +78,16 @@ vv_cli_exit_status(const GError *error)
 	return row ? row->status : VV_CLI_EXIT_FAILED;
 }
 
+/* The host's own module directory has no usable index (a container, a
+ * kernel whose modules are gone): only the choice needs it, so list,
+ * explain and nodedev-* show the rest and exit VV_CLI_EXIT_UNKNOWN (3).
+ * A directory given with --modules-dir is the user's input to fix: 2. */
+gboolean
+vv_cli_choice_unknown(const vv_cli_globals *globals, const GError *error)
+{
+	return !globals->modules_dir && g_error_matches(error, VV_ERROR, VV_ERROR_MODULES);
+}
+
 char *
 vv_cli_hint(const GError *error, const char *device)
 {

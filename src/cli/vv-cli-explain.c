@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vfio-variant explain: every candidate of one device, and why one wins. */
-#include "vv-cli.h"
+#include "vv-cli-json.h"
 
 static void
 vv_explain_device(vv_device *device)
@@ -51,6 +51,18 @@ vv_explain_group(const vv_selection *selection)
 	for (guint i = 0; blockers[i]; i++)
 		g_print(_("                  %1$s is bound to %2$s, which does not leave DMA to VFIO.\n"),
 			blockers[i], vv_selection_get_group_blocker_driver(selection, i));
+}
+
+/* The group as sysfs shows it, when its viability cannot be judged. */
+static void
+vv_explain_group_members(vv_device *device)
+{
+	g_autofree char *members = g_strjoinv(" ", (char **)vv_device_get_group_members(device));
+
+	if (vv_device_get_iommu_group(device) < 0)
+		g_print(_("  IOMMU group:    none\n"));
+	else
+		g_print(_("  IOMMU group:    %1$d, members: %2$s\n"), vv_device_get_iommu_group(device), members);
 }
 
 /* Only where a policy file exists: without one, the output is as before. */
@@ -122,9 +134,10 @@ vv_explain_libvirt_pick(const vv_selection *selection)
 int
 vv_cli_explain(const vv_cli_globals *globals, int argc, char **argv)
 {
-	gboolean xml = FALSE;
+	gboolean xml = FALSE, json = FALSE;
 	GOptionEntry entries[] = {
 		{ "xml", 0, 0, G_OPTION_ARG_NONE, &xml, N_("Print the <vfio> XML element instead of text"), NULL },
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print a JSON document instead of text"), NULL },
 		{ NULL },
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new(_("DEVICE"));
@@ -143,12 +156,31 @@ vv_cli_explain(const vv_cli_globals *globals, int argc, char **argv)
 	address = vv_address_parse(argv[1], &error);
 	if (!address)
 		return vv_cli_error(g_steal_pointer(&error));
+	if (xml && json)
+		return vv_cli_usage(_("Give either --xml or --json, not both."));
 	ctx = vv_cli_open(globals, &error);
-	if (!ctx || !(device = vv_device_new(ctx, address, &error)) ||
-	    !(selection = vv_selection_new(ctx, device, &error)))
+	if (!ctx || !(device = vv_device_new(ctx, address, &error)))
+		return vv_cli_error(g_steal_pointer(&error));
+	selection = vv_selection_new(ctx, device, &error);
+	if (!selection && !vv_cli_choice_unknown(globals, error))
 		return vv_cli_error(g_steal_pointer(&error));
 
-	if (xml) {
+	if (json) {
+		JsonBuilder *builder = vv_cli_json_begin("explain", "devices");
+
+		vv_cli_json_device(builder, ctx, device, selection, error);
+		vv_cli_json_end(builder, NULL);
+	} else if (!selection) {
+		/* Without a module index: the device, and why the choice is unknown. */
+		if (xml) {
+			vv_cli_error(g_steal_pointer(&error));
+			return VV_CLI_EXIT_UNKNOWN;
+		}
+		vv_explain_device(device);
+		vv_explain_group_members(device);
+		g_print(_("Result: unknown: %s\n"), error->message);
+		return VV_CLI_EXIT_UNKNOWN;
+	} else if (xml) {
 		g_autofree char *text = vv_selection_to_xml(selection, TRUE);
 
 		g_print("%s", text);
@@ -165,5 +197,7 @@ vv_cli_explain(const vv_cli_globals *globals, int argc, char **argv)
 		g_print(_("Result: %s\n"), vv_selection_get_summary(selection));
 		vv_explain_libvirt_pick(selection);
 	}
+	if (!selection)
+		return VV_CLI_EXIT_UNKNOWN;
 	return vv_selection_get_selected(selection) ? VV_CLI_EXIT_OK : VV_CLI_EXIT_NONE;
 }

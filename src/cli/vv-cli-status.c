@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vfio-variant status: what is detached, to what, since when, and from what. */
-#include "vv-cli.h"
+#include "vv-cli-json.h"
 
 static const char *
 vv_status_or_none(const char *text)
@@ -13,7 +13,7 @@ vv_status_or_none(const char *text)
  * gone (unplugged, its PF's VFs disabled) is shown as gone: its record is
  * still what there is to know, and still to be cleared. */
 static gboolean
-vv_status_print(vv_ctx *ctx, const vv_record *record, GError **error)
+vv_status_print(vv_ctx *ctx, const vv_record *record, JsonBuilder *builder, GError **error)
 {
 	const char *address = vv_record_get_address(record);
 	g_autoptr(GError) local = NULL;
@@ -22,6 +22,10 @@ vv_status_print(vv_ctx *ctx, const vv_record *record, GError **error)
 	if (!device && !g_error_matches(local, VV_ERROR, VV_ERROR_NOT_FOUND)) {
 		g_propagate_error(error, g_steal_pointer(&local));
 		return FALSE;
+	}
+	if (builder) {
+		vv_cli_json_status(builder, address, device, record);
+		return TRUE;
 	}
 	if (vv_record_is_complete(record))
 		g_print(_("%s: detached\n"), address);
@@ -54,37 +58,56 @@ vv_status_print(vv_ctx *ctx, const vv_record *record, GError **error)
  * incomplete, a symlink) is named on stderr and the others are still
  * shown. 0 when every record was read, 1 when one was not. */
 static int
-vv_status_all(vv_ctx *ctx)
+vv_status_all(vv_ctx *ctx, gboolean json)
 {
 	g_autoptr(GError) error = NULL;
 	g_auto(GStrv) addresses = vv_ctx_list_record_addresses(ctx, &error);
+	g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+	JsonBuilder *builder = NULL;
 	guint unreadable = 0;
 
 	if (!addresses)
 		return vv_cli_error(g_steal_pointer(&error));
-	if (!addresses[0])
+	if (json)
+		builder = vv_cli_json_begin("status", "devices");
+	else if (!addresses[0])
 		g_print(_("No device is detached by vfio-variant (state directory %s).\n"), vv_ctx_get_state_dir(ctx));
 	for (guint i = 0; addresses[i]; i++) {
 		g_autoptr(vv_record) record = vv_record_load(ctx, addresses[i], &error);
 
-		if (!record || !vv_status_print(ctx, record, &error)) {
+		if (!record || !vv_status_print(ctx, record, builder, &error)) {
 			g_printerr(_("vfio-variant: error: %1$s: %2$s\n"), addresses[i], error->message);
+			g_ptr_array_add(errors, g_strdup(addresses[i]));
+			g_ptr_array_add(errors, g_strdup(error->message));
 			g_clear_error(&error);
 			unreadable++;
 		}
 	}
+	if (builder)
+		vv_cli_json_end(builder, errors);
 	return unreadable ? VV_CLI_EXIT_FAILED : VV_CLI_EXIT_OK;
 }
 
 int
 vv_cli_status(const vv_cli_globals *globals, int argc, char **argv)
 {
+	gboolean json = FALSE;
+	GOptionEntry entries[] = {
+		{ "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print a JSON document instead of text"), NULL },
+		{ NULL },
+	};
 	g_autoptr(GOptionContext) context = g_option_context_new(_("[DEVICE]"));
 	g_autoptr(GError) error = NULL;
 	g_autoptr(vv_ctx) ctx = NULL;
+	JsonBuilder *builder = NULL;
+	int positional = 0;
 
 	g_option_context_set_summary(context, _("Show the devices vfio-variant detached (or DEVICE): their VFIO driver, since when, and the native driver they go back to."));
-	if (!vv_cli_parse(context, &argc, &argv, argc > 1 ? 1 : 0))
+	/* DEVICE is optional: one is expected when one is given. */
+	for (int i = 1; i < argc; i++)
+		positional += argv[i][0] != '-';
+	g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
+	if (!vv_cli_parse(context, &argc, &argv, MIN(positional, 1)))
 		return VV_CLI_EXIT_USAGE;
 	ctx = vv_cli_open(globals, &error);
 	if (!ctx)
@@ -94,16 +117,30 @@ vv_cli_status(const vv_cli_globals *globals, int argc, char **argv)
 		g_autoptr(vv_record) record = vv_record_load(ctx, argv[1], &error);
 		g_autoptr(vv_device) device = NULL;
 
-		if (record)
-			return vv_status_print(ctx, record, &error) ? VV_CLI_EXIT_OK : vv_cli_error(g_steal_pointer(&error));
-		if (!g_error_matches(error, VV_ERROR, VV_ERROR_NOT_FOUND))
+		if (json)
+			builder = vv_cli_json_begin("status", "devices");
+		if (record) {
+			if (!vv_status_print(ctx, record, builder, &error)) {
+				g_clear_object(&builder);
+				return vv_cli_error(g_steal_pointer(&error));
+			}
+			if (builder)
+				vv_cli_json_end(builder, NULL);
+			return VV_CLI_EXIT_OK;
+		}
+		if (!g_error_matches(error, VV_ERROR, VV_ERROR_NOT_FOUND) ||
+		    (g_clear_error(&error), !(device = vv_device_new(ctx, argv[1], &error)))) {
+			g_clear_object(&builder);
 			return vv_cli_error(g_steal_pointer(&error));
-		g_clear_error(&error);
-		if (!(device = vv_device_new(ctx, argv[1], &error)))
-			return vv_cli_error(g_steal_pointer(&error));
+		}
+		if (builder) {
+			vv_cli_json_status(builder, vv_device_get_address(device), device, NULL);
+			vv_cli_json_end(builder, NULL);
+			return VV_CLI_EXIT_OK;
+		}
 		g_print(_("%1$s: not detached by vfio-variant\n  Driver now:       %2$s\n"),
 			vv_device_get_address(device), vv_status_or_none(vv_device_get_driver(device)));
 		return VV_CLI_EXIT_OK;
 	}
-	return vv_status_all(ctx);
+	return vv_status_all(ctx, json);
 }

@@ -16,6 +16,9 @@ enum {
 };
 /* detach, reattach, recover: 0 done, 1 refused or failed, 2 bad usage or input. */
 enum { VV_CLI_EXIT_FAILED = 1 };
+/* list, explain, nodedev-list, nodedev-dumpxml on a host without a module
+ * index: everything else shown, the choice marked unknown. */
+enum { VV_CLI_EXIT_UNKNOWN = 3 };
 
 /* The global options --sysroot, --modules-dir, --state-dir, --config: the
  * roots the hook is given too (src/shared/vv-roots.h). */
@@ -30,6 +33,10 @@ int vv_cli_error_device(GError *error, const char *device);
  * option or command helps, about DEVICE (NULL: none named), or NULL.
  * Transfer full. */
 int vv_cli_exit_status(const GError *error);
+/* Does ERROR (from vv_selection_new()) leave the choice unknown while the
+ * rest of a read-only command can still be shown (the host's module
+ * directory has no index; not one given with --modules-dir)? */
+gboolean vv_cli_choice_unknown(const vv_cli_globals *globals, const GError *error);
 char *vv_cli_hint(const GError *error, const char *device);
 /* OPTION's SECONDS as milliseconds, range-checked (out of range: the usage
  * message is printed, FALSE). */

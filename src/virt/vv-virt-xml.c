@@ -2,8 +2,9 @@
 /*
  * Node-device XML extended with the <vfio> element. libvirt's document is
  * parsed with network access and entity expansion off, our element is
- * added inside <driver>, and nothing else is touched: the result still
- * validates against libvirt's nodedev.rng once our elements are stripped.
+ * added inside libvirt's <driver> or, for a device libvirt shows without
+ * one, in <device> where <driver> would be; nothing else is touched:
+ * removing every element of our namespace gives libvirt's document back.
  */
 #include <glib/gi18n.h>
 #include <string.h>
@@ -79,51 +80,53 @@ vv_virt_xml_merge(const char *nodedev_xml, const char *vfio_xml, GError **error)
 	}
 
 	/* libvirt shows <driver> only for a bound device, right after <parent>
-	 * (or <path>, <name>): keep that place for one we add. */
+	 * (or <path>, <name>). Without one, <vfio> takes that place itself: a
+	 * <driver> of ours would stay behind, empty, once our namespace is
+	 * removed, and libvirt's nodedev.rng rejects an empty <driver>. */
 	driver = vv_virt_xml_child(root, "driver");
-	if (!driver) {
+	element = xmlDocCopyNode(xmlDocGetRootElement(vfio), doc, 1);
+	if (driver) {
+		xmlAddChild(driver, element);
+	} else {
 		xmlNode *after = vv_virt_xml_child(root, "parent");
 
 		after = after ? after : vv_virt_xml_child(root, "path");
 		after = after ? after : vv_virt_xml_child(root, "name");
-		driver = xmlNewDocNode(doc, NULL, BAD_CAST "driver", NULL);
 		if (after)
-			xmlAddNextSibling(after, driver);
+			xmlAddNextSibling(after, element);
 		else
-			xmlAddChild(root, driver);
+			xmlAddChild(root, element);
 	}
-	element = xmlDocCopyNode(xmlDocGetRootElement(vfio), doc, 1);
-	xmlAddChild(driver, element);
 	xmlReconciliateNs(doc, element);
 	return vv_virt_xml_format(doc);
+}
+
+/* Every element of our namespace, wherever it is, goes with its subtree. */
+static void
+vv_virt_xml_strip_node(xmlNode *node)
+{
+	xmlNode *child = node->children;
+
+	while (child) {
+		xmlNode *next = child->next;
+
+		if (vv_virt_xml_is_ours(child)) {
+			xmlUnlinkNode(child);
+			xmlFreeNode(child);
+		} else if (child->type == XML_ELEMENT_NODE) {
+			vv_virt_xml_strip_node(child);
+		}
+		child = next;
+	}
 }
 
 char *
 vv_virt_xml_strip(const char *merged_xml, GError **error)
 {
 	g_autoptr(xmlDoc) doc = vv_virt_xml_parse(merged_xml, _("node-device XML"), error);
-	xmlNode *driver;
 
 	if (!doc)
 		return NULL;
-	driver = vv_virt_xml_child(xmlDocGetRootElement(doc), "driver");
-	if (driver) {
-		xmlNode *child = driver->children;
-
-		while (child) {
-			xmlNode *next = child->next;
-
-			if (vv_virt_xml_is_ours(child)) {
-				xmlUnlinkNode(child);
-				xmlFreeNode(child);
-			}
-			child = next;
-		}
-		/* libvirt's own <driver> always names the driver. */
-		if (!vv_virt_xml_child(driver, "name")) {
-			xmlUnlinkNode(driver);
-			xmlFreeNode(driver);
-		}
-	}
+	vv_virt_xml_strip_node(xmlDocGetRootElement(doc));
 	return vv_virt_xml_format(doc);
 }

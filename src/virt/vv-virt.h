@@ -36,14 +36,14 @@ typedef enum {
 /* vv-virt-xml.c: libvirt's node-device XML, extended with our <vfio>. */
 
 /* Put the <vfio> element VFIO_XML (vv_selection_to_xml(..., FALSE)) inside
- * the <driver> of the node-device document NODEDEV_XML; a device libvirt
- * shows without a driver gets a <driver> holding only <vfio>. Nothing of
- * libvirt's part is changed. Returns the merged document, or NULL with
+ * the <driver> of the node-device document NODEDEV_XML; for a device libvirt
+ * shows without a driver, <vfio> is a child of <device> where <driver> would
+ * be. Nothing of libvirt's part is changed or added. Returns the merged document, or NULL with
  * ERROR set when either input is not well-formed. */
 char *vv_virt_xml_merge(const char *nodedev_xml, const char *vfio_xml, GError **error);
 
-/* The reverse: the document without our elements (and without a <driver>
- * we added), as libvirt's own schema expects it. */
+/* The reverse: the document without any element of our namespace, which
+ * is libvirt's document as it was. */
 char *vv_virt_xml_strip(const char *merged_xml, GError **error);
 
 /* vv-virt-conn.c: connections and node devices. */

@@ -2,7 +2,7 @@
 # Debian's real libvirtd on this machine, READ-ONLY: a private config and
 # socket (no systemd, udevd or D-Bus needed), then `vfio-variant
 # nodedev-list` and `nodedev-dumpxml` for every PCI node device, each
-# document validated. Nothing is ever detached here: this machine's PCI
+# document validated and, our namespace removed, compared with virsh's. Nothing is ever detached here: this machine's PCI
 # devices are its own disk and network.
 # Usage: test-libvirtd-host.sh VFIO_VARIANT TEST_NODEDEV_XML
 # (needs VV_SCHEMA_DIR and VV_LIBVIRT_NODEDEV_RNG in the environment)
@@ -61,7 +61,7 @@ check() { # label command...
 
 expected=$(virsh -c "$uri" nodedev-list --cap pci 2>/dev/null | sed '/^$/d' | sort)
 [ -n "$expected" ] || { echo "Bail out! libvirtd did not start or lists no PCI device: $(tail -3 "$work/libvirtd.log" "$work/stdout")"; exit 1; }
-echo "1..$(( $(wc -l <<<"$expected") * 2 + 4 ))"
+echo "1..$(( $(wc -l <<<"$expected") * 3 + 4 ))"
 
 listed() { "$cli" --modules-dir "$modules_dir" nodedev-list "$@" | awk '{ print $1 }' | sort; }
 check "nodedev-list shows every PCI node device virsh shows" diff <(echo "$expected") <(listed -c "$uri")
@@ -98,5 +98,7 @@ check "the daemon reached through a command (qemu+ext) is refused as remote" rem
 for name in $expected; do
 	check "nodedev-dumpxml $name" sh -c "\"$cli\" --modules-dir \"$modules_dir\" nodedev-dumpxml -c \"$uri\" $name >\"$work/$name.xml\""
 	check "$name validates (ours and libvirt's grammar)" "$validator" --validate "$work/$name.xml"
+	virsh -c "$uri" nodedev-dumpxml "$name" >"$work/$name.libvirt.xml" 2>&1
+	check "$name without our namespace is virsh's document" "$validator" --compare "$work/$name.xml" "$work/$name.libvirt.xml"
 done
 [ "$failed" -eq 0 ]

@@ -40,11 +40,13 @@ case_dumpxml_names() {
 		expect_status 0
 		[ "$out" = "$(cat "$work/by-nodedev.xml")" ] || fail "$name gives another document than pci_0000_00_01_0: $out"
 	done
-	# No driver in libvirt's document: <driver> holds only <vfio>.
+	# No driver in libvirt's document: <vfio> stands where <driver> would, and
+	# no <driver> is added (the validator strips our namespace and checks).
 	vv nodedev-dumpxml -c "$uri" 00:08.0
 	expect_status 0
 	echo "$out" >"$work/unbound.xml"
 	validates "$work/unbound.xml"
+	if grep -qF '<driver>' "$work/unbound.xml"; then fail "a <driver> was added: $out"; fi
 }
 
 case_uri_sources() {
@@ -276,6 +278,48 @@ pci_0000_00_08_0|-|vfio_pci" ] || fail "unexpected list: $out"
 	grep -q '0000:00:03.0' <<<"$err" || fail "the missing device is not named: $err"
 }
 
+# nodedev-list --json: the schema's document, libvirt's devices in order.
+case_list_json() {
+	vv nodedev-list --json -c "$uri"
+	expect_status 0
+	echo "$out" >"$work/list.json"
+	/usr/bin/python3 "$VV_JSON_CHECK" validate "$VV_SCHEMA_DIR/vfio-variant.schema.json" "$work/list.json" >"$work/check" 2>&1 ||
+		fail "$(cat "$work/check")"
+	[ "$(grep -o '"nodedev" : "[^"]*"' <<<"$out" | cut -d'"' -f4 | tr '\n' ' ')" = "pci_0000_00_01_0 pci_0000_00_03_0 pci_0000_00_08_0 " ] ||
+		fail "unexpected devices: $out"
+	expect_out '"command" : "nodedev-list"'
+	expect_out '"module" : "acme_vfio_pci"'
+}
+
+# Without a module index: libvirt's part is shown, the choice is unknown
+# with the reason, the status is 3; nodedev-dumpxml prints libvirt's own
+# document, which validates against libvirt's nodedev.rng.
+case_no_index() {
+	rm -f "$root"/lib/modules/*/modules.alias.bin
+	vv nodedev-list -c "$uri"
+	expect_status 3
+	[ "$(awk '{ print $1 "|" $2 "|" $3 }' <<<"$out")" = "pci_0000_00_01_0|abcd_nic|unknown:
+pci_0000_00_03_0|abcd_nic|unknown:
+pci_0000_00_08_0|-|unknown:" ] || fail "unexpected list: $out"
+	grep -qF "has no modules.alias.bin" <<<"$err" || fail "nodedev-list does not say why: $err"
+	vv nodedev-list --json -c "$uri"
+	expect_status 3
+	echo "$out" >"$work/unknown.json"
+	/usr/bin/python3 "$VV_JSON_CHECK" validate "$VV_SCHEMA_DIR/vfio-variant.schema.json" "$work/unknown.json" >"$work/check" 2>&1 ||
+		fail "$(cat "$work/check")"
+	[ "$(grep -c '"known" : false' <<<"$out")" -eq 3 ] || fail "not every device's choice is unknown: $out"
+	vv nodedev-dumpxml -c "$uri" 00:01.0
+	expect_status 3
+	expect_out '<name>pci_0000_00_01_0</name>'
+	expect_no_out 'urn:x-vfio-variant'
+	grep -qF "vfio-variant: warning: the VFIO driver of 0000:00:01.0 is unknown: The module directory" <<<"$err" ||
+		fail "nodedev-dumpxml does not say why: $err"
+	echo "$out" >"$work/libvirt-only.xml"
+	xmllint --noout --relaxng "$VV_LIBVIRT_NODEDEV_RNG" "$work/libvirt-only.xml" >"$work/check" 2>&1 ||
+		fail "libvirt's document does not validate: $(cat "$work/check")"
+	expect_log_empty
+}
+
 # A remote libvirt that really answers, with no network: libvirt's remote
 # driver runs `ssh HOST sh -c ...` (or the ext URI's command) and speaks its
 # RPC over the command's stdin and stdout; a fake ssh first in PATH (and
@@ -345,6 +389,8 @@ cases=(
 	"dumpxml of a detached device: <detached> and <native>, valid|case_dumpxml_detached"
 	"remote connection (ssh, ext, localhost, LIBVIRT_DEFAULT_URI) refused after connecting, nothing asked or written|case_remote_refused"
 	"list: libvirt's PCI devices with the selection; a device the host lacks named|case_list"
+	"list --json: the schema's document|case_list_json"
+	"without a module index: list and dumpxml show libvirt's part, the choice unknown, exit 3|case_no_index"
 )
 
 sim_run_cases "${cases[@]}"

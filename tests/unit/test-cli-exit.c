@@ -99,6 +99,35 @@ test_cli_exit_unknown(void)
 	g_assert_null(vv_cli_hint(negative, NULL));
 }
 
+/* Status 3 (the choice unknown, the rest shown) only for the host's own
+ * module directory without an index; a --modules-dir is the user's input. */
+static void
+test_cli_exit_choice_unknown(void)
+{
+	static const struct {
+		GQuark domain;
+		int code;
+		const char *modules_dir;
+		gboolean unknown;
+	} cases[] = {
+		{ .code = VV_ERROR_MODULES, .unknown = TRUE },
+		{ .code = VV_ERROR_MODULES, .modules_dir = "/somewhere" },
+		{ .code = VV_ERROR_NOT_FOUND },
+		{ .code = VV_ERROR_IO },
+		{ .code = VV_ERROR_SYSROOT },
+		{ .domain = 1, .code = VV_ERROR_MODULES }, /* another domain */
+	};
+
+	for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+		vv_cli_globals globals = { .modules_dir = cases[i].modules_dir };
+		g_autoptr(GError) error = g_error_new_literal(cases[i].domain ? G_FILE_ERROR : VV_ERROR, cases[i].code, "x");
+
+		g_test_message("case %u", i);
+		g_assert_cmpint(vv_cli_choice_unknown(&globals, error), ==, cases[i].unknown);
+	}
+	g_assert_cmpint(VV_CLI_EXIT_UNKNOWN, ==, 3);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -106,5 +135,6 @@ main(int argc, char **argv)
 	g_test_add_func("/cli-exit/per-code", test_cli_exit_per_code);
 	g_test_add_func("/cli-exit/every-code", test_cli_exit_every_code);
 	g_test_add_func("/cli-exit/unknown", test_cli_exit_unknown);
+	g_test_add_func("/cli-exit/choice-unknown", test_cli_exit_choice_unknown);
 	return g_test_run();
 }

@@ -2,9 +2,11 @@
 /*
  * Node-device XML: real libvirt documents (tests/nodedev, captured from
  * libvirtd) merged with <vfio> samples (tests/xml). Each merged document
- * validates against schemas/nodedev-vfio.rng; with our part stripped it
- * validates against the system's libvirt nodedev.rng and is, canonically,
- * libvirt's document unchanged. *-invalid.xml merged documents must fail.
+ * validates against schemas/nodedev-vfio.rng; with every element of our
+ * namespace removed it validates against the system's libvirt nodedev.rng
+ * and is, canonically, libvirt's document unchanged (for a device without
+ * a driver too: no empty <driver> of ours remains). *-invalid.xml merged
+ * documents must fail.
  */
 #include <string.h>
 
@@ -59,6 +61,16 @@ vv_test_fragment(const char *sample)
 	return result;
 }
 
+static guint
+vv_test_count(const char *text, const char *needle)
+{
+	guint n = 0;
+
+	for (const char *at = text; (at = strstr(at, needle)); at++)
+		n++;
+	return n;
+}
+
 static void
 test_nodedev_corpus(void)
 {
@@ -101,6 +113,8 @@ test_nodedev_corpus(void)
 			before = vv_test_canonical(text);
 			after = vv_test_canonical(stripped);
 			g_assert_cmpstr(after, ==, before);
+			/* <vfio> goes into libvirt's <driver>, and adds none. */
+			g_assert_cmpuint(vv_test_count(merged, "<driver>"), ==, vv_test_count(text, "<driver>"));
 		}
 		documents++;
 	}
@@ -168,11 +182,39 @@ vv_test_validate_files(int argc, char **argv)
 	return failed ? 1 : 0;
 }
 
+/* --compare MERGED ORIGINAL: MERGED (`nodedev-dumpxml`), without our
+ * namespace, is canonically ORIGINAL (`virsh nodedev-dumpxml`). */
+static int
+vv_test_compare_files(const char *merged_path, const char *original_path)
+{
+	g_autofree char *merged = NULL, *original = NULL, *stripped = NULL;
+	g_autofree char *before = NULL, *after = NULL;
+	g_autoptr(GError) error = NULL;
+
+	if (!g_file_get_contents(merged_path, &merged, NULL, &error) ||
+	    !g_file_get_contents(original_path, &original, NULL, &error) ||
+	    !(stripped = vv_virt_xml_strip(merged, &error))) {
+		g_print("FAIL %s: %s\n", merged_path, error->message);
+		return 1;
+	}
+	before = vv_test_canonical(original);
+	after = vv_test_canonical(stripped);
+	if (!g_str_equal(before, after)) {
+		g_print("FAIL %s without our namespace differs from %s:\n%s\n---\n%s\n", merged_path, original_path,
+			after, before);
+		return 1;
+	}
+	g_print("ok %s is %s without our namespace\n", merged_path, original_path);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	if (argc > 1 && g_str_equal(argv[1], "--validate"))
 		return vv_test_validate_files(argc - 2, argv + 2);
+	if (argc == 4 && g_str_equal(argv[1], "--compare"))
+		return vv_test_compare_files(argv[2], argv[3]);
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/nodedev-xml/corpus", test_nodedev_corpus);
 	g_test_add_func("/nodedev-xml/malformed", test_nodedev_malformed);
