@@ -13,6 +13,7 @@ packages="
   mmdebstrap debian-archive-keyring xz-utils
   clang libclang-rt-14-dev
   scdoc bash-completion man-db
+  udev systemd
 "
 
 run_as_root() {

@@ -277,6 +277,13 @@ def build_device(out, host, dev, vfio_index):
         files["sriov_totalvfs"] = f"{dev['sriov_totalvfs']}\n"
         files["sriov_numvfs"] = f"{dev.get('sriov_numvfs', 0)}\n"
         files["sriov_drivers_autoprobe"] = "1\n"
+        # The VFs' device id, as the kernel prints it (%x): given, or the
+        # first VF's.
+        vf_device = dev.get("sriov_vf_device")
+        if vf_device is None and dev.get("vfs"):
+            vf_device = f"{host['by_bdf'][dev['vfs'][0]]['device']:x}"
+        if vf_device is not None:
+            files["sriov_vf_device"] = f"{vf_device}\n"
     for name, data in files.items():
         put(out, f"{d}/{name}", data)
     link(out, f"sys/bus/pci/devices/{bdf}", d)

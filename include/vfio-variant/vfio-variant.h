@@ -67,6 +67,7 @@ typedef enum {
 	VV_ERROR_RECORD,           /* a device's record cannot be read or is incomplete */
 	VV_ERROR_NOT_DETACHED,     /* a rebind found the device on no VFIO driver */
 	VV_ERROR_GONE,             /* a reattach found the device gone from sysfs; its record is kept */
+	VV_ERROR_DECLARED,         /* a reattach of a device the policy declares in VFIO mode (mode=vfio); since 1.1 */
 } vv_error_code;
 
 /* The XML namespace of the <vfio> element (explain --xml, node-device XML). */
@@ -306,6 +307,8 @@ typedef enum {
 	VV_REQUESTER_CLI,
 	VV_REQUESTER_LIBVIRT,
 	VV_REQUESTER_HOOK,
+	VV_REQUESTER_UDEV, /* vv_apply() from the udev rule at a device's add; since 1.1 */
+	VV_REQUESTER_BOOT, /* vv_apply() from the boot unit (apply --all); since 1.1 */
 } vv_requester;
 
 typedef struct vv_bind_options vv_bind_options;
@@ -406,8 +409,10 @@ const char *vv_requester_to_string(vv_requester requester);
  * SYSCONFDIR/vfio-variant/vfio-variant.conf (SYSROOT/etc/vfio-variant/
  * vfio-variant.conf under a sysroot), a GLib key file with the groups
  * [global], [id VENDOR:DEVICE] and [device ADDRESS], each with the keys
- * driver=auto|generic|deny|NAME and hook-mode=fallback|strict. For each
- * key the most specific group that sets it wins (device, id, global);
+ * driver=auto|generic|deny|NAME and hook-mode=fallback|strict (and, since
+ * 1.1, mode=vfio|host: see "VFIO mode" below), followed by its drop-ins
+ * FILE.d/NAME.conf in byte order. For each key the most specific group
+ * that sets it wins (device, id, global; at one level, the later file);
  * without one: auto and fallback. The selection applies it: deny selects
  * nothing, generic selects vfio_pci, NAME selects that driver even when
  * none of its aliases matches. The file is read on the first selection;
@@ -581,6 +586,77 @@ typedef enum {
 vv_host_use vv_policy_get_host_use(const vv_policy *policy);
 const char *vv_host_use_to_string(vv_host_use host_use);
 
+/* ---- VFIO mode: declared devices (since 1.1) --------------------------- */
+
+/*
+ * The policy key mode=vfio|host in a [device ADDRESS] or [id
+ * VENDOR:DEVICE] group declares that the device (every device of that
+ * id, e.g. every VF of a model) lives on its VFIO driver: the driver the
+ * policy's driver= gives, with every rule of vv_detach(). The policy file
+ * FILE is followed by its drop-ins FILE.d/ *.conf in byte order of their
+ * names; at each level (device, id, global) a later file's key wins. The
+ * declaring functions below edit one drop-in of their own,
+ * FILE.d/VV_DECLARE_DROPIN, never the administrator's files.
+ *
+ * Index: the udev rule cannot read the policy without starting a process,
+ * so every function that changes or applies the declarations writes the
+ * directory DIR(FILE)/declared/ (DIR(FILE) the policy file's directory):
+ * one empty file per declared address ("0000:03:00.1"), per declared id as
+ * the kernel's PCI_ID ("15B3:101E"), and per PF whose VFs are declared by
+ * id ("pf-0000:03:00.0"). The rule tests those names.
+ */
+#define VV_DECLARE_DROPIN "90-declared.conf"
+
+typedef enum {
+	VV_DEVICE_MODE_HOST = 0, /* no declaration: the host's drivers choose */
+	VV_DEVICE_MODE_VFIO,     /* declared: the device lives on VFIO */
+} vv_device_mode;
+
+/* The device's mode= (device group first, then id). Default: host. */
+vv_device_mode vv_policy_get_device_mode(const vv_policy *policy);
+
+typedef struct vv_declaration vv_declaration;
+
+/* Every mode= key in force (a device group's wins over an earlier file's
+ * for the same target), address declarations first, each in its order.
+ * Transfer full: g_ptr_array_unref() frees the elements. */
+GPtrArray *vv_ctx_list_declarations(vv_ctx *ctx, GError **error);
+/* "0000:03:00.1" or "15b3:101e". */
+const char *vv_declaration_get_target(const vv_declaration *declaration);
+gboolean vv_declaration_is_id(const vv_declaration *declaration);
+vv_device_mode vv_declaration_get_mode(const vv_declaration *declaration);
+/* The driver= that applies to that group ("auto", "generic", "deny" or a
+ * name), NULL when none of the target's groups sets one. */
+const char *vv_declaration_get_driver(const vv_declaration *declaration);
+/* Where the mode= key is: a file and its line. */
+const char *vv_declaration_get_file(const vv_declaration *declaration);
+guint vv_declaration_get_line(const vv_declaration *declaration);
+void vv_declaration_free(vv_declaration *declaration);
+
+/* Declare TARGET (a device name vv_address_parse() accepts, or
+ * VENDOR:DEVICE) in VFIO mode with DRIVER ("auto", "generic" or a module
+ * or driver name; NULL: auto) in the drop-in VV_DECLARE_DROPIN, then
+ * write the index. Changes no device (vv_apply() does). Errors:
+ * VV_ERROR_INVALID_ARGUMENT (TARGET, DRIVER, a malformed policy),
+ * VV_ERROR_IO. */
+gboolean vv_declare(vv_ctx *ctx, const char *target, const char *driver, GError **error);
+/* Remove TARGET's declaration: its group leaves the drop-in, and when
+ * another file still declares it, the drop-in says mode=host for it. Then
+ * the index is written. Changes no device. */
+gboolean vv_undeclare(vv_ctx *ctx, const char *target, GError **error);
+/* Write the index from the policy as it is now (after a hand edit). */
+gboolean vv_declarations_write_index(vv_ctx *ctx, GError **error);
+
+/* Bring DEVICE where its declaration says: declared, vv_detach() (a
+ * device already on a VFIO driver is left alone); a PF whose VFs are
+ * declared by id gets sriov_drivers_autoprobe=0 (recorded, and restored
+ * by vv_apply() once no VF id is declared any more); not declared,
+ * nothing. A driver_override VV_APPLY_PENDING (the udev rule's) is
+ * cleared first. OPTIONS as for vv_detach(); set the requester. Transfer
+ * full. */
+#define VV_APPLY_PENDING "vfio-variant-pending"
+vv_bind_result *vv_apply(vv_ctx *ctx, const char *device, const vv_bind_options *options, GError **error);
+
 /* ---- what libvirt >= 10 picks by itself -------------------------------- */
 
 /*
@@ -662,5 +738,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_bind_options, vv_bind_options_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_bind_result, vv_bind_result_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_record, vv_record_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_policy, vv_policy_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_declaration, vv_declaration_free)
 
 G_END_DECLS

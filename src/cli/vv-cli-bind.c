@@ -3,7 +3,7 @@
 #include "vv-cli.h"
 
 /* The actions (planned for a dry run), then what the user must know. */
-static void
+void
 vv_cli_print_result(const vv_bind_result *result, gboolean dry_run)
 {
 	const char *const *actions = vv_bind_result_get_actions(result);

@@ -66,6 +66,23 @@ static const vv_cli_option vv_cli_nodedev_reattach_options[] = {
 	{ NULL },
 };
 
+static const vv_cli_option vv_cli_declare_options[] = {
+	{ "driver", 0, "NAME", VV_CLI_VALUE_DRIVER },
+	{ "no-apply", 0, NULL, VV_CLI_VALUE_NONE },
+	{ NULL },
+};
+static const vv_cli_option vv_cli_undeclare_options[] = {
+	{ "no-apply", 0, NULL, VV_CLI_VALUE_NONE },
+	{ NULL },
+};
+static const vv_cli_option vv_cli_apply_options[] = {
+	{ "all", 0, NULL, VV_CLI_VALUE_NONE },
+	{ "requester", 0, "WHO", VV_CLI_VALUE_TEXT },
+	{ "dry-run", 0, NULL, VV_CLI_VALUE_NONE },
+	{ "timeout", 0, "SECONDS", VV_CLI_VALUE_TEXT },
+	{ NULL },
+};
+
 const vv_cli_command vv_cli_commands[] = {
 	{ .name = "list", .run = vv_cli_list, .operands = "",
 	  .summary = N_("Show every PCI device and the VFIO driver it would get."),
@@ -97,6 +114,18 @@ const vv_cli_command vv_cli_commands[] = {
 	{ .name = "nodedev-reattach", .run = vv_cli_nodedev_reattach, .operands = "DEVICE", .operand = VV_CLI_VALUE_DEVICE,
 	  .summary = N_("Give a device back through libvirt, to its native driver."),
 	  .options = vv_cli_nodedev_reattach_options, .flags = VV_CLI_NODEDEV },
+	{ .name = "declare", .run = vv_cli_declare, .operands = "DEVICE|VENDOR:DEVICE", .operand = VV_CLI_VALUE_DEVICE,
+	  .summary = N_("Declare a device, or every device of an id, in VFIO mode: on its VFIO driver at boot and at every add."),
+	  .options = vv_cli_declare_options },
+	{ .name = "undeclare", .run = vv_cli_undeclare, .operands = "DEVICE|VENDOR:DEVICE", .operand = VV_CLI_VALUE_DEVICE,
+	  .summary = N_("Remove a declaration; a declared device on VFIO goes back to its host driver."),
+	  .options = vv_cli_undeclare_options },
+	{ .name = "declarations", .run = vv_cli_declarations, .operands = "",
+	  .summary = N_("List the devices and ids in VFIO mode, and where each is declared."),
+	  .options = vv_cli_no_options },
+	{ .name = "apply", .run = vv_cli_apply, .operands = "DEVICE|--all", .operand = VV_CLI_VALUE_DEVICE,
+	  .summary = N_("Bring a device (or every device) where its declaration says (the udev rule and the boot unit run it)."),
+	  .options = vv_cli_apply_options },
 	{ .name = "hook", .run = vv_cli_hook, .operands = "qemu DOMAIN OPERATION SUBOP [EXTRA]", .operand = VV_CLI_VALUE_TEXT,
 	  .summary = N_("Run a stage of the libvirt qemu hook on a domain XML (libvirt runs vfio-variant-hook)."),
 	  .options = vv_cli_no_options },

@@ -57,6 +57,8 @@ static const vv_cli_code vv_cli_codes[] = {
 	[VV_ERROR_NOT_DETACHED] = { VV_CLI_EXIT_FAILED, NULL },
 	[VV_ERROR_GONE] = { VV_CLI_EXIT_FAILED,
 		N_("If it is not coming back, remove its record with 'vfio-variant reattach --force %1$s'.") },
+	[VV_ERROR_DECLARED] = { VV_CLI_EXIT_FAILED,
+		N_("Remove the declaration with 'vfio-variant undeclare %1$s' (for a declaration by id, undeclare the id); that gives the device back to its host driver.") },
 };
 
 static const vv_cli_code *

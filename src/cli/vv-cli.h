@@ -47,6 +47,8 @@ vv_ctx *vv_cli_open(const vv_cli_globals *globals, GError **error);
 const char *vv_cli_short_reason(const vv_selection *selection);
 typedef vv_bind_result *(*vv_cli_bind_operation)(vv_ctx *ctx, const char *device,
 						  const vv_bind_options *options, GError **error);
+/* A result's actions (planned, for a dry run) and messages, on stdout. */
+void vv_cli_print_result(const vv_bind_result *result, gboolean dry_run);
 int vv_cli_run_bind(const vv_cli_globals *globals, const char *name, const vv_bind_options *options,
 		    gboolean dry_run, vv_cli_bind_operation operation);
 
@@ -123,3 +125,7 @@ int vv_cli_reattach(const vv_cli_globals *globals, int argc, char **argv);
 int vv_cli_recover(const vv_cli_globals *globals, int argc, char **argv);
 int vv_cli_status(const vv_cli_globals *globals, int argc, char **argv);
 int vv_cli_hook(const vv_cli_globals *globals, int argc, char **argv);
+int vv_cli_declare(const vv_cli_globals *globals, int argc, char **argv);
+int vv_cli_undeclare(const vv_cli_globals *globals, int argc, char **argv);
+int vv_cli_declarations(const vv_cli_globals *globals, int argc, char **argv);
+int vv_cli_apply(const vv_cli_globals *globals, int argc, char **argv);

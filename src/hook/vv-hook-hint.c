@@ -18,6 +18,7 @@ static const char *const vv_hook_hints[] = {
 	[VV_ERROR_ASSIGNED] = N_("Another domain holds the device: stop that domain first."),
 	[VV_ERROR_BLACKLISTED] = N_("Remove the blacklist line, or name another driver in the hostdev's <driver model> or in the policy file."),
 	[VV_ERROR_NO_PCI_DRIVER] = N_("Name another driver in the hostdev's <driver model> or in the policy file."),
+	[VV_ERROR_DECLARED] = N_("The device is declared in VFIO mode: remove the declaration with 'vfio-variant undeclare' to give it back to its host driver."),
 	[VV_ERROR_RECORD] = N_("Move the device's record aside and give the device back with 'vfio-variant reattach'."),
 };
 

@@ -30,7 +30,9 @@
  *
  * Which libvirt runs the hook: vv-hook-libvirt.c; unknown counts as 9.0.
  *   release end    managed: check that the native driver seen at
- *                  'prepare' is back (load its module, reprobe, if not);
+ *                  'prepare' is back (load its module, reprobe, if not),
+ *                  then a device declared in VFIO mode (mode=vfio) goes
+ *                  back to its VFIO driver (vv_apply());
  *                  unmanaged: back to the state the administrator left.
  *                  The plan goes.
  *
@@ -670,7 +672,7 @@ vv_hook_stopped(const vv_hook *hook)
 
 /* A managed hostdev: the native driver seen at 'prepare' must be back. */
 static gboolean
-vv_hook_release_managed(const vv_hook *hook, const vv_hook_plan_entry *entry)
+vv_hook_release_native(const vv_hook *hook, const vv_hook_plan_entry *entry)
 {
 	g_autoptr(vv_bind_options) options = vv_hook_options(hook, entry);
 	g_autoptr(vv_bind_result) result = NULL;
@@ -710,6 +712,44 @@ vv_hook_release_managed(const vv_hook *hook, const vv_hook_plan_entry *entry)
 	}
 	vv_hook_log_result(hook, entry->address, result, start);
 	return TRUE;
+}
+
+/* A device declared in VFIO mode (mode=vfio) lives on VFIO: libvirt's
+ * reattach gave it to its host driver, and it goes back to its VFIO
+ * driver now, as at its add or at boot. */
+static gboolean
+vv_hook_release_declared(const vv_hook *hook, const vv_hook_plan_entry *entry)
+{
+	/* No domain in the record: the guest is gone, the device is the
+	 * declaration's. */
+	g_autoptr(vv_bind_options) options = vv_bind_options_new();
+	g_autoptr(vv_bind_result) result = NULL;
+	g_autoptr(vv_device) device = NULL;
+	g_autoptr(vv_policy) policy = NULL;
+	g_autoptr(GError) error = NULL;
+	gint64 start = g_get_monotonic_time();
+
+	if (!(device = vv_device_new(hook->ctx, entry->address, &error)) ||
+	    !(policy = vv_policy_new(hook->ctx, device, &error))) {
+		vv_hook_log_error(hook, error);
+		return FALSE;
+	}
+	if (vv_policy_get_device_mode(policy) != VV_DEVICE_MODE_VFIO)
+		return TRUE;
+	vv_bind_options_set_requester(options, VV_REQUESTER_HOOK);
+	if (!(result = vv_apply(hook->ctx, entry->address, options, &error))) {
+		vv_hook_log_error(hook, error);
+		return FALSE;
+	}
+	vv_hook_log(hook, _("%s is declared in VFIO mode: back to its VFIO driver."), entry->address);
+	vv_hook_log_result(hook, entry->address, result, start);
+	return TRUE;
+}
+
+static gboolean
+vv_hook_release_managed(const vv_hook *hook, const vv_hook_plan_entry *entry)
+{
+	return vv_hook_release_native(hook, entry) && vv_hook_release_declared(hook, entry);
 }
 
 static int

@@ -86,6 +86,14 @@ vv_reattach_vanished(vv_op *op, GError **error)
 	return TRUE;
 }
 
+static gboolean
+vv_reattach_is_declared(vv_op *op)
+{
+	g_autoptr(vv_policy) policy = vv_policy_new(op->ctx, op->device, NULL);
+
+	return policy && vv_policy_get_device_mode(policy) == VV_DEVICE_MODE_VFIO;
+}
+
 VV_EXPORT vv_bind_result *
 vv_reattach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError **error)
 {
@@ -120,6 +128,17 @@ vv_reattach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GErro
 		g_set_error(error, VV_ERROR, VV_ERROR_ASSIGNED,
 			    _("Refusing to reattach %1$s: it is assigned to the libvirt domain %2$s, and the qemu hook gives it back when that domain is stopped."),
 			    address, record->domain);
+		return NULL;
+	}
+	/* A declared device lives on VFIO: only the declaration's removal
+	 * (vv_undeclare(), then this) or the hook gives it back. A policy
+	 * that cannot be read declares nothing here: it must not keep a
+	 * device from going back. */
+	if ((options->requester == VV_REQUESTER_CLI || options->requester == VV_REQUESTER_LIBVIRT) &&
+	    vv_reattach_is_declared(&op)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_DECLARED,
+			    _("Refusing to reattach %1$s: the policy declares it in VFIO mode (mode=vfio), so it goes back to its VFIO driver at every add and boot."),
+			    address);
 		return NULL;
 	}
 	/* No record, but the caller knows the native state (the hook). */

@@ -98,7 +98,7 @@ VV_EXPORT void vv_bind_options_set_flags(vv_bind_options *options, vv_bind_flags
 VV_EXPORT void vv_bind_options_set_requester(vv_bind_options *options, vv_requester requester) { options->requester = requester; }
 VV_EXPORT void vv_bind_options_set_lock_timeout(vv_bind_options *options, guint milliseconds) { options->lock_timeout_ms = milliseconds; }
 
-static vv_bind_result *
+vv_bind_result *
 vv_bind_result_new(void)
 {
 	vv_bind_result *result = g_new0(vv_bind_result, 1);

@@ -62,6 +62,8 @@ typedef enum {
 	VV_OP_NO_DRY_RUN = 1 << 1, /* the operation records what others did: never dry */
 } vv_op_flags;
 
+/* An empty result (vv-declare.c builds one around a detach). */
+vv_bind_result *vv_bind_result_new(void);
 void vv_op_clear(vv_op *op);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(vv_op, vv_op_clear)
 

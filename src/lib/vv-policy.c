@@ -20,6 +20,13 @@
  * id, then global, then the default (auto, fallback, refuse). The keys are
  * resolved independently.
  *
+ * mode=vfio|host (only in [device] and [id] groups) declares that the
+ * device lives on VFIO (vv-declare.c). After the file come the drop-ins
+ * FILE.d/NAME.conf in byte order of their names; at one level (device, id,
+ * global) a later file's key wins over an earlier's. Each drop-in is read
+ * like the file; one that is a symbolic link or not a regular file is an
+ * error naming it, so that a declaration never comes from elsewhere.
+ *
  * The file is scanned line by line here, because GKeyFile's errors name no
  * line and it accepts what we do not (unknown keys, duplicate keys,
  * localized keys, escapes); GKeyFile then checks what is left (the
@@ -29,6 +36,9 @@
  * a broken policy must not keep 'reattach' or 'status' from working.
  */
 #include <string.h>
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
 
 #include "vv-private.h"
 
@@ -47,6 +57,10 @@ typedef struct {
 	gboolean has_host_use;
 	vv_host_use host_use;
 	guint host_use_line;
+	gboolean has_device_mode;
+	vv_device_mode device_mode;
+	guint device_mode_line;
+	const char *file;       /* the rules' path, which outlive the entry */
 } vv_policy_entry;
 
 struct vv_policy_rules {
@@ -54,6 +68,7 @@ struct vv_policy_rules {
 	vv_policy_entry *global;
 	GHashTable *by_id;      /* "vvvv:dddd" -> vv_policy_entry */
 	GHashTable *by_device;  /* canonical address -> vv_policy_entry */
+	GPtrArray *dropins;     /* of vv_policy_rules, in the order read (main file only) */
 };
 
 struct vv_policy {
@@ -66,6 +81,7 @@ struct vv_policy {
 	char *group;
 	vv_hook_mode mode;
 	vv_host_use host_use;
+	vv_device_mode device_mode;
 	char *description;
 };
 
@@ -88,6 +104,8 @@ vv_policy_rules_free(vv_policy_rules *rules)
 	vv_policy_entry_free(rules->global);
 	g_hash_table_unref(rules->by_id);
 	g_hash_table_unref(rules->by_device);
+	if (rules->dropins)
+		g_ptr_array_unref(rules->dropins);
 	g_free(rules);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_policy_rules, vv_policy_rules_free)
@@ -181,6 +199,7 @@ vv_policy_begin_group(vv_policy_parser *parser, const char *name, guint line, GE
 	/* Each entry has one owner: its table, or the global slot. */
 	parser->entry = g_new0(vv_policy_entry, 1);
 	parser->entry->group = g_strdup(name);
+	parser->entry->file = rules->path;
 	if (table)
 		g_hash_table_insert(table, g_steal_pointer(&key), parser->entry);
 	else
@@ -259,6 +278,30 @@ vv_policy_set_host_use(vv_policy_parser *parser, const char *value, guint line, 
 }
 
 static gboolean
+vv_policy_set_device_mode(vv_policy_parser *parser, const char *value, guint line, GError **error)
+{
+	vv_policy_entry *entry = parser->entry;
+
+	if (entry == parser->rules->global)
+		return vv_policy_fail(parser, line, error,
+				      _("mode is not a key of [global]: declare devices one by one under [device ADDRESS] or by model under [id VENDOR:DEVICE]."));
+	entry->has_device_mode = TRUE;
+	entry->device_mode_line = line;
+	if (g_str_equal(value, "vfio"))
+		entry->device_mode = VV_DEVICE_MODE_VFIO;
+	else if (g_str_equal(value, "host"))
+		entry->device_mode = VV_DEVICE_MODE_HOST;
+	else {
+		g_autofree char *shown = vv_text_escape(value);
+
+		return vv_policy_fail(parser, line, error,
+				      _("'%s' is not a value of mode; write mode=vfio (the device lives on its VFIO driver from boot and from every add) or mode=host."),
+				      shown);
+	}
+	return TRUE;
+}
+
+static gboolean
 vv_policy_read_key(vv_policy_parser *parser, const char *key, const char *value, guint line, GError **error)
 {
 	g_autofree char *lookup = NULL;
@@ -268,11 +311,12 @@ vv_policy_read_key(vv_policy_parser *parser, const char *key, const char *value,
 		return vv_policy_fail(parser, line, error,
 				      _("'%s' comes before any group; put it under [global], [id VENDOR:DEVICE] or [device ADDRESS]."),
 				      key);
-	if (!g_str_equal(key, "driver") && !g_str_equal(key, "hook-mode") && !g_str_equal(key, "host-use")) {
+	if (!g_str_equal(key, "driver") && !g_str_equal(key, "hook-mode") && !g_str_equal(key, "host-use") &&
+	    !g_str_equal(key, "mode")) {
 		g_autofree char *shown = vv_text_escape(key);
 
 		return vv_policy_fail(parser, line, error,
-				      _("'%s' is not a key of vfio-variant.conf; write driver=auto|generic|deny|NAME, hook-mode=fallback|strict or host-use=refuse|allow."),
+				      _("'%s' is not a key of vfio-variant.conf; write driver=auto|generic|deny|NAME, hook-mode=fallback|strict, host-use=refuse|allow or mode=vfio|host."),
 				      shown);
 	}
 	lookup = g_strconcat(parser->canonical, "\n", key, NULL);
@@ -285,6 +329,8 @@ vv_policy_read_key(vv_policy_parser *parser, const char *key, const char *value,
 		return vv_policy_set_driver(parser, value, line, error);
 	if (g_str_equal(key, "host-use"))
 		return vv_policy_set_host_use(parser, value, line, error);
+	if (g_str_equal(key, "mode"))
+		return vv_policy_set_device_mode(parser, value, line, error);
 	return vv_policy_set_mode(parser, value, line, error);
 }
 
@@ -339,7 +385,7 @@ vv_policy_rules_new(void)
 }
 
 static vv_policy_rules *
-vv_policy_rules_load(const char *path, gboolean required, GError **error)
+vv_policy_rules_load_one(const char *path, gboolean required, GError **error)
 {
 	g_autoptr(vv_policy_rules) rules = vv_policy_rules_new();
 	g_autoptr(GKeyFile) file = g_key_file_new();
@@ -375,13 +421,149 @@ vv_policy_rules_load(const char *path, gboolean required, GError **error)
 	return g_steal_pointer(&rules);
 }
 
-/* The rules of CTX's policy file, read once. */
+#define VV_POLICY_MAX_DROPINS 256
+
+static gint
+vv_policy_compare_paths(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* FILE.d/NAME.conf, sorted by name; an absent directory has none. */
+static GStrv
+vv_policy_list_dropins(const char *dir, GError **error)
+{
+	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GDir) handle = NULL;
+	g_autoptr(GError) local = NULL;
+	GStatBuf st;
+	const char *name;
+
+	if (g_lstat(dir, &st) < 0)
+		return g_new0(char *, 1);
+	if (!S_ISDIR(st.st_mode)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
+			    _("%s is not a directory of policy drop-ins: it is a symbolic link or not a directory."), dir);
+		return NULL;
+	}
+	if (!(handle = g_dir_open(dir, 0, &local))) {
+		g_set_error(error, VV_ERROR, VV_ERROR_IO, _("Cannot read the policy drop-ins: %s"), local->message);
+		return NULL;
+	}
+	while ((name = g_dir_read_name(handle))) {
+		g_autofree char *path = NULL;
+
+		/* Editors' backups, hidden files and a writer's temporaries
+		 * (NAME.conf.XXXXXX) are not drop-ins. */
+		if (name[0] == '.' || !g_str_has_suffix(name, ".conf"))
+			continue;
+		path = g_build_filename(dir, name, NULL);
+		if (g_lstat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+			g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
+				    _("%s is not a policy drop-in: it is a symbolic link or not a regular file; put the file itself there."),
+				    path);
+			return NULL;
+		}
+		if (names->len >= VV_POLICY_MAX_DROPINS) {
+			g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
+				    _("%1$s holds more than %2$u drop-ins; merge some of them."), dir,
+				    (guint)VV_POLICY_MAX_DROPINS);
+			return NULL;
+		}
+		g_ptr_array_add(names, g_steal_pointer(&path));
+	}
+	g_ptr_array_sort(names, vv_policy_compare_paths);
+	g_ptr_array_add(names, NULL);
+	return (GStrv)g_ptr_array_steal(names, NULL);
+}
+
 static vv_policy_rules *
+vv_policy_rules_load(const char *path, gboolean required, GError **error)
+{
+	g_autoptr(vv_policy_rules) rules = vv_policy_rules_load_one(path, required, error);
+	g_autofree char *dir = NULL;
+	g_auto(GStrv) dropins = NULL;
+
+	if (!rules)
+		return NULL;
+	dir = vv_policy_dropin_dir(path);
+	if (!(dropins = vv_policy_list_dropins(dir, error)))
+		return NULL;
+	rules->dropins = g_ptr_array_new_with_free_func((GDestroyNotify)vv_policy_rules_free);
+	for (guint i = 0; dropins[i]; i++) {
+		vv_policy_rules *dropin = vv_policy_rules_load_one(dropins[i], TRUE, error);
+
+		if (!dropin)
+			return NULL;
+		g_ptr_array_add(rules->dropins, dropin);
+	}
+	return g_steal_pointer(&rules);
+}
+
+char *
+vv_policy_dropin_dir(const char *config_file)
+{
+	return g_strconcat(config_file, ".d", NULL);
+}
+
+/* The rules of CTX's policy file and its drop-ins, read once. */
+vv_policy_rules *
 vv_policy_rules_get(vv_ctx *ctx, GError **error)
 {
 	if (!ctx->policy)
 		ctx->policy = vv_policy_rules_load(ctx->config_file, ctx->config_required, error);
 	return ctx->policy;
+}
+
+void
+vv_policy_rules_reset(vv_ctx *ctx)
+{
+	g_clear_pointer(&ctx->policy, vv_policy_rules_free);
+}
+
+/* The file at I: 0 the main file, then the drop-ins. */
+static vv_policy_rules *
+vv_policy_rules_nth(vv_policy_rules *rules, guint i)
+{
+	return i == 0 ? rules : g_ptr_array_index(rules->dropins, i - 1);
+}
+
+static guint
+vv_policy_rules_count(vv_policy_rules *rules)
+{
+	return 1 + (rules->dropins ? rules->dropins->len : 0);
+}
+
+void
+vv_policy_rules_foreach(vv_policy_rules *rules, vv_policy_rules_func func, gpointer data)
+{
+	for (guint i = 0; i < vv_policy_rules_count(rules); i++) {
+		vv_policy_rules *one = vv_policy_rules_nth(rules, i);
+		GHashTable *tables[] = { one->by_device, one->by_id };
+
+		for (guint t = 0; t < G_N_ELEMENTS(tables); t++) {
+			GHashTableIter iter;
+			gpointer key, value;
+
+			g_hash_table_iter_init(&iter, tables[t]);
+			while (g_hash_table_iter_next(&iter, &key, &value)) {
+				const vv_policy_entry *entry = value;
+				vv_policy_group_info info = {
+					.by_device = t == 0,
+					.key = key,
+					.has_mode = entry->has_device_mode,
+					.mode = entry->device_mode,
+					.mode_line = entry->device_mode_line,
+					.driver = !entry->has_action ? NULL :
+						  entry->action == VV_POLICY_DRIVER ? entry->driver :
+						  vv_policy_action_to_string(entry->action),
+					.file = entry->file,
+				};
+
+				func(&info, data);
+			}
+		}
+	}
 }
 
 /* ---- the policy of one device ----------------------------------------- */
@@ -390,18 +572,25 @@ typedef enum {
 	VV_POLICY_KEY_DRIVER,
 	VV_POLICY_KEY_HOOK_MODE,
 	VV_POLICY_KEY_HOST_USE,
+	VV_POLICY_KEY_DEVICE_MODE,
 } vv_policy_key;
 
+/* ENTRIES: the device's groups, most specific first, at each level the
+ * last file first; N of them, NULL where a file has none. */
 static const vv_policy_entry *
-vv_policy_first(const vv_policy_entry *const *entries, vv_policy_key key)
+vv_policy_first(const vv_policy_entry *const *entries, guint n, vv_policy_key key, guint *index)
 {
-	for (guint i = 0; i < 3; i++) {
+	for (guint i = 0; i < n; i++) {
 		if (!entries[i])
 			continue;
 		if ((key == VV_POLICY_KEY_DRIVER && entries[i]->has_action) ||
 		    (key == VV_POLICY_KEY_HOOK_MODE && entries[i]->has_mode) ||
-		    (key == VV_POLICY_KEY_HOST_USE && entries[i]->has_host_use))
+		    (key == VV_POLICY_KEY_HOST_USE && entries[i]->has_host_use) ||
+		    (key == VV_POLICY_KEY_DEVICE_MODE && entries[i]->has_device_mode)) {
+			if (index)
+				*index = i;
 			return entries[i];
+		}
 	}
 	return NULL;
 }
@@ -426,33 +615,42 @@ vv_policy_new(vv_ctx *ctx, vv_device *device, GError **error)
 {
 	vv_policy_rules *rules = vv_policy_rules_get(ctx, error);
 	g_autofree char *id = NULL;
-	const vv_policy_entry *entries[3];
-	const vv_policy_entry *rule, *mode, *host_use;
+	g_autofree const vv_policy_entry **entries = NULL;
+	const vv_policy_entry *rule, *mode, *host_use, *device_mode;
+	guint n, index = 0;
 	vv_policy *policy;
 
 	if (!rules)
 		return NULL;
 	id = g_strdup_printf("%04x:%04x", vv_device_get_vendor_id(device), vv_device_get_device_id(device));
-	entries[0] = g_hash_table_lookup(rules->by_device, vv_device_get_address(device));
-	entries[1] = g_hash_table_lookup(rules->by_id, id);
-	entries[2] = rules->global;
-	rule = vv_policy_first(entries, VV_POLICY_KEY_DRIVER);
-	mode = vv_policy_first(entries, VV_POLICY_KEY_HOOK_MODE);
-	host_use = vv_policy_first(entries, VV_POLICY_KEY_HOST_USE);
+	n = vv_policy_rules_count(rules);
+	entries = g_new0(const vv_policy_entry *, 3 * n);
+	for (guint i = 0; i < n; i++) {
+		vv_policy_rules *one = vv_policy_rules_nth(rules, n - 1 - i);
+
+		entries[i] = g_hash_table_lookup(one->by_device, vv_device_get_address(device));
+		entries[n + i] = g_hash_table_lookup(one->by_id, id);
+		entries[2 * n + i] = one->global;
+	}
+	rule = vv_policy_first(entries, 3 * n, VV_POLICY_KEY_DRIVER, &index);
+	mode = vv_policy_first(entries, 3 * n, VV_POLICY_KEY_HOOK_MODE, NULL);
+	host_use = vv_policy_first(entries, 3 * n, VV_POLICY_KEY_HOST_USE, NULL);
+	device_mode = vv_policy_first(entries, 3 * n, VV_POLICY_KEY_DEVICE_MODE, NULL);
 
 	policy = g_new0(vv_policy, 1);
 	policy->ref = 1;
-	policy->file = g_strdup(rules->path);
+	policy->file = g_strdup(rule ? rule->file : rules->path);
 	if (rule) {
 		policy->action = rule->action;
 		policy->driver = g_strdup(rule->driver);
-		policy->scope = rule == entries[0] ? VV_POLICY_SCOPE_DEVICE :
-				rule == entries[1] ? VV_POLICY_SCOPE_ID : VV_POLICY_SCOPE_GLOBAL;
+		policy->scope = index < n ? VV_POLICY_SCOPE_DEVICE :
+				index < 2 * n ? VV_POLICY_SCOPE_ID : VV_POLICY_SCOPE_GLOBAL;
 		policy->line = rule->action_line;
 		policy->group = g_strdup(rule->group);
 	}
 	policy->mode = mode ? mode->mode : VV_HOOK_MODE_FALLBACK;
 	policy->host_use = host_use ? host_use->host_use : VV_HOST_USE_REFUSE;
+	policy->device_mode = device_mode ? device_mode->device_mode : VV_DEVICE_MODE_HOST;
 	policy->description = vv_policy_make_description(policy);
 	return policy;
 }
@@ -484,6 +682,7 @@ VV_EXPORT guint vv_policy_get_line(const vv_policy *policy) { return policy->lin
 VV_EXPORT const char *vv_policy_get_group(const vv_policy *policy) { return policy->group; }
 VV_EXPORT vv_hook_mode vv_policy_get_hook_mode(const vv_policy *policy) { return policy->mode; }
 VV_EXPORT vv_host_use vv_policy_get_host_use(const vv_policy *policy) { return policy->host_use; }
+VV_EXPORT vv_device_mode vv_policy_get_device_mode(const vv_policy *policy) { return policy->device_mode; }
 VV_EXPORT const char *vv_policy_describe(const vv_policy *policy) { return policy->description; }
 
 /* "[device 0000:03:00.1] in FILE line 3", for sentences; NULL: no rule. */

@@ -48,6 +48,24 @@ struct vv_ctx {
 typedef struct vv_policy_rules vv_policy_rules;
 void vv_policy_rules_free(vv_policy_rules *rules);
 char *vv_policy_where(const vv_policy *policy);
+/* The policy (the file and its drop-ins) read once per context; reset
+ * after a declaration changed them. */
+vv_policy_rules *vv_policy_rules_get(vv_ctx *ctx, GError **error);
+void vv_policy_rules_reset(vv_ctx *ctx);
+/* FILE.d, the drop-in directory of the policy file FILE. Transfer full. */
+char *vv_policy_dropin_dir(const char *config_file);
+/* Every [device] and [id] group, file by file in the order read. */
+typedef struct {
+	gboolean by_device;
+	const char *key;     /* canonical address or "vvvv:dddd" */
+	gboolean has_mode;
+	vv_device_mode mode;
+	guint mode_line;
+	const char *driver;  /* driver= as a keyword or name, NULL: not set here */
+	const char *file;
+} vv_policy_group_info;
+typedef void (*vv_policy_rules_func)(const vv_policy_group_info *info, gpointer data);
+void vv_policy_rules_foreach(vv_policy_rules *rules, vv_policy_rules_func func, gpointer data);
 
 /* vv-libvirt-pick.c: what libvirt >= 10 binds by itself. */
 typedef struct vv_libvirt_aliases vv_libvirt_aliases;

@@ -184,6 +184,10 @@ vv_requester_from_string(const char *text)
 		return VV_REQUESTER_LIBVIRT;
 	if (g_strcmp0(text, "hook") == 0)
 		return VV_REQUESTER_HOOK;
+	if (g_strcmp0(text, "udev") == 0)
+		return VV_REQUESTER_UDEV;
+	if (g_strcmp0(text, "boot") == 0)
+		return VV_REQUESTER_BOOT;
 	return VV_REQUESTER_CLI;
 }
 
@@ -391,6 +395,8 @@ vv_requester_to_string(vv_requester requester)
 	case VV_REQUESTER_CLI: return "cli";
 	case VV_REQUESTER_LIBVIRT: return "libvirt";
 	case VV_REQUESTER_HOOK: return "hook";
+	case VV_REQUESTER_UDEV: return "udev";
+	case VV_REQUESTER_BOOT: return "boot";
 	}
 	return "cli";
 }

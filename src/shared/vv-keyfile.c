@@ -25,5 +25,9 @@ vv_requester_parse(const char *text)
 		return VV_REQUESTER_LIBVIRT;
 	if (g_strcmp0(text, "hook") == 0)
 		return VV_REQUESTER_HOOK;
+	if (g_strcmp0(text, "udev") == 0)
+		return VV_REQUESTER_UDEV;
+	if (g_strcmp0(text, "boot") == 0)
+		return VV_REQUESTER_BOOT;
 	return VV_REQUESTER_CLI;
 }

@@ -17,7 +17,7 @@ mkdir -p "$odd/sys/bus/pci/devices/0000:00:01.0" "$odd/sys/bus/pci/devices/0000:
 
 # label | words (the last is the one being completed; '' for an empty one) | expected COMPREPLY, space-separated
 cases=(
-	"commands|'' |detach explain help hook list nodedev-detach nodedev-dumpxml nodedev-list nodedev-reattach reattach recover status"
+	"commands|'' |apply declarations declare detach explain help hook list nodedev-detach nodedev-dumpxml nodedev-list nodedev-reattach reattach recover status undeclare"
 	"a command's prefix|nodedev-d|nodedev-detach nodedev-dumpxml"
 	"global options before the command|--s|--state-dir --sysroot"
 	"a command's options and the global ones|detach --d|--driver --dry-run"

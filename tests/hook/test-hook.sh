@@ -1190,8 +1190,45 @@ case_blacklisted_libvirt_pick() {
 	expect_no_out "would fail"
 }
 
+# A device declared in VFIO mode (issue 13): libvirt's reattach gives it
+# to its host driver, 'release end' gives it back to its VFIO driver, with
+# no domain in the record; a reattach by hand is refused.
+case_declared_back_to_vfio() {
+	vv declare 00:01.0
+	expect_status 0
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	domain_xml 00:01.0:yes
+	run_guest 0000:00:01.0
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	expect_record 0000:00:01.0 "domain=vm1"
+	hook stopped end; expect_status 0
+	lv_reattach 0000:00:01.0
+	expect_driver 0000:00:01.0 abcd_nic
+	hook release end
+	expect_status 0
+	expect_out "0000:00:01.0 is declared in VFIO mode: back to its VFIO driver."
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	expect_vfio 0000:00:01.0
+	expect_record 0000:00:01.0 "requester=hook"
+	! grep -q "^domain=" "$(record 0000:00:01.0)" || fail "the record still names the domain: $(cat "$(record 0000:00:01.0)")"
+	expect_record 0000:00:01.0 "original-driver=abcd_nic"
+	expect_no_plan
+	vv reattach 00:01.0
+	expect_status 1
+	expect_out "vfio-variant undeclare 0000:00:01.0"
+	# An undeclared device still goes back to its host driver.
+	vv undeclare 00:01.0
+	expect_status 0
+	expect_driver 0000:00:01.0 abcd_nic
+	run_guest 0000:00:01.0
+	stop_guest 0000:00:01.0
+	expect_driver 0000:00:01.0 abcd_nic
+	expect_no_out "declared in VFIO mode"
+}
+
 cases=(
 	"managed: variant while running, native and override back after release|case_managed_cycle"
+	"declared in VFIO mode: back to its VFIO driver at release end|case_declared_back_to_vfio"
 	"<driver model='vfio-pci'/> stays on vfio-pci|case_model_vfio_pci"
 	"our <metadata> names the driver (libvirt 9.0 drops <driver model>)|case_metadata_driver"
 	"generic policy stays on vfio-pci|case_generic_policy"

@@ -10,7 +10,7 @@
 
 /* The last code of vv_error_code: a code appended after it fails the
  * "every code" test below until it has a row here. */
-#define VV_TEST_LAST_CODE VV_ERROR_GONE
+#define VV_TEST_LAST_CODE VV_ERROR_DECLARED
 
 static const struct {
 	vv_error_code code;
@@ -41,6 +41,7 @@ static const struct {
 	{ .code = VV_ERROR_RECORD, .status = 1, .hint_names = "vfio-variant reattach ", .names_device = TRUE },
 	{ .code = VV_ERROR_NOT_DETACHED, .status = 1 },
 	{ .code = VV_ERROR_GONE, .status = 1, .hint_names = "reattach --force ", .names_device = TRUE },
+	{ .code = VV_ERROR_DECLARED, .status = 1, .hint_names = "vfio-variant undeclare ", .names_device = TRUE },
 };
 
 static void

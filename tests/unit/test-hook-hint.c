@@ -7,7 +7,7 @@
 #include "hook/vv-hook.h"
 
 /* The last code of vv_error_code, as in test-cli-exit.c. */
-#define VV_TEST_LAST_CODE VV_ERROR_GONE
+#define VV_TEST_LAST_CODE VV_ERROR_DECLARED
 
 static const struct {
 	vv_error_code code;
@@ -33,6 +33,7 @@ static const struct {
 	{ .code = VV_ERROR_RECORD, .hint_names = "record aside" },
 	{ .code = VV_ERROR_NOT_DETACHED },
 	{ .code = VV_ERROR_GONE },
+	{ .code = VV_ERROR_DECLARED, .hint_names = "vfio-variant undeclare" },
 };
 
 static void

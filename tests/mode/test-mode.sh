@@ -1,0 +1,473 @@
+#!/bin/bash
+# VFIO mode on the simulated kernel (tests/fakekernel): the declaration
+# (mode=vfio|host in the policy and its drop-ins, hostile drop-ins), the
+# verbs declare, undeclare, declarations and apply (requesters udev and
+# boot, the udev rule's pending override, the index the rule tests), the
+# SR-IOV autoprobe handling and the refused reattach. Every case gets a
+# fresh copy of the bind host (tests/hosts/bind.toml) and runs vfio-variant
+# under LD_PRELOAD of libvv-fakekernel.so.
+# Each case fails if the rule it names were removed.
+# Usage: test-mode.sh VFIO_VARIANT LIBVV_FAKEKERNEL HOSTS_DIR UDEV_RULE
+set -u
+cli=$1 fakekernel=$2 hosts=$3 rule=$4
+# shellcheck source=tests/sim-lib.sh
+. "$(dirname "$0")/../sim-lib.sh"
+sim_setup mode "$cli" "$fakekernel" "$hosts/bind"
+
+vv() {
+	out=$(LD_PRELOAD="$preload" ${VV_CLI_WRAPPER:-} "$cli" --sysroot "$root" "$@" 2>&1)
+	status=$?
+}
+# A write through the fake kernel, as the udev rule or a user makes it.
+sysfs_write() { LD_PRELOAD="$preload" bash -c "echo '$2' > '$sys/devices/$1'"; }
+
+conf() { echo "$root/etc/vfio-variant/vfio-variant.conf"; }
+dropins() { echo "$root/etc/vfio-variant/vfio-variant.conf.d"; }
+ours() { echo "$(dropins)/90-declared.conf"; }
+index() { echo "$root/etc/vfio-variant/declared"; }
+admin_policy() { mkdir -p "$root/etc/vfio-variant"; printf '%b' "$1" >"$(conf)"; }
+dropin() { mkdir -p "$(dropins)"; printf '%b' "$2" >"$(dropins)/$1"; }
+index_names() { find "$(index)" -mindepth 1 -printf '%f\n' 2>/dev/null | LC_ALL=C sort | tr '\n' ' '; }
+expect_index() { [ "$(index_names)" = "$1" ] || fail "index is '$(index_names)', expected '$1'"; }
+autoprobe() { cat "$sys/devices/$1/sriov_drivers_autoprobe"; }
+
+# ---------------------------------------------------------------- declare
+
+case_declare_address() {
+	admin_policy "# the administrator's\n[global]\nhook-mode=fallback\n"
+	before=$(md5sum <"$(conf)")
+	vv declare 00:01.0
+	expect_status 0
+	expect_out "0000:00:01.0 is declared in VFIO mode."
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	expect_vfio 0000:00:01.0
+	grep -qxF "[device 0000:00:01.0]" "$(ours)" || fail "drop-in lacks the group: $(cat "$(ours)")"
+	grep -qxF "mode=vfio" "$(ours)" || fail "drop-in lacks mode=vfio"
+	[ "$(md5sum <"$(conf)")" = "$before" ] || fail "the administrator's file changed"
+	[ "$(stat -c %a "$(ours)")" = 644 ] || fail "drop-in mode $(stat -c %a "$(ours)"), not 644"
+	expect_index "0000:00:01.0 "
+}
+
+case_declare_id_generic() {
+	vv declare ABCD:0003 --driver generic
+	expect_status 0
+	expect_driver 0000:00:03.0 vfio-pci
+	grep -qxF "[id abcd:0003]" "$(ours)" || fail "drop-in lacks [id abcd:0003]: $(cat "$(ours)")"
+	grep -qxF "driver=generic" "$(ours)" || fail "drop-in lacks driver=generic"
+	# The kernel's PCI_ID is uppercase: the rule tests that name.
+	expect_index "ABCD:0003 "
+	# Other devices were not touched.
+	expect_driver 0000:00:01.0 abcd_nic
+}
+
+case_declare_no_apply() {
+	vv declare 00:01.0 --no-apply
+	expect_status 0
+	expect_driver 0000:00:01.0 abcd_nic
+	expect_log_empty
+	expect_index "0000:00:01.0 "
+}
+
+case_declare_bad_input() {
+	vv declare 1234
+	expect_status 2
+	expect_out "neither a PCI device address"
+	vv declare 00:01.0 --driver 'a/b'
+	expect_status 2
+	expect_out "neither auto, generic nor the name"
+	vv declare 00:01.0 --driver deny
+	expect_status 2
+	expect_out "'deny' is neither auto, generic nor the name"
+	[ ! -e "$(ours)" ] || fail "a drop-in was written: $(cat "$(ours)")"
+	[ ! -e "$(index)" ] || fail "an index was written"
+	expect_log_empty
+}
+
+case_declarations_list() {
+	vv declare abcd:0003 --no-apply --driver picky_vfio_pci
+	expect_index "ABCD:0003 "
+	# A hand edit reaches the index at the next verb or apply --all.
+	admin_policy "# by hand\n[device 0000:00:02.0]\nmode=vfio\ndriver=generic\n"
+	vv declarations
+	expect_status 0
+	expect_out "0000:00:02.0   vfio  generic          $(conf):3"
+	expect_out "id abcd:0003   vfio  picky_vfio_pci   $(ours):"
+	expect_index "ABCD:0003 "
+	vv apply --all --dry-run
+	expect_index "ABCD:0003 "
+	vv apply --all --requester boot
+	expect_index "0000:00:02.0 ABCD:0003 "
+}
+
+case_declarations_none() {
+	vv declarations
+	expect_status 0
+	expect_out "No device is declared in VFIO mode"
+}
+
+# Drop-ins in byte order after the file; at one level the later wins.
+case_dropin_order() {
+	admin_policy "[device 0000:00:01.0]\nmode=vfio\n"
+	dropin 10-a.conf "[device 00:01.0]\nmode=host\n"
+	vv declarations
+	expect_out "0000:00:01.0   host  auto             $(dropins)/10-a.conf:2"
+	dropin 20-b.conf "[device 0000:00:01.0]\nmode=vfio\ndriver=generic\n"
+	vv declarations
+	expect_out "0000:00:01.0   vfio  generic          $(dropins)/20-b.conf:2"
+	# The device group wins over an id group, whatever the file.
+	dropin 30-c.conf "[id abcd:0001]\nmode=host\n"
+	vv explain 00:01.0
+	expect_out "generic, from [device 0000:00:01.0] in $(dropins)/20-b.conf line 3"
+	# Not drop-ins: other names, hidden files, temporaries.
+	dropin README "[broken"
+	dropin .hidden.conf "[broken"
+	dropin 20-b.conf.Xy12Z9 "[broken"
+	vv declarations
+	expect_status 0
+}
+
+# hostile_case NAME FILE-CONTENTS EXPECTED: the drop-in is refused with a
+# message naming it, by every verb, and nothing is written.
+hostile() {
+	vv declarations
+	expect_status 2
+	expect_out "$1"
+	vv declare 00:01.0
+	expect_status 2
+	expect_out "$1"
+	vv apply --all --requester boot
+	expect_status 2
+	[ ! -e "$(ours)" ] || fail "the drop-in was written: $(cat "$(ours)")"
+	[ ! -e "$(index)" ] || fail "an index was written"
+	expect_log_empty
+}
+case_hostile_bad_key() { dropin 50-x.conf "[device 0000:00:01.0]\nmod=vfio\n"; hostile "50-x.conf line 2: 'mod' is not a key"; }
+case_hostile_bad_id() { dropin 50-x.conf "[id abcd:00g3]\nmode=vfio\n"; hostile "50-x.conf line 1: '[id abcd:00g3]' does not name a vendor:device pair"; }
+case_hostile_bad_mode() { dropin 50-x.conf "[id abcd:0003]\nmode=passthrough\n"; hostile "'passthrough' is not a value of mode"; }
+case_hostile_global_mode() { dropin 50-x.conf "[global]\nmode=vfio\n"; hostile "mode is not a key of [global]"; }
+case_hostile_duplicate_group() { dropin 50-x.conf "[device 00:01.0]\nmode=vfio\n[device 0000:00:01.0]\nmode=host\n"; hostile "names the same thing as the group on line 1"; }
+case_hostile_symlink() {
+	dropin real.txt "[device 0000:00:01.0]\nmode=vfio\n"
+	ln -s real.txt "$(dropins)/50-x.conf"
+	hostile "$(dropins)/50-x.conf is not a policy drop-in: it is a symbolic link"
+}
+case_hostile_fifo() { mkdir -p "$(dropins)"; mkfifo "$(dropins)/50-x.conf"; hostile "$(dropins)/50-x.conf is not a policy drop-in"; }
+case_hostile_huge() {
+	mkdir -p "$(dropins)"
+	{ echo "[device 0000:00:01.0]"; head -c 1100000 /dev/zero | tr '\0' '#'; echo; } >"$(dropins)/50-x.conf"
+	hostile "more than the 1048576 it may hold"
+}
+case_hostile_nul() { dropin 50-x.conf "[device 0000:00:01.0]\nmode=vfio\0\n"; hostile "holds NUL bytes"; }
+case_hostile_dir_symlink() {
+	mkdir -p "$root/etc/vfio-variant" "$root/elsewhere"
+	ln -s ../../elsewhere "$(dropins)"
+	hostile "is not a directory of policy drop-ins"
+}
+
+# ---------------------------------------------------------------- undeclare
+
+case_undeclare_gives_back() {
+	vv declare 00:01.0
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	vv undeclare 0000:00:01.0
+	expect_status 0
+	expect_out "0000:00:01.0 is no longer declared in VFIO mode."
+	expect_out "back on its driver abcd_nic"
+	expect_driver 0000:00:01.0 abcd_nic
+	expect_no_record 0000:00:01.0
+	! grep -qF "0000:00:01.0" "$(ours)" || fail "drop-in keeps the device: $(cat "$(ours)")"
+	expect_index ""
+}
+
+case_undeclare_admin_declaration() {
+	admin_policy "[device 0000:00:01.0]\nmode=vfio\n"
+	before=$(md5sum <"$(conf)")
+	vv apply --all --requester boot
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	vv undeclare 00:01.0
+	expect_status 0
+	expect_driver 0000:00:01.0 abcd_nic
+	[ "$(md5sum <"$(conf)")" = "$before" ] || fail "the administrator's file changed"
+	grep -qxF "mode=host" "$(ours)" || fail "drop-in lacks mode=host: $(cat "$(ours)")"
+	vv declarations
+	expect_out "0000:00:01.0   host"
+	expect_index ""
+}
+
+case_undeclare_shadowed() {
+	vv declare 00:01.0 --no-apply
+	dropin 95-late.conf "[device 0000:00:01.0]\nmode=vfio\n"
+	vv undeclare 00:01.0
+	expect_status 2
+	expect_out "stays in VFIO mode: a drop-in read after"
+}
+
+# ---------------------------------------------------------------- reattach
+
+case_reattach_refused() {
+	vv declare 00:01.0
+	: >"$log"
+	vv reattach 00:01.0
+	expect_status 1
+	expect_out "the policy declares it in VFIO mode (mode=vfio)"
+	expect_out "hint: Remove the declaration with 'vfio-variant undeclare 0000:00:01.0'"
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	expect_log_empty
+	# Declared by id, the same.
+	vv undeclare 00:01.0
+	vv declare abcd:0001
+	vv reattach 00:01.0
+	expect_status 1
+	expect_out "mode=vfio"
+}
+
+# ---------------------------------------------------------------- apply
+
+# What the udev rule does at an add: the pending override (an attribute
+# write) on a device no driver took, then 'apply --requester udev'.
+case_apply_udev_pending() {
+	vv declare abcd:0008 --no-apply
+	sysfs_write 0000:00:08.0/driver_override vfio-variant-pending
+	: >"$log"
+	vv apply 0000:00:08.0 --requester udev
+	expect_status 0
+	expect_driver 0000:00:08.0 vfio-pci
+	expect_log "devices/0000:00:08.0/driver_override \"\" -> ok"
+	expect_record 0000:00:08.0 "requester=udev"
+	! grep -qF "vfio-variant-pending" "$(record 0000:00:08.0)" || fail "the pending override was recorded as the native one"
+	vv status 0000:00:08.0
+	expect_out "by udev"
+	expect_out "Native override:  none"
+}
+
+# Declared while the host driver (built in, or from the initramfs) has the
+# device already: the normal detach.
+case_apply_udev_bound() {
+	vv declare 00:01.0 --no-apply
+	vv apply 00:01.0 --requester udev
+	expect_status 0
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	expect_record 0000:00:01.0 "original-driver=abcd_nic"
+	expect_record 0000:00:01.0 "requester=udev"
+	# Again: nothing to do.
+	: >"$log"
+	vv apply 00:01.0 --requester udev
+	expect_status 0
+	expect_out "on the VFIO driver acme-vfio-pci already"
+	expect_log_empty
+}
+
+case_apply_undeclared_noop() {
+	vv apply 00:01.0 --requester udev
+	expect_status 0
+	expect_out "not declared for VFIO; nothing to do"
+	expect_log_empty
+}
+
+# Undeclared between the rule and the apply: the host driver gets it.
+case_apply_pending_undeclared() {
+	sysfs_write 0000:00:01.0/driver/unbind 0000:00:01.0
+	sysfs_write 0000:00:01.0/driver_override vfio-variant-pending
+	vv apply 00:01.0 --requester udev
+	expect_status 0
+	expect_override 0000:00:01.0 "(null)"
+	expect_driver 0000:00:01.0 abcd_nic
+}
+
+# Every existing rule applies: not assignable, in use, group not viable.
+case_apply_rules_hold() {
+	vv declare 00:06.0 --no-apply
+	vv declare 00:04.0 --no-apply
+	vv apply 00:06.0 --requester udev
+	expect_status 1
+	expect_out "the host uses it"
+	expect_driver 0000:00:06.0 abcd_nic
+	vv apply 00:04.0 --requester udev
+	expect_status 1
+	expect_out "is not viable"
+	vv undeclare 00:06.0
+	vv declare 00:10.0 --no-apply
+	vv apply 00:10.0 --requester udev
+	expect_status 1
+	expect_out "Cannot detach 0000:00:10.0"
+	expect_driver 0000:00:10.0 abcd_pf
+}
+
+case_apply_all_boot() {
+	admin_policy "[id abcd:0001]\nmode=vfio\n[device 0000:00:03.0]\nmode=vfio\ndriver=generic\n[device 0000:00:06.0]\nmode=vfio\n"
+	vv apply --all --requester boot
+	# 00:06.0 is in use: reported, the others still done.
+	expect_status 1
+	expect_out "0000:00:06.0"
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	expect_driver 0000:00:03.0 vfio-pci
+	expect_driver 0000:00:06.0 abcd_nic
+	expect_record 0000:00:01.0 "requester=boot"
+	expect_record 0000:00:03.0 "requester=boot"
+	# 00:04.0 and 00:05.0 are abcd:0001 too: not viable, not ours to force.
+	expect_driver 0000:00:02.0 abcd_nic
+	expect_no_log "0000:00:02.0"
+	expect_index "0000:00:03.0 0000:00:06.0 ABCD:0001 "
+	vv status 00:01.0
+	expect_out "by boot"
+}
+
+# An index that cannot be written keeps no device from its driver.
+case_apply_all_index_unwritable() {
+	admin_policy "[device 0000:00:01.0]\nmode=vfio\n"
+	mkdir -p "$root/elsewhere"
+	ln -s ../../elsewhere "$(index)"
+	vv apply --all --requester boot
+	expect_status 1
+	expect_out "is a symbolic link or not a directory"
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	[ -z "$(ls -A "$root/elsewhere")" ] || fail "written through the link: $(ls -A "$root/elsewhere")"
+}
+
+case_apply_usage() {
+	vv apply
+	expect_status 2
+	vv apply --all 00:01.0
+	expect_status 2
+	vv apply 00:01.0 --requester libvirt
+	expect_status 2
+	expect_out "--requester takes udev, boot or cli"
+}
+
+# ---------------------------------------------------------------- SR-IOV
+
+# The VF id abcd:0011 of the PF 00:10.0 (abcd_pf): abcd_nic, the host's VF
+# driver, would take each VF as it is created.
+sriov_host() {
+	sed -i 's/^ids=abcd:0001;/ids=abcd:0011;abcd:0001;/' "$root/fakekernel.conf"
+	sysfs_write 0000:00:10.0/sriov_numvfs 0
+}
+case_sriov_control() {
+	sriov_host
+	sysfs_write 0000:00:10.0/sriov_numvfs 1
+	expect_driver 0000:00:10.1 abcd_nic
+}
+
+case_sriov_declared_vfs() {
+	sriov_host
+	vv declare abcd:0011
+	expect_status 0
+	[ "$(autoprobe 0000:00:10.0)" = 0 ] || fail "autoprobe of the PF is $(autoprobe 0000:00:10.0)"
+	[ -f "$root/run/vfio-variant/sriov/0000:00:10.0" ] || fail "no note that autoprobe was 1"
+	expect_index "ABCD:0011 pf-0000:00:10.0 "
+	expect_driver 0000:00:10.0 abcd_pf
+	: >"$log"
+	sysfs_write 0000:00:10.0/sriov_numvfs 1
+	# The host's VF driver did not probe it; the rule's apply binds it.
+	expect_driver 0000:00:10.1 ""
+	expect_no_log "0000:00:10.1 abcd_nic"
+	vv apply 0000:00:10.1 --requester udev
+	expect_status 0
+	expect_driver 0000:00:10.1 vfio-pci
+	expect_record 0000:00:10.1 "requester=udev"
+	# The PF with VFs enabled is not assignable and stays on its driver.
+	vv apply 0000:00:10.0 --requester udev
+	expect_status 0
+	expect_driver 0000:00:10.0 abcd_pf
+	# Removed: the VF goes back, autoprobe is 1 again.
+	vv undeclare abcd:0011
+	expect_status 0
+	[ "$(autoprobe 0000:00:10.0)" = 1 ] || fail "autoprobe not restored: $(autoprobe 0000:00:10.0)"
+	[ ! -e "$root/run/vfio-variant/sriov/0000:00:10.0" ] || fail "the note remains"
+	expect_no_record 0000:00:10.1
+	expect_index ""
+}
+
+# A PF that gives its VFs its own id (QEMU's nvme does: 1b36:0010 both):
+# declaring that id is for the VFs; the PF stays on its host driver, by
+# declare, by the rule's apply and at boot, unless its address is declared.
+case_sriov_vf_id_is_pf_id() {
+	sriov_host
+	echo 10 >"$sys/devices/0000:00:10.0/sriov_vf_device"
+	vv declare abcd:0010
+	expect_status 0
+	expect_driver 0000:00:10.0 abcd_pf
+	expect_index "ABCD:0010 pf-0000:00:10.0 "
+	[ "$(autoprobe 0000:00:10.0)" = 0 ] || fail "autoprobe of the PF is $(autoprobe 0000:00:10.0)"
+	vv apply 0000:00:10.0 --requester udev
+	expect_status 0
+	expect_out "0000:00:10.0 is a PF whose VFs carry its id"
+	expect_driver 0000:00:10.0 abcd_pf
+	vv apply --all --requester boot
+	expect_driver 0000:00:10.0 abcd_pf
+	expect_no_record 0000:00:10.0
+	# Its address declared too: that is for the PF itself.
+	vv declare 0000:00:10.0
+	expect_status 0
+	expect_vfio 0000:00:10.0
+}
+
+# An autoprobe the administrator turned off stays off: it is not ours.
+case_sriov_admin_autoprobe() {
+	sriov_host
+	sysfs_write 0000:00:10.0/sriov_drivers_autoprobe 0
+	vv declare abcd:0011 --no-apply
+	vv apply --all --requester boot
+	vv undeclare abcd:0011
+	[ "$(autoprobe 0000:00:10.0)" = 0 ] || fail "autoprobe turned on: $(autoprobe 0000:00:10.0)"
+}
+
+# ---------------------------------------------------------------- the rule
+
+# The rule's names are the index's, its pending override the library's.
+# shellcheck disable=SC2016 # udev's $kernel and $env{}, literally
+case_rule_matches_index() {
+	grep -qF 'TEST=="/' "$rule" || fail "the rule tests no absolute path"
+	grep -qF '/declared/$kernel"' "$rule" || fail "the rule does not test the address"
+	grep -qF '/declared/$env{PCI_ID}"' "$rule" || fail "the rule does not test PCI_ID"
+	grep -qF '/declared/pf-$kernel"' "$rule" || fail "the rule does not test pf-"
+	grep -qF 'ATTR{driver_override}="vfio-variant-pending"' "$rule" || fail "the rule's pending override differs"
+	grep -qF 'vfio-variant apply --requester udev $kernel' "$rule" || fail "the rule does not run apply"
+	# 80-drivers.rules loads a module only for a MODALIAS: none for a declared device.
+	grep -qxF 'ENV{MODALIAS}=""' "$rule" || fail "the rule leaves MODALIAS to 80-drivers.rules"
+	# Before 80-drivers.rules, which loads the host driver's module.
+	[ "$(basename "$rule" | cut -c1-2)" -lt 80 ] || fail "the rule runs after 80-drivers.rules"
+	# Every RUN is behind a TEST of the index: no process otherwise.
+	awk '/RUN\+=/ && !/TEST==/ { bad = 1 } /^LABEL="vfio_variant_declared"/ { exit } END { exit bad }' "$rule" ||
+		fail "a RUN before the declared label is not behind a TEST"
+}
+
+cases=(
+	"declare by address: bound now, drop-in 644, admin file untouched, index|case_declare_address"
+	"declare by id --driver generic: index by PCI_ID|case_declare_id_generic"
+	"declare --no-apply changes no device|case_declare_no_apply"
+	"declare refuses a bad target or driver, writes nothing|case_declare_bad_input"
+	"declarations lists file and line; apply --all rewrites the index|case_declarations_list"
+	"declarations: none|case_declarations_none"
+	"drop-ins in byte order, device over id, non-drop-ins ignored|case_dropin_order"
+	"hostile drop-in: unknown key|case_hostile_bad_key"
+	"hostile drop-in: bad id|case_hostile_bad_id"
+	"hostile drop-in: bad mode|case_hostile_bad_mode"
+	"hostile drop-in: mode in [global]|case_hostile_global_mode"
+	"hostile drop-in: one device twice|case_hostile_duplicate_group"
+	"hostile drop-in: symbolic link|case_hostile_symlink"
+	"hostile drop-in: FIFO|case_hostile_fifo"
+	"hostile drop-in: over 1 MiB|case_hostile_huge"
+	"hostile drop-in: NUL byte|case_hostile_nul"
+	"hostile drop-in directory: symbolic link|case_hostile_dir_symlink"
+	"undeclare gives the device back, index emptied|case_undeclare_gives_back"
+	"undeclare of the admin's declaration: mode=host in the drop-in|case_undeclare_admin_declaration"
+	"undeclare shadowed by a later drop-in is refused|case_undeclare_shadowed"
+	"reattach of a declared device refused with the undeclare hint|case_reattach_refused"
+	"apply --requester udev after the rule's pending override|case_apply_udev_pending"
+	"apply --requester udev of a device a host driver has: detach|case_apply_udev_bound"
+	"apply of an undeclared device writes nothing|case_apply_undeclared_noop"
+	"apply after the declaration went: host driver probes|case_apply_pending_undeclared"
+	"apply keeps every rule: in use, group not viable, PF with VFs|case_apply_rules_hold"
+	"apply --all --requester boot: every declaration, failures reported|case_apply_all_boot"
+	"apply --all: an index that cannot be written is said, devices still done|case_apply_all_index_unwritable"
+	"apply usage|case_apply_usage"
+	"SR-IOV control: without a declaration the host VF driver probes|case_sriov_control"
+	"SR-IOV: declared VF id, autoprobe 0, VF bound at creation, restored|case_sriov_declared_vfs"
+	"SR-IOV: a PF whose VFs carry its id stays on its driver|case_sriov_vf_id_is_pf_id"
+	"SR-IOV: an autoprobe the admin turned off stays off|case_sriov_admin_autoprobe"
+	"udev rule: tests the index names, pending override, before 80-drivers|case_rule_matches_index"
+)
+
+sim_run_cases "${cases[@]}"
+[ "$failed" -eq 0 ]
