@@ -5,7 +5,8 @@
 # Debian's kernel under QEMU) and the libvirt VM suite (libvirtd 9.0 in
 # that VM, tests/libvirt/run-vm-libvirt.sh) in the normal build; the
 # trixie suite (tests/trixie: Debian 13's kernel 6.12 and libvirt 11.3,
-# fetched into the build tree or VV_TRIXIE_CACHE); then the
+# fetched into the build tree or VV_TRIXIE_CACHE); the vfio-mode suite
+# (tests/vfio-mode: systemd-udevd and the boot unit in the VM); then the
 # libFuzzer harnesses (tests/fuzz) in a clang build, VV_FUZZ_SECONDS (30)
 # seconds each, with the executions of each printed. Prints
 # one closing line "N passed, M failed" and exits non-zero when anything
@@ -54,6 +55,7 @@ run_suite build "" --suite libvirt-host
 run_suite build "" --suite vm
 run_suite build "" --suite libvirt
 run_suite build "" --suite trixie
+run_suite build "" --suite vfio-mode
 SETUP_CC=clang run_suite build-fuzz "-Dfuzzing=true" --suite fuzz --verbose
 
 echo "$passed passed, $failed failed"

@@ -13,7 +13,8 @@
 # Results for the caller: VM_KVER, VM_MISSING, VM_SKIP_STATUS, VM_KO,
 # VM_T_MODULE, VM_QEMU_STATUS, VM_T_BOOT, VM_T_END, VM_BOOT_AT, VM_FAILED.
 # Set by the caller: VM_KERNEL, another kernel image for vm_boot (the
-# trixie suite's; default /boot/vmlinuz-VM_KVER).
+# trixie suite's; default /boot/vmlinuz-VM_KVER); VM_APPEND, more words
+# for the kernel's command line.
 # shellcheck disable=SC2034
 
 vm_now() { echo "${EPOCHREALTIME/./}"; } # microseconds
@@ -145,13 +146,68 @@ vm_libvirt_share() {
 LIBVIRTD_LIB=$libvirt_dir/vm-libvirtd.sh
 CAPS_SHARE=/mnt/vv-qemu-caps
 EOF
+	vm_hostroot_args "$share_root"
 	# shellcheck disable=SC2054 # commas separate QEMU properties
 	VM_LIBVIRT_ARGS=(
-		-fsdev "local,id=hostroot,path=$share_root,security_model=none,readonly=on,multidevs=remap"
-		-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot,addr=0a.0
+		"${VM_HOSTROOT_ARGS[@]}"
 		-fsdev "local,id=qemucaps,path=$(readlink -f "$caps_dir"),security_model=none"
 		-device virtio-9p-pci,fsdev=qemucaps,mount_tag=qemucaps,addr=0b.0
 	)
+}
+
+# vm_hostroot_args [ROOT]: VM_HOSTROOT_ARGS, the QEMU arguments that share
+# this machine's root (or ROOT) READ-ONLY over virtio-9p with mount tag
+# "hostroot" at 00:0a.0, as tests/libvirt/vm-init.sh mounts it.
+vm_hostroot_args() {
+	# shellcheck disable=SC2054 # commas separate QEMU properties
+	VM_HOSTROOT_ARGS=(
+		-fsdev "local,id=hostroot,path=${1:-/},security_model=none,readonly=on,multidevs=remap"
+		-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot,addr=0a.0
+	)
+}
+
+# The QEMU monitor (HMP) over a pipe chardev, for a guest that asks the host
+# for a device_add through its console (tests/vfio-mode):
+#   vm_monitor_args DIR     VM_MONITOR_ARGS for vm_boot (FIFOs DIR/monitor.{in,out})
+#   vm_monitor_serve SERIAL before vm_boot: every console line
+#                           "VV-MONITOR device_add|device_del ARGS" goes to the
+#                           monitor; the monitor's answers go to DIR/monitor.log
+#   vm_monitor_stop         after vm_boot returned
+# Only those two commands pass: the guest cannot quit QEMU or read the host.
+vm_monitor_args() {
+	VM_MONITOR_DIR=$1
+	rm -f "$1/monitor.in" "$1/monitor.out"
+	mkfifo "$1/monitor.in" "$1/monitor.out"
+	# shellcheck disable=SC2054 # commas separate QEMU properties
+	VM_MONITOR_ARGS=(-chardev "pipe,id=vvmon,path=$1/monitor" -mon chardev=vvmon,mode=readline)
+}
+vm_monitor_serve() {
+	local serial=$1
+	: >"$serial"
+	cat "$VM_MONITOR_DIR/monitor.out" >"$VM_MONITOR_DIR/monitor.log" &
+	VM_MONITOR_PIDS=$!
+	# The writer end stays open for the whole boot: QEMU sees no hang-up.
+	exec {VM_MONITOR_FD}<>"$VM_MONITOR_DIR/monitor.in"
+	(
+		tail -n +1 -F "$serial" 2>/dev/null | while IFS= read -r line; do
+			case ${line#* } in
+			"VV-MONITOR device_add "* | "VV-MONITOR device_del "*)
+				line=${line#* }
+				echo "${line#VV-MONITOR }" >&"$VM_MONITOR_FD"
+				;;
+			esac
+		done
+	) &
+	VM_MONITOR_PIDS="$VM_MONITOR_PIDS $!"
+}
+vm_monitor_stop() {
+	local pid
+	for pid in $VM_MONITOR_PIDS; do
+		pkill -P "$pid" 2>/dev/null
+		kill "$pid" 2>/dev/null
+	done
+	wait 2>/dev/null
+	exec {VM_MONITOR_FD}>&-
 }
 
 # vm_boot SERIAL TIMEOUT MEMORY_MIB INITRD [QEMU_ARGS...]: one boot of the
@@ -165,7 +221,7 @@ vm_boot() {
 	timeout -k 10 "$timeout_s" qemu-system-x86_64 -machine q35,accel=tcg -m "$memory" -smp 1 -nodefaults \
 		-display none -serial stdio -no-reboot \
 		-kernel "${VM_KERNEL:-/boot/vmlinuz-$VM_KVER}" -initrd "$initrd" \
-		-append "console=ttyS0 intel_iommu=on panic=-1 quiet" \
+		-append "console=ttyS0 intel_iommu=on panic=-1 quiet${VM_APPEND:+ $VM_APPEND}" \
 		"${VM_DEVICES[@]}" "$@" </dev/null 2>"$serial.qemu-err" |
 		while IFS= read -r line; do
 			echo "$(vm_now) ${line%$'\r'}"
