@@ -291,9 +291,12 @@ main(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) args = NULL;
 	int n_args;
+	const char *localedir;
 
 	setlocale(LC_ALL, "");
-	bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+	/* As the library does (vv-ctx.c): the build tree's catalogues for the test suite. */
+	localedir = g_getenv("VV_TESTSUITE") ? g_getenv("VV_LOCALEDIR") : NULL;
+	bindtextdomain(GETTEXT_PACKAGE, localedir ? localedir : LOCALEDIR);
 	bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
 	textdomain(GETTEXT_PACKAGE);
 

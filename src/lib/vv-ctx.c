@@ -77,7 +77,11 @@ vv_ctx_bind_textdomain(void)
 	static gsize done;
 
 	if (g_once_init_enter(&done)) {
-		bindtextdomain(GETTEXT_PACKAGE, LOCALEDIR);
+		/* The test suite reads the catalogues meson built in its build
+		 * tree (tests/check-po-de.sh); an installed program, never. */
+		const char *dir = g_getenv("VV_TESTSUITE") ? g_getenv("VV_LOCALEDIR") : NULL;
+
+		bindtextdomain(GETTEXT_PACKAGE, dir ? dir : LOCALEDIR);
 		bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
 		g_once_init_leave(&done, 1);
 	}

@@ -332,8 +332,9 @@ vv_file_read(const vv_ctx *ctx, const char *path, gsize max, vv_read_flags flags
 	if ((flags & VV_READ_SIZED) && (guint64)st.st_size > max) {
 		close(fd);
 		g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
-			    _("Cannot read %1$s: it holds %2$" G_GUINT64_FORMAT " bytes, more than the %3$" G_GSIZE_FORMAT " it may hold."),
-			    path, (guint64)st.st_size, max);
+			    /* Plain %llu and %zu: xgettext cuts a message at a format macro. */
+			    _("Cannot read %1$s: it holds %2$llu bytes, more than the %3$zu it may hold."),
+			    path, (unsigned long long)st.st_size, max);
 		return NULL;
 	}
 	/* One byte more than MAX is read, to tell a file of MAX bytes from a longer one. */
@@ -361,7 +362,7 @@ vv_file_read(const vv_ctx *ctx, const char *path, gsize max, vv_read_flags flags
 		if (size > max) {
 			close(fd);
 			g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
-				    _("Cannot read %1$s: it holds more than the %2$" G_GSIZE_FORMAT " bytes it may hold."),
+				    _("Cannot read %1$s: it holds more than the %2$zu bytes it may hold."),
 				    path, max);
 			return NULL;
 		}
