@@ -185,12 +185,12 @@ vv_detach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError 
 
 	/* A variant that refused the device falls back to vfio-pci, unless
 	 * the user asked for that driver. */
-	if (refused && !op.options->driver && g_strcmp0(module, VV_GENERIC_MODULE) != 0) {
+	if (refused && !op.options->driver && g_strcmp0(module, VV_VFIO_PCI_MODULE) != 0) {
 		record->fallback = TRUE;
 		op.result->fallback = TRUE;
 		vv_op_say(&op, _("%1$s Falling back to the generic vfio-pci."), failure->message);
 		g_clear_error(&failure);
-		if (vv_op_bind(&op, VV_GENERIC_MODULE, NULL, &refused, &failure) && vv_detach_done(&op))
+		if (vv_op_bind(&op, VV_VFIO_PCI_MODULE, NULL, &refused, &failure) && vv_detach_done(&op))
 			return vv_op_steal_result(&op);
 	}
 	vv_detach_roll_back(&op, &failure);
@@ -305,8 +305,8 @@ vv_detach_adopt(vv_ctx *ctx, const char *name, const vv_bind_options *options, G
 	}
 
 	/* vfio-pci where a variant was chosen: the variant gave way. */
-	fallback = g_strcmp0(now, record->driver) != 0 && g_strcmp0(now_module, VV_GENERIC_MODULE) == 0 &&
-		   g_strcmp0(record->module, VV_GENERIC_MODULE) != 0;
+	fallback = g_strcmp0(now, record->driver) != 0 && g_strcmp0(now_module, VV_VFIO_PCI_MODULE) == 0 &&
+		   g_strcmp0(record->module, VV_VFIO_PCI_MODULE) != 0;
 	if (fallback)
 		vv_op_say(&op, _("%1$s was chosen for %2$s, but the device is on the generic vfio-pci: recorded as a fallback."),
 			  record->driver ? record->driver : record->module, address);

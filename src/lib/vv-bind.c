@@ -352,8 +352,8 @@ vv_op_choose_named(vv_op *op, char **module, char **driver, gboolean *named, GEr
 			return FALSE;
 		vv_module_resolve(op->ctx, options->driver, module, driver);
 	} else if (options->flags & VV_BIND_GENERIC) {
-		*module = g_strdup(VV_GENERIC_MODULE);
-		*driver = vv_module_driver_name(op->ctx, VV_GENERIC_MODULE);
+		*module = g_strdup(VV_VFIO_PCI_MODULE);
+		*driver = vv_module_driver_name(op->ctx, VV_VFIO_PCI_MODULE);
 	}
 	return TRUE;
 }

@@ -21,8 +21,6 @@
 
 #include "vv-private.h"
 
-#define VV_GENERIC_MODULE VV_VFIO_PCI_MODULE
-
 struct vv_candidate {
 	char *module;
 	char *driver;
@@ -82,7 +80,7 @@ vv_selection_collect(vv_ctx *ctx, GPtrArray *aliases)
 		if (!candidate) {
 			candidate = g_new0(vv_candidate, 1);
 			candidate->module = g_strdup(alias->module);
-			candidate->generic = g_str_equal(alias->module, VV_GENERIC_MODULE);
+			candidate->generic = g_str_equal(alias->module, VV_VFIO_PCI_MODULE);
 			candidate->driver = vv_module_driver_name(ctx, alias->module);
 			if (vv_moddb_is_blacklisted(ctx->moddb, alias->module))
 				candidate->rejected = VV_REJECTED_BLACKLISTED;
@@ -266,7 +264,7 @@ vv_selection_add_named(vv_selection *selection, vv_ctx *ctx, const char *name)
 	candidate->module = module ? g_steal_pointer(&module) : g_strdup(name);
 	candidate->driver = g_steal_pointer(&driver);
 	candidate->source = VV_ALIAS_SOURCE_POLICY;
-	candidate->generic = g_str_equal(candidate->module, VV_GENERIC_MODULE);
+	candidate->generic = g_str_equal(candidate->module, VV_VFIO_PCI_MODULE);
 	if (vv_moddb_is_blacklisted(ctx->moddb, candidate->module))
 		candidate->rejected = VV_REJECTED_BLACKLISTED;
 	g_ptr_array_add(selection->candidates, candidate);
@@ -287,7 +285,7 @@ vv_selection_apply_policy(vv_selection *selection, vv_ctx *ctx)
 	case VV_POLICY_AUTO:
 		return;
 	case VV_POLICY_GENERIC:
-		chosen = vv_selection_find_named(selection, VV_GENERIC_MODULE);
+		chosen = vv_selection_find_named(selection, VV_VFIO_PCI_MODULE);
 		break;
 	case VV_POLICY_DRIVER:
 		chosen = vv_selection_find_named(selection, vv_policy_get_driver(selection->policy));
