@@ -97,7 +97,7 @@ vv_cli_nodedev_detach_failed(const vv_virt_outcome *outcome, const vv_virt_targe
 	g_autoptr(GError) owned = error;
 	g_autofree char *where = NULL;
 	g_autofree char *version = vv_virt_version_string(outcome->version);
-	int status = vv_cli_virt_exit_status(error);
+	int status = vv_cli_exit_status(error);
 
 	if (error->domain != VV_VIRT_ERROR)
 		return vv_cli_error_device(g_steal_pointer(&owned), target->address);
@@ -234,7 +234,7 @@ vv_cli_nodedev_reattach_failed(const vv_virt_outcome *outcome, const vv_virt_tar
 {
 	g_autoptr(GError) owned = error;
 	g_autofree char *where = NULL;
-	int status = vv_cli_virt_exit_status(error);
+	int status = vv_cli_exit_status(error);
 
 	if (error->domain != VV_VIRT_ERROR)
 		return vv_cli_error_device(g_steal_pointer(&owned), target->address);
