@@ -12,14 +12,16 @@
 static char *
 vv_bind_describe_blockers(const vv_selection *selection)
 {
-	const char *const *blockers = vv_selection_get_group_blockers(selection);
+	const GPtrArray *blockers = vv_selection_get_group_blockers(selection);
 	g_autoptr(GString) text = g_string_new(NULL);
 
-	for (guint i = 0; blockers[i]; i++) {
+	for (guint i = 0; i < blockers->len; i++) {
+		const vv_group_blocker *blocker = g_ptr_array_index(blockers, i);
+
 		if (i > 0)
 			g_string_append(text, ", ");
-		g_string_append_printf(text, _("%1$s (bound to %2$s)"), blockers[i],
-				       vv_selection_get_group_blocker_driver(selection, i));
+		g_string_append_printf(text, _("%1$s (bound to %2$s)"), vv_group_blocker_get_address(blocker),
+				       vv_group_blocker_get_driver(blocker));
 	}
 	return g_string_free(g_steal_pointer(&text), FALSE);
 }
