@@ -341,10 +341,12 @@ vv_bind_result *vv_recover(vv_ctx *ctx, const char *device, const vv_bind_option
 
 void vv_bind_result_free(vv_bind_result *result);
 /* Each sysfs write and module load, in order, as one line: made, or for a
- * dry run planned. NULL-terminated. */
-const char *const *vv_bind_result_get_actions(const vv_bind_result *result);
-/* Translated sentences for the user: fallbacks, warnings. NULL-terminated. */
-const char *const *vv_bind_result_get_messages(const vv_bind_result *result);
+ * dry run planned. A GPtrArray of strings, NULL-terminated (its pdata reads
+ * as a const char *const *). Transfer none (the result's). */
+const GPtrArray *vv_bind_result_get_actions(const vv_bind_result *result);
+/* Translated sentences for the user: fallbacks, warnings. A GPtrArray of
+ * strings, NULL-terminated. Transfer none (the result's). */
+const GPtrArray *vv_bind_result_get_messages(const vv_bind_result *result);
 /* The driver the device is on at the end (planned for a dry run), NULL: none. */
 const char *vv_bind_result_get_driver(const vv_bind_result *result);
 /* TRUE when nothing needed doing. */

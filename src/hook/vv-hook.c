@@ -138,8 +138,8 @@ vv_hook_ms_since(gint64 start)
 static void
 vv_hook_log_result(const vv_hook *hook, const char *address, const vv_bind_result *result, gint64 start)
 {
-	const char *const *actions = vv_bind_result_get_actions(result);
-	const char *const *messages = vv_bind_result_get_messages(result);
+	const char *const *actions = (const char *const *)vv_bind_result_get_actions(result)->pdata;
+	const char *const *messages = (const char *const *)vv_bind_result_get_messages(result)->pdata;
 
 	for (guint i = 0; actions[i]; i++)
 		vv_hook_log(hook, "%s: %s", address, actions[i]);

@@ -119,8 +119,8 @@ vv_bind_result_free(vv_bind_result *result)
 	g_free(result);
 }
 
-VV_EXPORT const char *const *vv_bind_result_get_actions(const vv_bind_result *result) { return (const char *const *)result->actions->pdata; }
-VV_EXPORT const char *const *vv_bind_result_get_messages(const vv_bind_result *result) { return (const char *const *)result->messages->pdata; }
+VV_EXPORT const GPtrArray *vv_bind_result_get_actions(const vv_bind_result *result) { return result->actions; }
+VV_EXPORT const GPtrArray *vv_bind_result_get_messages(const vv_bind_result *result) { return result->messages; }
 VV_EXPORT const char *vv_bind_result_get_driver(const vv_bind_result *result) { return result->driver; }
 VV_EXPORT gboolean vv_bind_result_is_noop(const vv_bind_result *result) { return result->noop; }
 VV_EXPORT gboolean vv_bind_result_is_fallback(const vv_bind_result *result) { return result->fallback; }
