@@ -216,10 +216,14 @@ vv_unassignable vv_selection_get_unassignable(const vv_selection *selection);
 /* TRUE when every other member of the group is unbound or on a driver that
  * manages DMA itself (a VFIO driver, pcieport, pci-stub). */
 gboolean vv_selection_is_group_viable(const vv_selection *selection);
-/* Addresses of the members that make the group not viable, NULL-terminated,
- * and the driver each is bound to (same index). */
-const char *const *vv_selection_get_group_blockers(const vv_selection *selection);
-const char *vv_selection_get_group_blocker_driver(const vv_selection *selection, guint index);
+/* A member of the group that makes it not viable: its address and the
+ * driver it is bound to. Owned by its selection. */
+typedef struct vv_group_blocker vv_group_blocker;
+/* The members that make the group not viable, in group order: a GPtrArray
+ * of vv_group_blocker, empty when none. Transfer none (the selection's). */
+const GPtrArray *vv_selection_get_group_blockers(const vv_selection *selection);
+const char *vv_group_blocker_get_address(const vv_group_blocker *blocker);
+const char *vv_group_blocker_get_driver(const vv_group_blocker *blocker);
 
 /* The chosen candidate, NULL when nothing was selected. */
 const vv_candidate *vv_selection_get_selected(const vv_selection *selection);
@@ -229,9 +233,10 @@ const vv_candidate *vv_selection_get_selected(const vv_selection *selection);
 gboolean vv_selection_is_tie(const vv_selection *selection);
 
 /* Candidates best first: variants by specificity, the generic vfio_pci
- * last, rejected ones after those that can serve. */
-guint vv_selection_get_n_candidates(const vv_selection *selection);
-const vv_candidate *vv_selection_get_candidate(const vv_selection *selection, guint index);
+ * last, rejected ones after those that can serve; the selected one, when
+ * there is one, first. A GPtrArray of vv_candidate, empty when nothing
+ * matches. Transfer none (the selection's). */
+const GPtrArray *vv_selection_get_candidates(const vv_selection *selection);
 
 /* One translated sentence: why the selected candidate won, or why nothing
  * was selected. */
@@ -339,10 +344,12 @@ vv_bind_result *vv_recover(vv_ctx *ctx, const char *device, const vv_bind_option
 
 void vv_bind_result_free(vv_bind_result *result);
 /* Each sysfs write and module load, in order, as one line: made, or for a
- * dry run planned. NULL-terminated. */
-const char *const *vv_bind_result_get_actions(const vv_bind_result *result);
-/* Translated sentences for the user: fallbacks, warnings. NULL-terminated. */
-const char *const *vv_bind_result_get_messages(const vv_bind_result *result);
+ * dry run planned. A GPtrArray of strings, NULL-terminated (its pdata reads
+ * as a const char *const *). Transfer none (the result's). */
+const GPtrArray *vv_bind_result_get_actions(const vv_bind_result *result);
+/* Translated sentences for the user: fallbacks, warnings. A GPtrArray of
+ * strings, NULL-terminated. Transfer none (the result's). */
+const GPtrArray *vv_bind_result_get_messages(const vv_bind_result *result);
 /* The driver the device is on at the end (planned for a dry run), NULL: none. */
 const char *vv_bind_result_get_driver(const vv_bind_result *result);
 /* TRUE when nothing needed doing. */

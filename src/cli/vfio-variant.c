@@ -129,7 +129,7 @@ vv_cli_short_reason(const vv_selection *selection)
 	}
 	if (vv_policy_get_action(vv_selection_get_policy(selection)) == VV_POLICY_DENY)
 		return _("none: policy deny");
-	return vv_selection_get_n_candidates(selection) ? _("none: all rejected") : _("none: no match");
+	return vv_selection_get_candidates(selection)->len ? _("none: all rejected") : _("none: no match");
 }
 
 /* The options COMMAND knows (NULL: none yet, the global ones), by long name. */

@@ -6,8 +6,8 @@
 void
 vv_cli_print_result(const vv_bind_result *result, gboolean dry_run)
 {
-	const char *const *actions = vv_bind_result_get_actions(result);
-	const char *const *messages = vv_bind_result_get_messages(result);
+	const char *const *actions = (const char *const *)vv_bind_result_get_actions(result)->pdata;
+	const char *const *messages = (const char *const *)vv_bind_result_get_messages(result)->pdata;
 
 	if (dry_run)
 		g_print(actions[0] ? _("Dry run; these actions would be made, in order:\n") :

@@ -71,8 +71,10 @@ vv_cli_complete_add_candidates(vv_ctx *ctx, vv_device *device, GPtrArray *out)
 {
 	g_autoptr(vv_selection) selection = vv_selection_new(ctx, device, NULL);
 
-	for (guint i = 0; selection && i < vv_selection_get_n_candidates(selection); i++) {
-		const vv_candidate *candidate = vv_selection_get_candidate(selection, i);
+	const GPtrArray *candidates = selection ? vv_selection_get_candidates(selection) : NULL;
+
+	for (guint i = 0; candidates && i < candidates->len; i++) {
+		const vv_candidate *candidate = g_ptr_array_index(candidates, i);
 		const char *names[] = { vv_candidate_get_module(candidate), vv_candidate_get_driver(candidate) };
 
 		for (guint j = 0; j < G_N_ELEMENTS(names); j++)

@@ -39,7 +39,7 @@ static void
 vv_explain_group(const vv_selection *selection)
 {
 	vv_device *device = vv_selection_get_device(selection);
-	const char *const *blockers = vv_selection_get_group_blockers(selection);
+	const GPtrArray *blockers = vv_selection_get_group_blockers(selection);
 	g_autofree char *members = g_strjoinv(" ", (char **)vv_device_get_group_members(device));
 
 	if (vv_device_get_iommu_group(device) < 0) {
@@ -48,9 +48,12 @@ vv_explain_group(const vv_selection *selection)
 	}
 	g_print(_("  IOMMU group:    %1$d (%2$s), members: %3$s\n"), vv_device_get_iommu_group(device),
 		vv_selection_is_group_viable(selection) ? _("viable") : _("not viable"), members);
-	for (guint i = 0; blockers[i]; i++)
+	for (guint i = 0; i < blockers->len; i++) {
+		const vv_group_blocker *blocker = g_ptr_array_index(blockers, i);
+
 		g_print(_("                  %1$s is bound to %2$s, which does not leave DMA to VFIO.\n"),
-			blockers[i], vv_selection_get_group_blocker_driver(selection, i));
+			vv_group_blocker_get_address(blocker), vv_group_blocker_get_driver(blocker));
+	}
 }
 
 /* The group as sysfs shows it, when its viability cannot be judged. */
@@ -81,7 +84,8 @@ vv_explain_policy(const vv_selection *selection)
 static void
 vv_explain_candidates(const vv_selection *selection)
 {
-	guint n = vv_selection_get_n_candidates(selection);
+	const GPtrArray *candidates = vv_selection_get_candidates(selection);
+	guint n = candidates->len;
 
 	g_print(_("  Lookup key:     %s\n"), vv_selection_get_key(selection));
 	if (n == 0) {
@@ -90,7 +94,7 @@ vv_explain_candidates(const vv_selection *selection)
 	}
 	g_print(_("Candidates, best first:\n"));
 	for (guint i = 0; i < n; i++) {
-		const vv_candidate *candidate = vv_selection_get_candidate(selection, i);
+		const vv_candidate *candidate = g_ptr_array_index(candidates, i);
 		const char *driver = vv_candidate_get_driver(candidate);
 		const char *alias = vv_candidate_get_alias(candidate);
 

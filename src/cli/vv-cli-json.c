@@ -138,6 +138,8 @@ vv_json_selection(JsonBuilder *builder, const vv_selection *selection)
 	const vv_policy *policy = vv_selection_get_policy(selection);
 	const vv_libvirt_pick *pick = vv_selection_get_libvirt_pick(selection);
 	vv_unassignable unassignable = vv_selection_get_unassignable(selection);
+	const GPtrArray *blockers = vv_selection_get_group_blockers(selection);
+	const GPtrArray *candidates = vv_selection_get_candidates(selection);
 
 	json_builder_set_member_name(builder, "choice");
 	json_builder_begin_object(builder);
@@ -148,10 +150,12 @@ vv_json_selection(JsonBuilder *builder, const vv_selection *selection)
 	vv_json_bool(builder, "group_viable", vv_selection_is_group_viable(selection));
 	json_builder_set_member_name(builder, "group_blockers");
 	json_builder_begin_array(builder);
-	for (guint i = 0; vv_selection_get_group_blockers(selection)[i]; i++) {
+	for (guint i = 0; i < blockers->len; i++) {
+		const vv_group_blocker *blocker = g_ptr_array_index(blockers, i);
+
 		json_builder_begin_object(builder);
-		vv_json_string(builder, "address", vv_selection_get_group_blockers(selection)[i]);
-		vv_json_string(builder, "driver", vv_selection_get_group_blocker_driver(selection, i));
+		vv_json_string(builder, "address", vv_group_blocker_get_address(blocker));
+		vv_json_string(builder, "driver", vv_group_blocker_get_driver(blocker));
 		json_builder_end_object(builder);
 	}
 	json_builder_end_array(builder);
@@ -175,8 +179,8 @@ vv_json_selection(JsonBuilder *builder, const vv_selection *selection)
 	}
 	json_builder_set_member_name(builder, "candidates");
 	json_builder_begin_array(builder);
-	for (guint i = 0; i < vv_selection_get_n_candidates(selection); i++) {
-		const vv_candidate *candidate = vv_selection_get_candidate(selection, i);
+	for (guint i = 0; i < candidates->len; i++) {
+		const vv_candidate *candidate = g_ptr_array_index(candidates, i);
 		vv_rejected rejected = vv_candidate_get_rejected(candidate);
 
 		json_builder_begin_object(builder);

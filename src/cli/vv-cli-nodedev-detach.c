@@ -32,9 +32,9 @@ vv_cli_nodedev_print(const vv_bind_result *result)
 {
 	if (!result)
 		return;
-	for (const char *const *action = vv_bind_result_get_actions(result); *action; action++)
+	for (const char *const *action = (const char *const *)vv_bind_result_get_actions(result)->pdata; *action; action++)
 		g_print("  %s\n", *action);
-	for (const char *const *message = vv_bind_result_get_messages(result); *message; message++)
+	for (const char *const *message = (const char *const *)vv_bind_result_get_messages(result)->pdata; *message; message++)
 		g_print("%s\n", *message);
 }
 
@@ -97,7 +97,7 @@ vv_cli_nodedev_detach_failed(const vv_virt_outcome *outcome, const vv_virt_targe
 	g_autoptr(GError) owned = error;
 	g_autofree char *where = NULL;
 	g_autofree char *version = vv_virt_version_string(outcome->version);
-	int status = vv_cli_virt_exit_status(error);
+	int status = vv_cli_exit_status(error);
 
 	if (error->domain != VV_VIRT_ERROR)
 		return vv_cli_error_device(g_steal_pointer(&owned), target->address);
@@ -234,7 +234,7 @@ vv_cli_nodedev_reattach_failed(const vv_virt_outcome *outcome, const vv_virt_tar
 {
 	g_autoptr(GError) owned = error;
 	g_autofree char *where = NULL;
-	int status = vv_cli_virt_exit_status(error);
+	int status = vv_cli_exit_status(error);
 
 	if (error->domain != VV_VIRT_ERROR)
 		return vv_cli_error_device(g_steal_pointer(&owned), target->address);
@@ -307,7 +307,7 @@ vv_cli_nodedev_reattach(const vv_cli_globals *globals, int argc, char **argv)
 	if (outcome->repaired) {
 		g_print(_("libvirt left %1$s on %2$s; vfio-variant gave it back to %3$s:\n"), target.address, after_libvirt,
 			vv_cli_nodedev_native_words(outcome->native_driver));
-		for (const char *const *action = vv_bind_result_get_actions(outcome->restored); *action; action++)
+		for (const char *const *action = (const char *const *)vv_bind_result_get_actions(outcome->restored)->pdata; *action; action++)
 			g_print("  %s\n", *action);
 	}
 	g_print(_("Device %1$s re-attached: on %2$s, its driver before the detach.\n"), target.name,

@@ -14,8 +14,8 @@ int
 vv_cli_virt_error(GError *error)
 {
 	g_auto(GStrv) lines = g_strsplit(error->message, "\n", -1);
-	const char *hint = vv_cli_virt_hint(error);
-	int status = vv_cli_virt_exit_status(error);
+	g_autofree char *hint = vv_cli_hint(error, NULL);
+	int status = vv_cli_exit_status(error);
 
 	for (guint i = 0; lines[i]; i++)
 		g_printerr(_("error: %s\n"), lines[i]);

@@ -28,16 +28,19 @@ typedef vv_roots vv_cli_globals;
  * one), and free it; returns the exit status. */
 int vv_cli_error(GError *error);
 int vv_cli_error_device(GError *error, const char *device);
-/* vv-cli-exit.c, one table per error code: the exit status for ERROR (1
- * failed or refused, 2 the user's input), and the hint that says which
- * option or command helps, about DEVICE (NULL: none named), or NULL.
- * Transfer full. */
+/* vv-cli-exit.c, one table by error domain (VV_ERROR, and VV_VIRT_ERROR
+ * when built with libvirt) and code: the exit status for ERROR (1 failed or
+ * refused, 2 the user's input), and the hint that says which option or
+ * command helps, about DEVICE (NULL: none named), or NULL. Transfer full.
+ * vv_cli_exit_rows(): how many rows ERROR's domain and code have (the
+ * tests' check that each has exactly one). */
 int vv_cli_exit_status(const GError *error);
 /* Does ERROR (from vv_selection_new()) leave the choice unknown while the
  * rest of a read-only command can still be shown (the host's module
  * directory has no index; not one given with --modules-dir)? */
 gboolean vv_cli_choice_unknown(const vv_cli_globals *globals, const GError *error);
 char *vv_cli_hint(const GError *error, const char *device);
+guint vv_cli_exit_rows(const GError *error);
 /* OPTION's SECONDS as milliseconds, range-checked (out of range: the usage
  * message is printed, FALSE). */
 gboolean vv_cli_timeout_ms(const char *option, gint64 seconds, guint *ms);

@@ -140,8 +140,8 @@ vv_hook_ms_since(gint64 start)
 static void
 vv_hook_log_result(const vv_hook *hook, const char *address, const vv_bind_result *result, gint64 start)
 {
-	const char *const *actions = vv_bind_result_get_actions(result);
-	const char *const *messages = vv_bind_result_get_messages(result);
+	const char *const *actions = (const char *const *)vv_bind_result_get_actions(result)->pdata;
+	const char *const *messages = (const char *const *)vv_bind_result_get_messages(result)->pdata;
 
 	for (guint i = 0; actions[i]; i++)
 		vv_hook_log(hook, "%s: %s", address, actions[i]);
@@ -183,16 +183,18 @@ vv_hook_is_hostdev_of(const vv_hook_domain *domain, const char *address, gboolea
 static char *
 vv_hook_group_blockers(const vv_hook *hook, const vv_selection *selection)
 {
-	const char *const *blockers = vv_selection_get_group_blockers(selection);
+	const GPtrArray *blockers = vv_selection_get_group_blockers(selection);
 	g_autoptr(GString) text = g_string_new(NULL);
 
-	for (guint i = 0; blockers[i]; i++) {
-		if (vv_hook_is_hostdev_of(hook->domain, blockers[i], TRUE))
+	for (guint i = 0; i < blockers->len; i++) {
+		const vv_group_blocker *blocker = g_ptr_array_index(blockers, i);
+
+		if (vv_hook_is_hostdev_of(hook->domain, vv_group_blocker_get_address(blocker), TRUE))
 			continue;
 		if (text->len)
 			g_string_append(text, ", ");
-		g_string_append_printf(text, _("%1$s (bound to %2$s)"), blockers[i],
-				       vv_selection_get_group_blocker_driver(selection, i));
+		g_string_append_printf(text, _("%1$s (bound to %2$s)"), vv_group_blocker_get_address(blocker),
+				       vv_group_blocker_get_driver(blocker));
 	}
 	return text->len ? g_string_free(g_steal_pointer(&text), FALSE) : NULL;
 }

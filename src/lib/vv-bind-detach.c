@@ -12,14 +12,16 @@
 static char *
 vv_bind_describe_blockers(const vv_selection *selection)
 {
-	const char *const *blockers = vv_selection_get_group_blockers(selection);
+	const GPtrArray *blockers = vv_selection_get_group_blockers(selection);
 	g_autoptr(GString) text = g_string_new(NULL);
 
-	for (guint i = 0; blockers[i]; i++) {
+	for (guint i = 0; i < blockers->len; i++) {
+		const vv_group_blocker *blocker = g_ptr_array_index(blockers, i);
+
 		if (i > 0)
 			g_string_append(text, ", ");
-		g_string_append_printf(text, _("%1$s (bound to %2$s)"), blockers[i],
-				       vv_selection_get_group_blocker_driver(selection, i));
+		g_string_append_printf(text, _("%1$s (bound to %2$s)"), vv_group_blocker_get_address(blocker),
+				       vv_group_blocker_get_driver(blocker));
 	}
 	return g_string_free(g_steal_pointer(&text), FALSE);
 }
@@ -185,12 +187,12 @@ vv_detach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError 
 
 	/* A variant that refused the device falls back to vfio-pci, unless
 	 * the user asked for that driver. */
-	if (refused && !op.options->driver && g_strcmp0(module, VV_GENERIC_MODULE) != 0) {
+	if (refused && !op.options->driver && g_strcmp0(module, VV_VFIO_PCI_MODULE) != 0) {
 		record->fallback = TRUE;
 		op.result->fallback = TRUE;
 		vv_op_say(&op, _("%1$s Falling back to the generic vfio-pci."), failure->message);
 		g_clear_error(&failure);
-		if (vv_op_bind(&op, VV_GENERIC_MODULE, NULL, &refused, &failure) && vv_detach_done(&op))
+		if (vv_op_bind(&op, VV_VFIO_PCI_MODULE, NULL, &refused, &failure) && vv_detach_done(&op))
 			return vv_op_steal_result(&op);
 	}
 	vv_detach_roll_back(&op, &failure);
@@ -305,8 +307,8 @@ vv_detach_adopt(vv_ctx *ctx, const char *name, const vv_bind_options *options, G
 	}
 
 	/* vfio-pci where a variant was chosen: the variant gave way. */
-	fallback = g_strcmp0(now, record->driver) != 0 && g_strcmp0(now_module, VV_GENERIC_MODULE) == 0 &&
-		   g_strcmp0(record->module, VV_GENERIC_MODULE) != 0;
+	fallback = g_strcmp0(now, record->driver) != 0 && g_strcmp0(now_module, VV_VFIO_PCI_MODULE) == 0 &&
+		   g_strcmp0(record->module, VV_VFIO_PCI_MODULE) != 0;
 	if (fallback)
 		vv_op_say(&op, _("%1$s was chosen for %2$s, but the device is on the generic vfio-pci: recorded as a fallback."),
 			  record->driver ? record->driver : record->module, address);

@@ -154,12 +154,12 @@ vv_rebind(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError 
 	if (!op.dry_run && !vv_record_save(ctx, record, error))
 		return NULL;
 	if (!vv_op_bind(&op, module, driver, &refused, &failure) && refused &&
-	    !(options->flags & VV_BIND_STRICT) && g_strcmp0(module, VV_GENERIC_MODULE) != 0) {
+	    !(options->flags & VV_BIND_STRICT) && g_strcmp0(module, VV_VFIO_PCI_MODULE) != 0) {
 		record->fallback = TRUE;
 		result->fallback = TRUE;
 		vv_op_say(&op, _("%1$s Falling back to the generic vfio-pci."), failure->message);
 		g_clear_error(&failure);
-		vv_op_bind(&op, VV_GENERIC_MODULE, NULL, &refused, &failure);
+		vv_op_bind(&op, VV_VFIO_PCI_MODULE, NULL, &refused, &failure);
 	}
 	if (!failure)
 		return vv_rebind_finish(&op, record, TRUE, error) ? vv_op_steal_result(&op) : NULL;

@@ -224,12 +224,12 @@ vv_op_put_back(vv_op *op, const char *vfio_driver, GError **error)
 	op->record = NULL; /* the record is set whole once the device is back */
 	put = now ? vv_op_write_override(op, vfio_driver, &undo) : vv_op_bind(op, NULL, vfio_driver, &refused, &undo);
 	/* A variant that refuses it: the generic driver, as a detach falls back. */
-	if (!put && !now && refused && g_strcmp0(record->module, VV_GENERIC_MODULE) != 0) {
+	if (!put && !now && refused && g_strcmp0(record->module, VV_VFIO_PCI_MODULE) != 0) {
 		g_clear_error(&undo);
-		put = vv_op_bind(op, VV_GENERIC_MODULE, NULL, &refused, &undo);
+		put = vv_op_bind(op, VV_VFIO_PCI_MODULE, NULL, &refused, &undo);
 		if (put) {
 			vfio_driver = op->result->driver;
-			vv_record_set(&record->module, VV_GENERIC_MODULE);
+			vv_record_set(&record->module, VV_VFIO_PCI_MODULE);
 			record->fallback = TRUE;
 		}
 	}

@@ -119,8 +119,8 @@ vv_bind_result_free(vv_bind_result *result)
 	g_free(result);
 }
 
-VV_EXPORT const char *const *vv_bind_result_get_actions(const vv_bind_result *result) { return (const char *const *)result->actions->pdata; }
-VV_EXPORT const char *const *vv_bind_result_get_messages(const vv_bind_result *result) { return (const char *const *)result->messages->pdata; }
+VV_EXPORT const GPtrArray *vv_bind_result_get_actions(const vv_bind_result *result) { return result->actions; }
+VV_EXPORT const GPtrArray *vv_bind_result_get_messages(const vv_bind_result *result) { return result->messages; }
 VV_EXPORT const char *vv_bind_result_get_driver(const vv_bind_result *result) { return result->driver; }
 VV_EXPORT gboolean vv_bind_result_is_noop(const vv_bind_result *result) { return result->noop; }
 VV_EXPORT gboolean vv_bind_result_is_fallback(const vv_bind_result *result) { return result->fallback; }
@@ -352,8 +352,8 @@ vv_op_choose_named(vv_op *op, char **module, char **driver, gboolean *named, GEr
 			return FALSE;
 		vv_module_resolve(op->ctx, options->driver, module, driver);
 	} else if (options->flags & VV_BIND_GENERIC) {
-		*module = g_strdup(VV_GENERIC_MODULE);
-		*driver = vv_module_driver_name(op->ctx, VV_GENERIC_MODULE);
+		*module = g_strdup(VV_VFIO_PCI_MODULE);
+		*driver = vv_module_driver_name(op->ctx, VV_VFIO_PCI_MODULE);
 	}
 	return TRUE;
 }

@@ -17,8 +17,6 @@
 
 #include "vv-private.h"
 
-#define VV_GENERIC_MODULE "vfio_pci"
-
 struct vv_bind_options {
 	char *driver;
 	vv_bind_flags flags;

@@ -252,7 +252,7 @@ vv_ctx_load_driver(vv_ctx *ctx, const char *name, const char *device, GError **e
 static gboolean
 vv_module_is_vfio(vv_ctx *ctx, const char *module)
 {
-	if (g_str_equal(module, "vfio_pci" /* the generic driver */) || vv_moddb_is_builtin_module(ctx->moddb, module) ||
+	if (g_str_equal(module, VV_VFIO_PCI_MODULE) || vv_moddb_is_builtin_module(ctx->moddb, module) ||
 	    vv_moddb_get_module_patterns(ctx->moddb, module)->len > 0)
 		return TRUE;
 	for (guint i = 0; i < ctx->moddb->config_aliases->len; i++) {

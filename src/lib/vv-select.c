@@ -21,7 +21,18 @@
 
 #include "vv-private.h"
 
-#define VV_GENERIC_MODULE VV_VFIO_PCI_MODULE
+struct vv_group_blocker {
+	char *address;
+	char *driver;
+};
+
+static void
+vv_group_blocker_free(vv_group_blocker *blocker)
+{
+	g_free(blocker->address);
+	g_free(blocker->driver);
+	g_free(blocker);
+}
 
 struct vv_candidate {
 	char *module;
@@ -41,8 +52,7 @@ struct vv_selection {
 	char *key;
 	vv_unassignable unassignable;
 	gboolean group_viable;
-	GStrv group_blockers;
-	GStrv group_blocker_drivers;
+	GPtrArray *group_blockers;
 	GPtrArray *candidates;
 	const vv_candidate *selected;
 	gboolean tie;
@@ -82,7 +92,7 @@ vv_selection_collect(vv_ctx *ctx, GPtrArray *aliases)
 		if (!candidate) {
 			candidate = g_new0(vv_candidate, 1);
 			candidate->module = g_strdup(alias->module);
-			candidate->generic = g_str_equal(alias->module, VV_GENERIC_MODULE);
+			candidate->generic = g_str_equal(alias->module, VV_VFIO_PCI_MODULE);
 			candidate->driver = vv_module_driver_name(ctx, alias->module);
 			if (vv_moddb_is_blacklisted(ctx->moddb, alias->module))
 				candidate->rejected = VV_REJECTED_BLACKLISTED;
@@ -133,8 +143,8 @@ static void
 vv_selection_assess_group(vv_selection *selection, vv_ctx *ctx)
 {
 	const char *const *members = vv_device_get_group_members(selection->device);
-	g_autoptr(GStrvBuilder) blockers = g_strv_builder_new();
-	g_autoptr(GStrvBuilder) drivers = g_strv_builder_new();
+
+	selection->group_blockers = g_ptr_array_new_with_free_func((GDestroyNotify)vv_group_blocker_free);
 
 	for (guint i = 0; members[i]; i++) {
 		g_autofree char *driver_link = NULL;
@@ -149,13 +159,14 @@ vv_selection_assess_group(vv_selection *selection, vv_ctx *ctx)
 		if (!driver || g_str_equal(driver, "pcieport") || g_str_equal(driver, "pci-stub") ||
 		    vv_sysfs_is_dir(ctx, vfio_dev))
 			continue;
-		g_strv_builder_add(blockers, members[i]);
-		g_strv_builder_add(drivers, driver);
+		vv_group_blocker *blocker = g_new0(vv_group_blocker, 1);
+
+		blocker->address = g_strdup(members[i]);
+		blocker->driver = g_steal_pointer(&driver);
+		g_ptr_array_add(selection->group_blockers, blocker);
 	}
-	selection->group_blockers = g_strv_builder_end(blockers);
-	selection->group_blocker_drivers = g_strv_builder_end(drivers);
 	selection->group_viable = vv_device_get_iommu_group(selection->device) >= 0 &&
-				  !selection->group_blockers[0];
+				  selection->group_blockers->len == 0;
 }
 
 /* The verdict when a policy rule (not auto) decided. */
@@ -266,7 +277,7 @@ vv_selection_add_named(vv_selection *selection, vv_ctx *ctx, const char *name)
 	candidate->module = module ? g_steal_pointer(&module) : g_strdup(name);
 	candidate->driver = g_steal_pointer(&driver);
 	candidate->source = VV_ALIAS_SOURCE_POLICY;
-	candidate->generic = g_str_equal(candidate->module, VV_GENERIC_MODULE);
+	candidate->generic = g_str_equal(candidate->module, VV_VFIO_PCI_MODULE);
 	if (vv_moddb_is_blacklisted(ctx->moddb, candidate->module))
 		candidate->rejected = VV_REJECTED_BLACKLISTED;
 	g_ptr_array_add(selection->candidates, candidate);
@@ -287,7 +298,7 @@ vv_selection_apply_policy(vv_selection *selection, vv_ctx *ctx)
 	case VV_POLICY_AUTO:
 		return;
 	case VV_POLICY_GENERIC:
-		chosen = vv_selection_find_named(selection, VV_GENERIC_MODULE);
+		chosen = vv_selection_find_named(selection, VV_VFIO_PCI_MODULE);
 		break;
 	case VV_POLICY_DRIVER:
 		chosen = vv_selection_find_named(selection, vv_policy_get_driver(selection->policy));
@@ -406,8 +417,8 @@ vv_selection_unref(vv_selection *selection)
 		return;
 	vv_device_unref(selection->device);
 	g_free(selection->key);
-	g_strfreev(selection->group_blockers);
-	g_strfreev(selection->group_blocker_drivers);
+	if (selection->group_blockers)
+		g_ptr_array_unref(selection->group_blockers);
 	if (selection->candidates)
 		g_ptr_array_unref(selection->candidates);
 	g_free(selection->summary);
@@ -421,11 +432,11 @@ VV_EXPORT vv_device *vv_selection_get_device(const vv_selection *selection) { re
 VV_EXPORT const char *vv_selection_get_key(const vv_selection *selection) { return selection->key; }
 VV_EXPORT vv_unassignable vv_selection_get_unassignable(const vv_selection *selection) { return selection->unassignable; }
 VV_EXPORT gboolean vv_selection_is_group_viable(const vv_selection *selection) { return selection->group_viable; }
-VV_EXPORT const char *const *vv_selection_get_group_blockers(const vv_selection *selection) { return (const char *const *)selection->group_blockers; }
+VV_EXPORT const GPtrArray *vv_selection_get_group_blockers(const vv_selection *selection) { return selection->group_blockers; }
 VV_EXPORT const vv_candidate *vv_selection_get_selected(const vv_selection *selection) { return selection->selected; }
 VV_EXPORT gboolean vv_selection_is_tie(const vv_selection *selection) { return selection->tie; }
 VV_EXPORT vv_policy *vv_selection_get_policy(const vv_selection *selection) { return selection->policy; }
-VV_EXPORT guint vv_selection_get_n_candidates(const vv_selection *selection) { return selection->candidates->len; }
+VV_EXPORT const GPtrArray *vv_selection_get_candidates(const vv_selection *selection) { return selection->candidates; }
 VV_EXPORT const char *
 vv_selection_get_summary(const vv_selection *selection)
 {
@@ -443,19 +454,8 @@ vv_selection_get_libvirt_pick(const vv_selection *selection)
 	return selection->libvirt_pick;
 }
 
-VV_EXPORT const char *
-vv_selection_get_group_blocker_driver(const vv_selection *selection, guint index)
-{
-	g_return_val_if_fail(index < g_strv_length(selection->group_blocker_drivers), NULL);
-	return selection->group_blocker_drivers[index];
-}
-
-VV_EXPORT const vv_candidate *
-vv_selection_get_candidate(const vv_selection *selection, guint index)
-{
-	g_return_val_if_fail(index < selection->candidates->len, NULL);
-	return g_ptr_array_index(selection->candidates, index);
-}
+VV_EXPORT const char *vv_group_blocker_get_address(const vv_group_blocker *blocker) { return blocker->address; }
+VV_EXPORT const char *vv_group_blocker_get_driver(const vv_group_blocker *blocker) { return blocker->driver; }
 
 VV_EXPORT const char *vv_candidate_get_module(const vv_candidate *candidate) { return candidate->module; }
 VV_EXPORT const char *vv_candidate_get_driver(const vv_candidate *candidate) { return candidate->driver; }

@@ -114,8 +114,8 @@ vv_selection_to_xml_with_record(const vv_selection *selection, const vv_record *
 		if (vv_selection_is_tie(selection))
 			xmlNewProp(node, BAD_CAST "tie", BAD_CAST "yes");
 	}
-	for (guint i = 0; i < vv_selection_get_n_candidates(selection); i++) {
-		const vv_candidate *candidate = vv_selection_get_candidate(selection, i);
+	for (guint i = 0; i < vv_selection_get_candidates(selection)->len; i++) {
+		const vv_candidate *candidate = g_ptr_array_index(vv_selection_get_candidates(selection), i);
 
 		node = vv_xml_add_candidate(root, "candidate", candidate);
 		xmlNewProp(node, BAD_CAST "source",
@@ -129,11 +129,12 @@ vv_selection_to_xml_with_record(const vv_selection *selection, const vv_record *
 	if (vv_device_get_iommu_group(device) >= 0)
 		vv_xml_set_uint(node, "number", vv_device_get_iommu_group(device));
 	xmlNewProp(node, BAD_CAST "viable", BAD_CAST (vv_selection_is_group_viable(selection) ? "yes" : "no"));
-	for (guint i = 0; vv_selection_get_group_blockers(selection)[i]; i++) {
-		xmlNode *blocker = xmlNewChild(node, NULL, BAD_CAST "blocker", NULL);
+	for (guint i = 0; i < vv_selection_get_group_blockers(selection)->len; i++) {
+		const vv_group_blocker *blocker = g_ptr_array_index(vv_selection_get_group_blockers(selection), i);
+		xmlNode *element = xmlNewChild(node, NULL, BAD_CAST "blocker", NULL);
 
-		xmlNewProp(blocker, BAD_CAST "address", BAD_CAST vv_selection_get_group_blockers(selection)[i]);
-		xmlNewProp(blocker, BAD_CAST "driver", BAD_CAST vv_selection_get_group_blocker_driver(selection, i));
+		xmlNewProp(element, BAD_CAST "address", BAD_CAST vv_group_blocker_get_address(blocker));
+		xmlNewProp(element, BAD_CAST "driver", BAD_CAST vv_group_blocker_get_driver(blocker));
 	}
 
 	node = xmlNewChild(root, NULL, BAD_CAST "assignable", NULL);

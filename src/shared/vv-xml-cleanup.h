@@ -12,6 +12,15 @@
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
 
+/* xmlFree is a variable holding libxml2's deallocator, not a function:
+ * the cleanup takes it through a function of its own. */
+static inline void
+vv_xml_string_free(xmlChar *text)
+{
+	xmlFree(text);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlChar, vv_xml_string_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlDoc, xmlFreeDoc)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlBuffer, xmlBufferFree)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(xmlParserCtxt, xmlFreeParserCtxt)

@@ -140,11 +140,11 @@ vv_virt_detach_by_name(vv_ctx *ctx, const vv_virt_target *target, const vv_virt_
 	chosen = vv_bind_result_get_driver(outcome->prepared);
 	if (vv_virt_nodedev_detach(target->nodedev, chosen, &refused)) {
 		outcome->libvirt_driver = g_strdup(chosen);
-	} else if (!options->driver && g_strcmp0(chosen, VV_VIRT_GENERIC_DRIVER) != 0 &&
-		   vv_virt_nodedev_detach(target->nodedev, VV_VIRT_GENERIC_DRIVER, &retry)) {
+	} else if (!options->driver && g_strcmp0(chosen, VV_VFIO_PCI_DRIVER) != 0 &&
+		   vv_virt_nodedev_detach(target->nodedev, VV_VFIO_PCI_DRIVER, &retry)) {
 		/* libvirt's failed bind gave the device back to its native
 		 * driver; vfio-pci took it from there. */
-		outcome->libvirt_driver = g_strdup(VV_VIRT_GENERIC_DRIVER);
+		outcome->libvirt_driver = g_strdup(VV_VFIO_PCI_DRIVER);
 		outcome->fallback = TRUE;
 		outcome->fallback_reason = g_strdup(refused->message);
 	} else {

@@ -21,6 +21,3 @@ void vv_virt_driver_read(vv_ctx *ctx, const char *address, vv_virt_driver *drive
 /* The device's driver and record as they are when the call returns. */
 void vv_virt_outcome_settle(vv_virt_outcome *outcome, vv_ctx *ctx, const char *address);
 
-/* The generic VFIO driver: what libvirt below 9.7 binds, and where a
- * variant libvirt cannot bind gives way. */
-#define VV_VIRT_GENERIC_DRIVER "vfio-pci"

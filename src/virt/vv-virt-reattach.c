@@ -18,7 +18,7 @@
 static long
 vv_virt_address_part(xmlNode *node, const char *name)
 {
-	xmlChar *text = xmlGetProp(node, BAD_CAST name);
+	g_autoptr(xmlChar) text = xmlGetProp(node, BAD_CAST name);
 	char *end = NULL;
 	long value = -1;
 
@@ -27,7 +27,6 @@ vv_virt_address_part(xmlNode *node, const char *name)
 		if (*end || value < 0)
 			value = -1;
 	}
-	xmlFree(text);
 	return value;
 }
 
@@ -124,7 +123,7 @@ vv_virt_reattach_to_generic(vv_ctx *ctx, const vv_virt_target *target, const vv_
 	if (!device)
 		return FALSE;
 	if (!record || !vv_record_is_complete(record) || !target->strategy.reattach_from_generic ||
-	    !vv_device_is_vfio_bound(device) || g_strcmp0(vv_device_get_driver(device), VV_VIRT_GENERIC_DRIVER) == 0)
+	    !vv_device_is_vfio_bound(device) || g_strcmp0(vv_device_get_driver(device), VV_VFIO_PCI_DRIVER) == 0)
 		return TRUE;
 	generic = vv_bind_options_new();
 	vv_bind_options_set_requester(generic, VV_REQUESTER_LIBVIRT);

@@ -17,15 +17,14 @@
 static xmlDoc *
 vv_virt_xml_parse(const char *text, const char *what, GError **error)
 {
-	xmlDoc *doc = xmlReadMemory(text, strlen(text), what, NULL, VV_VIRT_XML_OPTIONS);
+	g_autoptr(xmlDoc) doc = xmlReadMemory(text, strlen(text), what, NULL, VV_VIRT_XML_OPTIONS);
 
 	if (!doc || !xmlDocGetRootElement(doc)) {
 		g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
 			    _("The %s is not well-formed XML."), what);
-		xmlFreeDoc(doc);
 		return NULL;
 	}
-	return doc;
+	return g_steal_pointer(&doc);
 }
 
 static xmlNode *
@@ -48,15 +47,12 @@ vv_virt_xml_is_ours(const xmlNode *node)
 static char *
 vv_virt_xml_format(xmlDoc *doc)
 {
-	xmlChar *text = NULL;
+	g_autoptr(xmlChar) text = NULL;
 	int size = 0;
-	char *result;
 
 	/* libvirt prints no XML declaration; neither do we. */
 	xmlDocDumpFormatMemoryEnc(doc, &text, &size, "UTF-8", 1);
-	result = g_strdup(g_str_has_prefix((char *)text, "<?xml") ? strchr((char *)text, '\n') + 1 : (char *)text);
-	xmlFree(text);
-	return result;
+	return g_strdup(g_str_has_prefix((char *)text, "<?xml") ? strchr((char *)text, '\n') + 1 : (char *)text);
 }
 
 char *

@@ -87,8 +87,8 @@ bench_best_module(const vv_selection *selection)
 
 	if (selected)
 		return vv_candidate_get_module(selected);
-	for (guint i = 0; i < vv_selection_get_n_candidates(selection); i++) {
-		const vv_candidate *candidate = vv_selection_get_candidate(selection, i);
+	for (guint i = 0; i < vv_selection_get_candidates(selection)->len; i++) {
+		const vv_candidate *candidate = g_ptr_array_index(vv_selection_get_candidates(selection), i);
 
 		if (!vv_candidate_get_rejected(candidate))
 			return vv_candidate_get_module(candidate);
@@ -177,7 +177,7 @@ main(int argc, char **argv)
 		g_ptr_array_add(modaliases, g_strdup(vv_device_get_modalias(device)));
 		reference = vv_textscan_select(vv_ctx_get_modules_dir(ctx), vv_device_get_modalias(device));
 		selected += vv_selection_get_selected(selection) != NULL;
-		candidates += vv_selection_get_n_candidates(selection);
+		candidates += vv_selection_get_candidates(selection)->len;
 		agree += g_strcmp0(reference, bench_best_module(selection)) == 0;
 		{
 			const vv_libvirt_pick *pick = vv_selection_get_libvirt_pick(selection);

@@ -310,8 +310,8 @@ check_step(const engine_step *step)
 		       vv_bind_result_is_fallback(result), step->fallback);
 		EXPECT(vv_bind_result_is_noop(result) == step->noop, "noop %d, expected %d",
 		       vv_bind_result_is_noop(result), step->noop);
-		EXPECT(!step->actions || g_strv_length((char **)vv_bind_result_get_actions(result)) == step->actions,
-		       "%u actions, expected %u", g_strv_length((char **)vv_bind_result_get_actions(result)), step->actions);
+		EXPECT(!step->actions || vv_bind_result_get_actions(result)->len == step->actions,
+		       "%u actions, expected %u", vv_bind_result_get_actions(result)->len, step->actions);
 	}
 
 	if (step->now) {

@@ -296,7 +296,7 @@ hook_options(const char *domain)
 static gboolean
 said(const vv_bind_result *result, const char *text)
 {
-	const char *const *messages = result ? vv_bind_result_get_messages(result) : NULL;
+	const char *const *messages = result ? (const char *const *)vv_bind_result_get_messages(result)->pdata : NULL;
 
 	for (guint i = 0; messages && messages[i]; i++)
 		if (strstr(messages[i], text))

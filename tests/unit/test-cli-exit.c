@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The CLI's exit status and hint per error code (src/cli/vv-cli-exit.c):
- * every code has its row, the status is what README promises, and the
- * codes whose remedy is one of the CLI's options or commands have a hint
- * that names it (the library's messages no longer do). The codes a CLI
- * case can reach are run too, in tests/records/test-records.sh. */
+/* The CLI's exit status and hint per error domain and code
+ * (src/cli/vv-cli-exit.c, one table for VV_ERROR and, built with libvirt,
+ * VV_VIRT_ERROR): every code has exactly one row, the status is what
+ * README promises, and the codes whose remedy is one of the CLI's options
+ * or commands have a hint that names it (the library's messages no longer
+ * do). The codes a CLI case can reach are run too, in
+ * tests/records/test-records.sh. */
 #include <string.h>
 
 #include "cli/vv-cli.h"
+#if VV_CLI_WITH_LIBVIRT
+#include "virt/vv-virt.h"
+#endif
 
 /* The last code of vv_error_code: a code appended after it fails the
  * "every code" test below until it has a row here. */
@@ -53,6 +58,7 @@ test_cli_exit_per_code(void)
 		g_autofree char *unnamed = vv_cli_hint(error, NULL);
 
 		g_test_message("code %d", exit_cases[i].code);
+		g_assert_cmpuint(vv_cli_exit_rows(error), ==, 1);
 		g_assert_cmpint(vv_cli_exit_status(error), ==, exit_cases[i].status);
 		if (!exit_cases[i].hint_names) {
 			g_assert_null(hint);
@@ -92,6 +98,8 @@ test_cli_exit_unknown(void)
 	g_autoptr(GError) newer = g_error_new_literal(VV_ERROR, VV_TEST_LAST_CODE + 1, "test");
 	g_autoptr(GError) negative = g_error_new_literal(VV_ERROR, -1, "test");
 
+	g_assert_cmpuint(vv_cli_exit_rows(other), ==, 0);
+	g_assert_cmpuint(vv_cli_exit_rows(newer), ==, 0);
 	g_assert_cmpint(vv_cli_exit_status(other), ==, 1);
 	g_assert_null(vv_cli_hint(other, "0000:03:00.1"));
 	g_assert_cmpint(vv_cli_exit_status(newer), ==, 1);
@@ -128,6 +136,64 @@ test_cli_exit_choice_unknown(void)
 	}
 	g_assert_cmpint(VV_CLI_EXIT_UNKNOWN, ==, 3);
 }
+#if VV_CLI_WITH_LIBVIRT
+/* The libvirt side's codes: 2 for the URI or the device name, 1 for a
+ * change refused or failed; the one hint (NOT_LOCAL) names no device. */
+static const struct {
+	vv_virt_error_code code;
+	int status;
+	const char *hint_names;
+} virt_exit_cases[] = {
+	{ .code = VV_VIRT_ERROR_CONNECT, .status = 2 },
+	{ .code = VV_VIRT_ERROR_NOT_LOCAL, .status = 2, .hint_names = "qemu:///system" },
+	{ .code = VV_VIRT_ERROR_NO_NODEDEV, .status = 2 },
+	{ .code = VV_VIRT_ERROR_VERSION, .status = 2 },
+	{ .code = VV_VIRT_ERROR_DOMAINS, .status = 1 },
+	{ .code = VV_VIRT_ERROR_IN_USE, .status = 1 },
+	{ .code = VV_VIRT_ERROR_DETACH_REFUSED, .status = 1 },
+	{ .code = VV_VIRT_ERROR_REATTACH_REFUSED, .status = 1 },
+	{ .code = VV_VIRT_ERROR_UNVERIFIED, .status = 1 },
+	{ .code = VV_VIRT_ERROR_MOVE_FAILED, .status = 1 },
+	{ .code = VV_VIRT_ERROR_NOT_RESTORED, .status = 1 },
+	{ .code = VV_VIRT_ERROR_RECORD, .status = 1 },
+};
+
+static void
+test_cli_exit_virt_per_code(void)
+{
+	gboolean seen[VV_VIRT_ERROR_N_CODES] = { 0 };
+
+	for (guint i = 0; i < G_N_ELEMENTS(virt_exit_cases); i++) {
+		g_autoptr(GError) error = g_error_new_literal(VV_VIRT_ERROR, virt_exit_cases[i].code, "test");
+		g_autofree char *hint = vv_cli_hint(error, "0000:03:00.1");
+
+		g_test_message("virt code %d", virt_exit_cases[i].code);
+		g_assert_cmpuint(vv_cli_exit_rows(error), ==, 1);
+		g_assert_cmpint(vv_cli_exit_status(error), ==, virt_exit_cases[i].status);
+		if (virt_exit_cases[i].hint_names) {
+			g_assert_nonnull(hint);
+			g_assert_nonnull(strstr(hint, virt_exit_cases[i].hint_names));
+			g_assert_null(strchr(hint, '%'));
+		} else {
+			g_assert_null(hint);
+		}
+		g_assert_cmpint(virt_exit_cases[i].code, <, VV_VIRT_ERROR_N_CODES);
+		g_assert_false(seen[virt_exit_cases[i].code]);
+		seen[virt_exit_cases[i].code] = TRUE;
+	}
+	/* Every code of the enum has a case above. */
+	for (guint code = 0; code < VV_VIRT_ERROR_N_CODES; code++)
+		g_assert_true(seen[code]);
+	/* One past the last: no row, a failure without a hint. */
+	{
+		g_autoptr(GError) newer = g_error_new_literal(VV_VIRT_ERROR, VV_VIRT_ERROR_N_CODES, "test");
+
+		g_assert_cmpuint(vv_cli_exit_rows(newer), ==, 0);
+		g_assert_cmpint(vv_cli_exit_status(newer), ==, 1);
+		g_assert_null(vv_cli_hint(newer, NULL));
+	}
+}
+#endif
 
 int
 main(int argc, char **argv)
@@ -137,5 +203,8 @@ main(int argc, char **argv)
 	g_test_add_func("/cli-exit/every-code", test_cli_exit_every_code);
 	g_test_add_func("/cli-exit/unknown", test_cli_exit_unknown);
 	g_test_add_func("/cli-exit/choice-unknown", test_cli_exit_choice_unknown);
+#if VV_CLI_WITH_LIBVIRT
+	g_test_add_func("/cli-exit/virt-per-code", test_cli_exit_virt_per_code);
+#endif
 	return g_test_run();
 }

@@ -138,7 +138,7 @@ test_policy_case(gconstpointer data)
 	g_assert_cmpstr(vv_candidate_get_module(selected), ==, c->module);
 	g_assert_cmpint(vv_candidate_get_source(selected), ==, c->source);
 	/* The policy's choice is always the first candidate. */
-	g_assert_true(selected == vv_selection_get_candidate(selection, 0));
+	g_assert_true(selected == g_ptr_array_index(vv_selection_get_candidates(selection), 0));
 	g_assert_true(g_str_has_prefix(vv_candidate_get_verdict(selected), "Selected"));
 	if (c->action != VV_POLICY_AUTO)
 		g_assert_nonnull(strstr(vv_candidate_get_verdict(selected), "policy"));

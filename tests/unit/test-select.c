@@ -76,8 +76,10 @@ static const vv_select_case vv_select_cases[] = {
 static const vv_candidate *
 vv_test_find_candidate(const vv_selection *selection, const char *module, guint *index)
 {
-	for (guint i = 0; i < vv_selection_get_n_candidates(selection); i++) {
-		const vv_candidate *candidate = vv_selection_get_candidate(selection, i);
+	const GPtrArray *candidates = vv_selection_get_candidates(selection);
+
+	for (guint i = 0; i < candidates->len; i++) {
+		const vv_candidate *candidate = g_ptr_array_index(candidates, i);
 
 		if (g_str_equal(vv_candidate_get_module(candidate), module)) {
 			*index = i;
@@ -115,14 +117,15 @@ test_select_case(gconstpointer data)
 	g_assert_cmpstr(vv_candidate_get_driver(selected), ==, c->driver);
 	g_assert_cmpint(vv_candidate_get_source(selected), ==, c->source);
 	g_assert_cmpuint(vv_candidate_get_specificity(selected), ==, c->specificity);
-	g_assert_true(selected == vv_selection_get_candidate(selection, 0));
+	g_assert_true(selected == g_ptr_array_index(vv_selection_get_candidates(selection), 0));
 	g_assert_true(g_str_has_prefix(vv_candidate_get_verdict(selected), "Selected"));
 	/* The generic driver is always last among those that can serve. */
-	for (guint i = 0; i + 1 < vv_selection_get_n_candidates(selection); i++) {
-		const vv_candidate *candidate = vv_selection_get_candidate(selection, i);
+	for (guint i = 0; i + 1 < vv_selection_get_candidates(selection)->len; i++) {
+		const GPtrArray *candidates = vv_selection_get_candidates(selection);
+		const vv_candidate *candidate = g_ptr_array_index(candidates, i);
 
 		if (vv_candidate_is_generic(candidate))
-			g_assert_cmpint(vv_candidate_get_rejected(vv_selection_get_candidate(selection, i + 1)), !=, VV_REJECTED_NONE);
+			g_assert_cmpint(vv_candidate_get_rejected(g_ptr_array_index(candidates, i + 1)), !=, VV_REJECTED_NONE);
 	}
 	if (c->rejected) {
 		const vv_candidate *rejected = vv_test_find_candidate(selection, c->rejected, &index);
@@ -148,8 +151,8 @@ test_select_unassignable_keeps_candidates(void)
 	g_autoptr(vv_device) device = vv_device_new(ctx, "0000:00:12.0", NULL);
 	g_autoptr(vv_selection) selection = vv_selection_new(ctx, device, NULL);
 
-	g_assert_cmpuint(vv_selection_get_n_candidates(selection), >, 0);
-	g_assert_true(g_str_has_prefix(vv_candidate_get_verdict(vv_selection_get_candidate(selection, 0)), "Not used"));
+	g_assert_cmpuint(vv_selection_get_candidates(selection)->len, >, 0);
+	g_assert_true(g_str_has_prefix(vv_candidate_get_verdict(g_ptr_array_index(vv_selection_get_candidates(selection), 0)), "Not used"));
 	g_assert_nonnull(strstr(vv_selection_get_summary(selection), "IOMMU"));
 }
 
@@ -163,12 +166,13 @@ test_select_group_blockers(void)
 	g_autoptr(vv_selection) viable = vv_selection_new(ctx, with_bridge, NULL);
 
 	g_assert_false(vv_selection_is_group_viable(selection));
-	g_assert_cmpstr(vv_selection_get_group_blockers(selection)[0], ==, "0000:02:00.1");
-	g_assert_cmpstr(vv_selection_get_group_blocker_driver(selection, 0), ==, "e1000e");
-	g_assert_null(vv_selection_get_group_blockers(selection)[1]);
+	g_assert_cmpuint(vv_selection_get_group_blockers(selection)->len, ==, 1);
+	g_assert_cmpstr(vv_group_blocker_get_address(g_ptr_array_index(vv_selection_get_group_blockers(selection), 0)), ==, "0000:02:00.1");
+	g_assert_cmpstr(vv_group_blocker_get_driver(g_ptr_array_index(vv_selection_get_group_blockers(selection), 0)), ==, "e1000e");
 	/* A member on pcieport manages DMA itself: the group stays viable. */
 	g_assert_cmpuint(g_strv_length((char **)vv_device_get_group_members(with_bridge)), >, 1);
 	g_assert_true(vv_selection_is_group_viable(viable));
+	g_assert_cmpuint(vv_selection_get_group_blockers(viable)->len, ==, 0);
 }
 
 /* The XML carries the decision with stable keywords. */
