@@ -347,7 +347,9 @@ run_case(const engine_case *c, char **argv)
 		g_autofree char *fail = g_strdup_printf("%u", c->fail);
 
 		g_setenv("VV_FAKEKERNEL_FAIL", fail, TRUE);
-		execv("/proc/self/exe", argv);
+		/* argv[0], not /proc/self/exe: under valgrind that is the tool
+		 * itself, which refuses to be run directly. */
+		execv(argv[0], argv);
 		printf("cannot run again with VV_FAKEKERNEL_FAIL: %s\n", g_strerror(errno));
 		return 1;
 	}
