@@ -379,7 +379,6 @@ static char *
 vv_declare_vf_id(vv_ctx *ctx, vv_device *device)
 {
 	g_autofree char *path = NULL;
-	g_autofree char *text = NULL;
 	guint32 id;
 
 	if (!vv_device_get_sriov_totalvfs(device))

@@ -35,8 +35,9 @@ dest=$cache/libvirt-root
 # What the root holds: libvirtd with its QEMU and node-device drivers,
 # virsh, QEMU, kmod (libvirt runs modprobe), busybox (poweroff, the shell's
 # helpers), and the libraries of the Debian-12-built CLI and hook that
-# libvirt's own dependencies do not bring (libpci3 for names).
-packages=libvirt-daemon,libvirt-daemon-driver-qemu,libvirt-daemon-driver-nodedev,libvirt-clients,qemu-system-x86,kmod,busybox,libpci3,diffutils
+# libvirt's own dependencies do not bring (libpci3 for names,
+# libjson-glib for --json).
+packages=libvirt-daemon,libvirt-daemon-driver-qemu,libvirt-daemon-driver-nodedev,libvirt-clients,qemu-system-x86,kmod,busybox,libpci3,libjson-glib-1.0-0,diffutils
 # Bump when the recipe changes in a way the package list does not show.
 recipe_version=1
 recipe="trixie-root $recipe_version suite=trixie variant=minbase no-recommends include=$packages"
