@@ -13,6 +13,7 @@
 
 #include <glib/gstdio.h>
 
+#include "vv-keyfile.h"
 #include "vv-private.h"
 
 #define VV_RECORD_GROUP "device"
@@ -177,20 +178,6 @@ vv_record_remove(vv_ctx *ctx, const char *address, GError **error)
 	return TRUE;
 }
 
-static vv_requester
-vv_requester_from_string(const char *text)
-{
-	if (g_strcmp0(text, "libvirt") == 0)
-		return VV_REQUESTER_LIBVIRT;
-	if (g_strcmp0(text, "hook") == 0)
-		return VV_REQUESTER_HOOK;
-	if (g_strcmp0(text, "udev") == 0)
-		return VV_REQUESTER_UDEV;
-	if (g_strcmp0(text, "boot") == 0)
-		return VV_REQUESTER_BOOT;
-	return VV_REQUESTER_CLI;
-}
-
 /* A string value; "" reads as NULL ("none"), as the writer writes it. */
 static char *
 vv_record_get(GKeyFile *file, const char *group, const char *key)
@@ -289,7 +276,7 @@ vv_record_read(const char *path, const char *address, GError **error)
 	record->fallback = g_key_file_get_boolean(file, VV_RECORD_GROUP, "fallback", NULL);
 	record->time = g_key_file_get_string(file, VV_RECORD_GROUP, "time", NULL);
 	requester = g_key_file_get_string(file, VV_RECORD_GROUP, "requester", NULL);
-	record->requester = vv_requester_from_string(requester);
+	record->requester = vv_requester_parse(requester);
 	record->domain = vv_record_get(file, VV_RECORD_GROUP, "domain");
 	record->managed = record->domain && g_key_file_get_boolean(file, VV_RECORD_GROUP, "managed", NULL);
 	record->operation = g_key_file_get_string(file, VV_RECORD_JOURNAL, "operation", NULL);
