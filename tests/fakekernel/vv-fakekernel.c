@@ -13,7 +13,9 @@
  * sysfs store, module load, and write/fsync/rename under
  * ROOT/run/vfio-variant; "N+": and every later one under ROOT/run);
  * VV_FAKEKERNEL_COUNT=FILE (holds the count of mutating operations so far);
- * VV_FAKEKERNEL_PROBE_MS=N (each probe takes N ms, at most 10 s).
+ * VV_FAKEKERNEL_PROBE_MS=N (each probe takes N ms, at most 10 s);
+ * VV_FAKEKERNEL_LOAD_MS=N (a loaded module stays "coming", without its
+ * drivers, N ms before its init registers them; at most 10 s).
  * ROOT/fakekernel.conf (GLib key file):
  *   [driver NAME] module=M vfio=true sriov=true ids=vvvv:dddd;... ("*": any)
  *                 override_only_ids=vvvv:dddd;... refuse=BDF;...
@@ -39,8 +41,9 @@
  *     N puts back up to N of them and probes them.
  *   remove rescan reset enable reset_method uevent new_id remove_id: accepted,
  *     logged, no effect. Other files: EACCES; missing: ENOENT (O_CREAT: EACCES).
- *   finit_module/init_module: name from .modinfo; EEXIST if loaded; drivers
- *     register and take the unbound devices they match. delete_module: ENOENT
+ *   finit_module/init_module: name from .modinfo; EEXIST if loaded, after
+ *     waiting while it is "coming"; drivers register and take the unbound
+ *     devices they match, then initstate is "live". delete_module: ENOENT
  *     not loaded; EWOULDBLOCK refcnt > 0 or holders/; else unbinds and goes.
  * Writes through the write() symbol act at once (the kernel acts in write());
  * libc's internal writes (stdio, bash's echo) land in the memfd a simulated
@@ -61,6 +64,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -136,8 +140,57 @@ static void fk_init(void)
 __attribute__((constructor)) static void fk_ensure(void) { pthread_once(&fk_once, fk_init); }
 /* TRUE when a hook must simulate; FALSE: call the real function. */
 static gboolean fk_active(void) { if (fk_busy) return FALSE; fk_ensure(); return !fk_busy; }
-static void fk_enter(void) { fk_ensure(); pthread_mutex_lock(&fk_lock); fk_busy++; }
-static void fk_leave(void) { int e = errno; fk_busy--; pthread_mutex_unlock(&fk_lock); errno = e; }
+/*
+ * The kernel's locks (module_mutex, device_lock) as one lock across the
+ * processes sharing a root: flock() on the root directory, held while an
+ * operation runs, so that two processes binding or loading at once do not
+ * interleave half operations (both taking the lowest free vfioN). Taken
+ * once per process (a child after fork opens its own: an inherited open
+ * file would share the parent's lock) and per thread depth; a sleep that
+ * models time passing in the kernel (a probe, a module's init) lets it go
+ * (fk_sleep_unlocked). Reads are not serialized, as sysfs reads are not.
+ */
+static int fk_lock_fd = -1, fk_lock_depth;
+static pid_t fk_lock_pid;
+static void fk_flock(int op)
+{
+	if (op == LOCK_EX && fk_lock_pid != getpid()) {
+		if (fk_lock_fd >= 0)
+			real_close(fk_lock_fd);
+		fk_lock_fd = real_openat(AT_FDCWD, fk_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		fk_lock_pid = getpid();
+	}
+	while (fk_lock_fd >= 0 && flock(fk_lock_fd, op) < 0 && errno == EINTR)
+		;
+}
+static void fk_enter(void)
+{
+	fk_ensure();
+	pthread_mutex_lock(&fk_lock);
+	fk_busy++;
+	if (fk_lock_depth++ == 0)
+		fk_flock(LOCK_EX);
+}
+static void fk_leave(void)
+{
+	int e = errno;
+	if (--fk_lock_depth == 0)
+		fk_flock(LOCK_UN);
+	fk_busy--;
+	pthread_mutex_unlock(&fk_lock);
+	errno = e;
+}
+/* Sleep MS milliseconds without the locks (fk_enter): another process, or
+ * another thread, may act meanwhile, as on a real host while a probe or a
+ * module's init runs. */
+static void fk_sleep_unlocked(guint ms)
+{
+	fk_flock(LOCK_UN);
+	pthread_mutex_unlock(&fk_lock);
+	g_usleep((gulong)ms * 1000);
+	pthread_mutex_lock(&fk_lock);
+	fk_flock(LOCK_EX);
+}
 static int fk_result(int r) { if (r >= 0) return r; errno = -r; return -1; }
 
 /* ---------------------------------------------------------------- files */
@@ -425,7 +478,7 @@ static int fk_probe(GKeyFile *conf, const char *drv, const char *dir)
 	 * driver meanwhile (driver_bound() makes the link after it): the race
 	 * tests widen that window. */
 	if (ms && *ms)
-		g_usleep(MIN(g_ascii_strtoull(ms, NULL, 10), 10000) * 1000);
+		fk_sleep_unlocked(MIN(g_ascii_strtoull(ms, NULL, 10), 10000));
 	if (autoprobe && g_str_equal(autoprobe, "0") && !override)
 		return -ENODEV; /* pci_device_can_probe() */
 	if (g_strv_contains((const char *const *)refuse, bdf))
@@ -665,8 +718,9 @@ static char *fk_modinfo_name(const char *image, gsize len)
 	return NULL;
 }
 
-/* Rewrite ROOT/proc/modules without DROP's line and with ADD's. */
-static void fk_proc_modules(const char *add, const char *drop)
+/* Rewrite ROOT/proc/modules without DROP's line and with ADD's, in STATE
+ * (the kernel's "Loading" while the module is coming, then "Live"). */
+static void fk_proc_modules(const char *add, const char *drop, const char *state)
 {
 	g_autofree char *path = g_build_filename(fk_root, "proc/modules", NULL);
 	g_autofree char *text = NULL;
@@ -679,23 +733,70 @@ static void fk_proc_modules(const char *add, const char *drop)
 		if (*lines[i] && !(drop && g_str_has_prefix(lines[i], prefix)))
 			g_string_append_printf(out, "%s\n", lines[i]);
 	if (add)
-		g_string_append_printf(out, "%s 16384 0 - Live 0x0000000000000000\n", add);
+		g_string_append_printf(out, "%s 16384 0 - %s 0x0000000000000000\n", add, state);
 	fk_put(path, out->str);
 }
 
-/* load_module(), then the module's init registering its pci_drivers. */
+/* VV_FAKEKERNEL_LOAD_MS: how long a module stays "coming" (at most 10 s). */
+static guint fk_load_ms(void)
+{
+	const char *ms = getenv("VV_FAKEKERNEL_LOAD_MS");
+	return ms && *ms ? (guint)MIN(g_ascii_strtoull(ms, NULL, 10), 10000) : 0;
+}
+
+/* finished_loading() of 6.1 kernel/module/main.c: the module M is gone, or
+ * is live or going. NULL STATE with the directory there: built in (a
+ * built-in module has no initstate); the claim below never shows that. */
+static gboolean fk_finished_loading(const char *mdir)
+{
+	g_autofree char *state = fk_read(mdir, "initstate");
+	return !fk_exists(mdir) || !state || !g_str_equal(state, "coming");
+}
+
+
+/*
+ * load_module(), then the module's init registering its pci_drivers, in
+ * the order of 6.1's kernel/module/main.c. add_unformed_module() puts the
+ * module in the list, coming, under module_mutex: here one rename() of a
+ * directory built aside (initstate "coming") onto sys/module/M, which fails
+ * when M is there, so that two processes loading M at once see one winner.
+ * A loser waits, as add_unformed_module() does, until the winner is live
+ * (or gone: it then tries again), and gets EEXIST. The winner's init
+ * (do_init_module(): pci_register_driver() makes drivers/D, the module
+ * links and probes the devices) runs VV_FAKEKERNEL_LOAD_MS later, and only
+ * then is initstate "live": in between, sys/module/M is there, "coming",
+ * without drivers.
+ */
 static int fk_module_load(const char *name)
 {
 	static const char *const files[] = { "bind", "unbind", "new_id", "remove_id", "uevent", NULL };
-	g_autoptr(GKeyFile) conf = fk_conf();
-	g_autoptr(GPtrArray) drivers = fk_module_drivers(conf, name);
+	g_autoptr(GKeyFile) conf = NULL;
+	g_autoptr(GPtrArray) drivers = NULL;
 	g_autofree char *mdir = fk_sys("module/%s", name);
-	g_autofree char *holders = g_build_filename(mdir, "holders", NULL);
-	if (fk_exists(mdir))
-		return -EEXIST;
-	fk_put_in(mdir, "initstate", "live\n");
-	fk_put_in(mdir, "refcnt", "0\n");
-	g_mkdir_with_parents(holders, 0755);
+	g_autofree char *aside = fk_sys("module/.%s.coming-%d", name, (int)getpid());
+	g_autofree char *holders = g_build_filename(aside, "holders", NULL);
+	guint ms = fk_load_ms();
+
+	for (;;) {
+		if (!fk_exists(mdir)) {
+			fk_rmtree(aside);
+			fk_put_in(aside, "initstate", "coming\n");
+			fk_put_in(aside, "refcnt", "0\n");
+			g_mkdir_with_parents(holders, 0755);
+			if (rename(aside, mdir) == 0)
+				break;
+			fk_rmtree(aside);
+		}
+		while (!fk_finished_loading(mdir))
+			fk_sleep_unlocked(1);
+		if (fk_exists(mdir))
+			return -EEXIST;
+	}
+	fk_proc_modules(name, NULL, "Loading");
+	if (ms)
+		fk_sleep_unlocked(ms);
+	conf = fk_conf();
+	drivers = fk_module_drivers(conf, name);
 	for (guint i = 0; i < drivers->len; i++) {
 		g_autofree char *drvdir = fk_sys("bus/pci/drivers/%s", (char *)drivers->pdata[i]);
 		g_autofree char *mlink = g_build_filename(drvdir, "module", NULL);
@@ -705,9 +806,10 @@ static int fk_module_load(const char *name)
 		fk_symlink(mdir, mlink);
 		fk_symlink(drvdir, plink);
 	}
-	fk_proc_modules(name, NULL);
 	for (guint i = 0; i < drivers->len; i++)
 		fk_driver_attach(conf, drivers->pdata[i]);
+	fk_put_in(mdir, "initstate", "live\n");
+	fk_proc_modules(name, name, "Live");
 	return 0;
 }
 
@@ -721,6 +823,8 @@ static int fk_module_unload(const char *name)
 	g_autoptr(GPtrArray) holders = fk_list(mdir, "holders");
 	if (strchr(name, '/') || name[0] == '.' || !state)
 		return -ENOENT;
+	if (!g_str_equal(state, "live"))
+		return -EBUSY; /* 6.1 delete_module(): "doing init or already dying" */
 	if (fk_read_uint(mdir, "refcnt", 10) > 0 || holders->len > 0)
 		return -EWOULDBLOCK;
 	for (guint i = 0; i < links->len; i++) {
@@ -736,7 +840,7 @@ static int fk_module_unload(const char *name)
 		fk_rmtree(drvdir);
 	}
 	fk_rmtree(mdir);
-	fk_proc_modules(NULL, name);
+	fk_proc_modules(NULL, name, NULL);
 	return 0;
 }
 
