@@ -55,17 +55,81 @@ vv_module_driver_name(vv_ctx *ctx, const char *module)
 	const char *cached = g_hash_table_lookup(ctx->moddb->module_drivers, module);
 	char *driver;
 
-	/* "" caches "not known": a module loaded through vv_module_load()
-	 * forgets it; one loaded behind the context's back is seen by the
-	 * next context. */
 	if (cached)
-		return *cached ? g_strdup(cached) : NULL;
+		return g_strdup(cached);
 	/* "../module/vfio_pci" would find vfio_pci's directory: no path. */
 	if (!vv_name_is_module(module))
 		return NULL;
+	/* Only a name found is kept: a registered driver's name never
+	 * changes, but "not known" does whenever someone loads the module,
+	 * and another process may (a second apply at the same udev event, a
+	 * modprobe). A context that kept "not known" from its selection would
+	 * then find the module live and still no driver of it. */
 	driver = vv_module_find_driver_name(ctx, module);
-	g_hash_table_insert(ctx->moddb->module_drivers, g_strdup(module), g_strdup(driver ? driver : ""));
+	if (driver)
+		g_hash_table_insert(ctx->moddb->module_drivers, g_strdup(module), g_strdup(driver));
 	return driver;
+}
+
+typedef enum {
+	VV_MODULE_ABSENT,  /* not loaded (not in sys/module) */
+	VV_MODULE_COMING,  /* being loaded: its init, which registers its drivers, has not returned */
+	VV_MODULE_LIVE,    /* loaded, or built in */
+	VV_MODULE_GOING,   /* being unloaded */
+} vv_module_state;
+
+/*
+ * MODULE's state as the sysroot shows it. sys/module/M/initstate is
+ * "coming" while the module's init runs, and turns "live" only after it
+ * returned: a PCI driver's init registers the driver (drivers/D and the
+ * pci:D link) first. sys/module/M without initstate is a built-in module,
+ * or one whose sysfs directory is still being filled (kmod reads that as
+ * coming too, unless the module directory's index says built in).
+ */
+static vv_module_state
+vv_module_get_state(vv_ctx *ctx, const char *module)
+{
+	g_autofree char *initstate = vv_sysfs_module_file(ctx, module, "initstate");
+	g_autofree char *state = vv_sysfs_read_attribute(ctx, initstate, NULL);
+	g_autofree char *dir = NULL;
+
+	if (state && g_str_equal(state, "live"))
+		return VV_MODULE_LIVE;
+	if (state && g_str_equal(state, "coming"))
+		return VV_MODULE_COMING;
+	if (state && g_str_equal(state, "going"))
+		return VV_MODULE_GOING;
+	if (vv_moddb_is_builtin_module(ctx->moddb, module))
+		return VV_MODULE_LIVE;
+	dir = vv_sysfs_module_file(ctx, module, NULL);
+	return vv_sysfs_is_dir(ctx, dir) ? VV_MODULE_COMING : VV_MODULE_ABSENT;
+}
+
+/*
+ * Wait until MODULE, which someone is loading, is live: at most
+ * VV_MODULE_LIVE_TIMEOUT_MS, polling every 5 ms at first, then less often
+ * (at most every 50 ms). Linux's finit_module() waits for a module that is
+ * coming and then says EEXIST, but it waits without a bound (a module whose
+ * init hangs holds every later loader of it), and a loader may return
+ * before the module is live; either way the driver name is read only once
+ * the init returned. *STATE is the state the wait ended on: live, absent
+ * (the other load failed and the module went away), going, or still coming
+ * at the deadline. *WAITED: the milliseconds it took.
+ */
+static vv_module_state
+vv_module_wait_live(vv_ctx *ctx, const char *module, guint *waited)
+{
+	gint64 start = g_get_monotonic_time();
+	gint64 deadline = start + (gint64)VV_MODULE_LIVE_TIMEOUT_MS * 1000;
+	gulong pause = 5000;
+	vv_module_state state;
+
+	while ((state = vv_module_get_state(ctx, module)) == VV_MODULE_COMING && g_get_monotonic_time() < deadline) {
+		g_usleep(pause);
+		pause = MIN(pause * 2, 50000);
+	}
+	*waited = (guint)((g_get_monotonic_time() - start) / 1000);
+	return state;
 }
 
 /* Loaded as the sysroot sees it (sys/module/M/initstate is "live"), or
@@ -134,9 +198,46 @@ vv_module_guard_live_kernel(const char *module, GError **error)
 }
 
 /*
+ * After MODULE was found being loaded by someone else, or loaded (EEXIST
+ * included): wait until it is live (vv_module_wait_live), so that the
+ * driver it registers is there to be read. *GONE: it went away while
+ * coming (that load failed), and may be loaded again. FALSE, with ERROR
+ * set, when it did not become live in time or is being unloaded; nothing
+ * was changed by then, so the caller's rollback leaves the device as it
+ * was.
+ */
+static gboolean
+vv_module_settle(vv_ctx *ctx, const char *module, const char *address, gboolean *gone, GError **error)
+{
+	guint waited = 0;
+	vv_module_state state = vv_module_wait_live(ctx, module, &waited);
+
+	*gone = state == VV_MODULE_ABSENT;
+	if (state == VV_MODULE_LIVE || state == VV_MODULE_ABSENT) {
+		g_hash_table_remove(ctx->moddb->module_drivers, module);
+		if (waited > 0)
+			g_debug("waited %u ms for the module %s to be live", waited, module);
+		return TRUE;
+	}
+	if (state == VV_MODULE_GOING)
+		g_set_error(error, VV_ERROR, VV_ERROR_MODULE_LOAD,
+			    _("Cannot use the module %1$s for %2$s: it is being unloaded (sys/module/%1$s/initstate is 'going'). Try again once it is gone."),
+			    module, address);
+	else
+		g_set_error(error, VV_ERROR, VV_ERROR_MODULE_LOAD,
+			    _("Cannot use the module %1$s for %2$s: it is still being loaded after %3$u ms (sys/module/%1$s/initstate is 'coming'), so its driver is not registered yet. See the kernel log (dmesg), and try again once it is live."),
+			    module, address, waited);
+	return FALSE;
+}
+
+/*
  * Load MODULE by name for the device ADDRESS. modprobe.d's blacklist is
  * honoured, as the selection honours it (a load by name would ignore it).
  * A module loaded behind our back since we looked gives EEXIST: success.
+ * A module someone else is loading (coming) is waited for, bounded, and
+ * not loaded again; a load that returns (EEXIST too) is followed by the
+ * same wait, so that the caller reads the driver of a live module. Two
+ * applies at one udev event load one module this way.
  * A sysroot's install commands are not run: they were written for another
  * root than this process's.
  */
@@ -145,6 +246,8 @@ vv_module_load(vv_ctx *ctx, const char *module, const char *address, GError **er
 {
 	g_autoptr(vv_kmod_module) mod = NULL;
 	unsigned int flags = KMOD_PROBE_APPLY_BLACKLIST;
+	gboolean gone = FALSE;
+	vv_module_state state;
 	int err;
 
 	if (!vv_module_guard_live_kernel(module, error))
@@ -162,13 +265,22 @@ vv_module_load(vv_ctx *ctx, const char *module, const char *address, GError **er
 	}
 	if (!g_str_equal(ctx->sysroot, "/"))
 		flags |= KMOD_PROBE_IGNORE_COMMAND;
+	/* Coming: another loader's init runs. finit_module() would wait for
+	 * it without a bound; this waits with one. Going: no load can take
+	 * its place until it is gone. */
+	state = vv_module_get_state(ctx, module);
+	if (state == VV_MODULE_COMING || state == VV_MODULE_GOING) {
+		if (!vv_module_settle(ctx, module, address, &gone, error))
+			return FALSE;
+		if (!gone)
+			return TRUE;
+		/* That load failed and the module went away: ours now. */
+	}
 	err = kmod_module_new_from_name(ctx->moddb->kmod_config, module, &mod);
 	if (err == 0)
 		err = kmod_module_probe_insert_module(mod, flags, NULL, NULL, NULL, NULL);
-	if (err == -EEXIST || err == 0) {
-		g_hash_table_remove(ctx->moddb->module_drivers, module);
-		return TRUE;
-	}
+	if (err == -EEXIST || err == 0)
+		return vv_module_settle(ctx, module, address, &gone, error);
 	if (err > 0) /* KMOD_PROBE_APPLY_BLACKLIST: blacklisted after all */
 		err = -EPERM;
 	if (err == -ENOENT)

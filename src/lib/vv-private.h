@@ -150,6 +150,8 @@ gboolean vv_sysfs_write_unbind(const vv_ctx *ctx, const char *driver, const char
 gboolean vv_sysfs_write_drivers_probe(const vv_ctx *ctx, const char *address, GError **error);
 
 /* vv-module.c */
+/* How long a load waits for a module someone else is loading to be live. */
+#define VV_MODULE_LIVE_TIMEOUT_MS 5000
 char *vv_module_driver_name(vv_ctx *ctx, const char *module);
 void vv_module_resolve(vv_ctx *ctx, const char *name, char **module, char **driver);
 gboolean vv_module_exists(vv_ctx *ctx, const char *module);
