@@ -205,6 +205,24 @@ echo 0 >"$R/sys/module/late_vfio_pci/refcnt"
 expect "delete_module" ok "$(sysmod unload late_vfio_pci)"
 expect "delete_module of a module not loaded: ENOENT" ENOENT "$(sysmod unload late_vfio_pci)"
 
+# A slow init (VV_FAKEKERNEL_LOAD_MS): coming without the driver, and a
+# second load meanwhile waits until it is live, then EEXIST (6.1's
+# add_unformed_module). No figure is asserted: the states are.
+m=$R/sys/module/late_vfio_pci
+VV_FAKEKERNEL_LOAD_MS=1500 sysmod load "$ko" >"$WORK/first.out" &
+first=$!
+for _ in $(seq 150); do grep -q "^late_vfio_pci " "$R/proc/modules" && break; sleep 0.02; done
+expect "a slow load: coming, no driver yet, proc/modules Loading" "coming no Loading" \
+	"$(cat "$m/initstate") $(exists "$R/sys/bus/pci/drivers/late-vfio-pci") $(awk '$1 == "late_vfio_pci" { print $5 }' "$R/proc/modules")"
+expect "delete_module of a coming module: EBUSY" EBUSY "$(sysmod unload late_vfio_pci)"
+second=$(sysmod load "$ko")
+expect "a second load waits until it is live, then EEXIST" "EEXIST live yes" \
+	"$second $(cat "$m/initstate") $(exists "$R/sys/bus/pci/drivers/late-vfio-pci")"
+wait "$first"
+expect "the slow load itself succeeds; proc/modules Live" "ok Live" \
+	"$(cat "$WORK/first.out") $(awk '$1 == "late_vfio_pci" { print $5 }' "$R/proc/modules")"
+expect "then it unloads" ok "$(sysmod unload late_vfio_pci)"
+
 # --- log, stdio, kill-after ------------------------------------------------
 
 : >"$LOG"
