@@ -509,7 +509,9 @@ vv_bind_result *vv_rebind(vv_ctx *ctx, const char *device, const vv_bind_options
 
 /* Load the module of NAME (a module or driver name) for DEVICE (named in
  * messages; may be NULL), honouring modprobe.d's blacklist, and return the
- * PCI driver name it registered. Transfer full: g_free(). */
+ * PCI driver name it registered. A module another process is loading is
+ * waited for until it is live (at most 5 s; VV_ERROR_MODULE_LOAD after
+ * that). Transfer full: g_free(). */
 char *vv_ctx_load_driver(vv_ctx *ctx, const char *name, const char *device, GError **error);
 
 /* The domain the record's device is assigned to (NULL: none), and whether

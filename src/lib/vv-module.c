@@ -87,8 +87,9 @@ typedef enum {
  * coming too, unless the module directory's index says built in).
  */
 static vv_module_state
-vv_module_get_state(vv_ctx *ctx, const char *module)
+vv_module_get_state(vv_ctx *ctx, const char *name)
 {
+	g_autofree char *module = vv_module_normalize(name); /* sysfs names it with '_' */
 	g_autofree char *initstate = vv_sysfs_module_file(ctx, module, "initstate");
 	g_autofree char *state = vv_sysfs_read_attribute(ctx, initstate, NULL);
 	g_autofree char *dir = NULL;
