@@ -69,7 +69,7 @@ vv_op_loaded_driver(vv_op *op, const char *module, const char *known_driver, GEr
 	char *driver = g_strdup(known_driver);
 
 	if (!driver && module)
-		driver = vv_module_driver_name(op->ctx, module);
+		driver = vv_module_loaded_driver_name(op->ctx, module);
 	if (!driver && op->dry_run)
 		driver = g_strdup_printf(_("<the driver of %s, known once it is loaded>"), module);
 	if (!driver)

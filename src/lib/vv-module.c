@@ -55,20 +55,34 @@ vv_module_driver_name(vv_ctx *ctx, const char *module)
 	const char *cached = g_hash_table_lookup(ctx->moddb->module_drivers, module);
 	char *driver;
 
+	/* "" caches "not known", for the selection: a thousand VFs ask
+	 * about one unloaded variant. It is never what a bind decides on:
+	 * vv_module_loaded_driver_name() reads again. */
 	if (cached)
-		return g_strdup(cached);
+		return *cached ? g_strdup(cached) : NULL;
 	/* "../module/vfio_pci" would find vfio_pci's directory: no path. */
 	if (!vv_name_is_module(module))
 		return NULL;
-	/* Only a name found is kept: a registered driver's name never
-	 * changes, but "not known" does whenever someone loads the module,
-	 * and another process may (a second apply at the same udev event, a
-	 * modprobe). A context that kept "not known" from its selection would
-	 * then find the module live and still no driver of it. */
 	driver = vv_module_find_driver_name(ctx, module);
-	if (driver)
-		g_hash_table_insert(ctx->moddb->module_drivers, g_strdup(module), g_strdup(driver));
+	g_hash_table_insert(ctx->moddb->module_drivers, g_strdup(module), g_strdup(driver ? driver : ""));
 	return driver;
+}
+
+/*
+ * The driver MODULE registered, once it was loaded or found live: "not
+ * known", kept from before (the selection), is read again. Another process
+ * may have loaded the module since (a second apply at the same udev event,
+ * a modprobe): this context then finds it live, loads nothing, and must
+ * not answer from what it saw before.
+ */
+char *
+vv_module_loaded_driver_name(vv_ctx *ctx, const char *module)
+{
+	const char *cached = g_hash_table_lookup(ctx->moddb->module_drivers, module);
+
+	if (cached && !*cached)
+		g_hash_table_remove(ctx->moddb->module_drivers, module);
+	return vv_module_driver_name(ctx, module);
 }
 
 typedef enum {
@@ -351,7 +365,7 @@ vv_ctx_load_driver(vv_ctx *ctx, const char *name, const char *device, GError **e
 		return g_steal_pointer(&driver);
 	if (!vv_module_is_loaded(ctx, module) && !vv_module_load(ctx, module, device ? device : name, error))
 		return NULL;
-	driver = vv_module_driver_name(ctx, module);
+	driver = vv_module_loaded_driver_name(ctx, module);
 	if (!driver)
 		g_set_error(error, VV_ERROR, VV_ERROR_NO_PCI_DRIVER,
 			    _("The module %1$s is loaded but sysfs shows no PCI driver of it (no sys/module/%1$s/drivers/pci:*); it cannot serve %2$s."),

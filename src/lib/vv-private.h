@@ -153,6 +153,7 @@ gboolean vv_sysfs_write_drivers_probe(const vv_ctx *ctx, const char *address, GE
 /* How long a load waits for a module someone else is loading to be live. */
 #define VV_MODULE_LIVE_TIMEOUT_MS 5000
 char *vv_module_driver_name(vv_ctx *ctx, const char *module);
+char *vv_module_loaded_driver_name(vv_ctx *ctx, const char *module);
 void vv_module_resolve(vv_ctx *ctx, const char *name, char **module, char **driver);
 gboolean vv_module_exists(vv_ctx *ctx, const char *module);
 gboolean vv_module_is_loaded(vv_ctx *ctx, const char *module);
