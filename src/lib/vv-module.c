@@ -127,7 +127,7 @@ vv_module_get_state(vv_ctx *ctx, const char *name)
  * coming and then says EEXIST, but it waits without a bound (a module whose
  * init hangs holds every later loader of it), and a loader may return
  * before the module is live; either way the driver name is read only once
- * the init returned. *STATE is the state the wait ended on: live, absent
+ * the init returned. Returns the state the wait ended on: live, absent
  * (the other load failed and the module went away), going, or still coming
  * at the deadline. *WAITED: the milliseconds it took.
  */
