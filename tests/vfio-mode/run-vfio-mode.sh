@@ -26,10 +26,12 @@
 # leaves the device on e1000e).
 #
 # Nothing here touches this machine's devices: every bind happens in the
-# guest, every write lands in the overlay's tmpfs or in WORKDIR. KVM is
-# never used. Prerequisites missing: on CI (CI=true) a failure; otherwise a
-# skip with one line saying what to install. VV_VM_TIMEOUT (seconds, default
-# 400) bounds each boot.
+# guest, every write lands in the overlay's tmpfs, in WORKDIR or in the
+# QEMU capabilities cache of libvirtd in the VM (VV_QEMU_CAPS_DIR, default
+# WORKDIR.qemu-caps, kept between runs). KVM is never used. Prerequisites
+# missing: on CI (CI=true) a failure; otherwise a skip with one line saying
+# what to install. VV_VM_TIMEOUT (seconds, default 600: boot 1 starts
+# libvirtd and a nested guest twice) bounds each boot.
 set -uo pipefail
 
 if [ $# -ne 3 ]; then
@@ -42,7 +44,7 @@ work=$(readlink -m "$3")
 here=$(cd "$(dirname "$0")" && pwd)
 vm_dir=$(cd "$here/../vm" && pwd)
 libvirt_dir=$(cd "$here/../libvirt" && pwd)
-timeout_s=${VV_VM_TIMEOUT:-400}
+timeout_s=${VV_VM_TIMEOUT:-600}
 policydir=${VV_POLICYDIR:-/etc/vfio-variant}
 hooksdir=${VV_HOOKSDIR:-/etc/libvirt/hooks}
 no_rule=${VV_VFIO_MODE_NO_RULE:-0}
@@ -116,10 +118,13 @@ HOOKSDIR=$hooksdir
 BOOT_FILE=$work/boot
 NO_RULE=$no_rule
 NO_HOOK=$no_hook
+CAPS_SHARE=/mnt/vv-qemu-caps
 HOT_PORT=0000:00:0c.0
 NVME_PORT=0000:00:0d.0
 EOF
 vm_hostroot_args
+caps_dir=$(readlink -m "${VV_QEMU_CAPS_DIR:-$work.qemu-caps}")
+mkdir -p "$caps_dir"
 vm_monitor_args "$work"
 # A loaded 2-core host slows TCG's early boot enough for the kernel's
 # IO-APIC timer check to panic ("timer doesn't work through
@@ -130,6 +135,9 @@ extra=(
 	"${VM_HOSTROOT_ARGS[@]}"
 	-fsdev "local,id=vvetc,path=$work/etc,security_model=none"
 	-device virtio-9p-pci,fsdev=vvetc,mount_tag=vvetc,addr=0b.0
+	# guest-stop: libvirtd's QEMU capabilities cache (vm-guest-stop.sh)
+	-fsdev "local,id=qemucaps,path=$caps_dir,security_model=none"
+	-device virtio-9p-pci,fsdev=qemucaps,mount_tag=qemucaps,addr=0e.0
 	"${VM_MONITOR_ARGS[@]}"
 	# hot-add: an empty PCIe root port, and the netdev of the e1000e to come
 	-device pcie-root-port,id=rp_hot,chassis=2,slot=1,addr=0c.0

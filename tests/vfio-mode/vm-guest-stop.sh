@@ -16,8 +16,12 @@
 # libvirtd_fresh_root, libvirtd_configure and start_libvirtd: that one
 # mounts a fresh tmpfs on /run, which here would hide systemd-udevd's
 # /run/udev and the uevent log the scenarios read; and tests/libvirt is
-# being reworked by another part. QEMU's capabilities are probed at each
-# start (no cache share: the VM's 00:0b.0 is the persistent /etc here).
+# being reworked by another part. libvirtd probes QEMU's capabilities
+# at its start (15-40 s of TCG here) into a tmpfs: the host shares a
+# writable directory at CAPS_SHARE (9p tag qemucaps, at 00:0e.0: 00:0b.0
+# is the persistent /etc here) that seeds the cache and keeps what was
+# probed for the next run; libvirt checks each entry itself (QEMU's and its
+# own binary, the kernel, the CPU), so a stale seed costs only the probe.
 #
 # Uses vv-guest-lib.sh (log, check, drv...) and vm-vfio-mode.sh's helpers
 # (wait_for, on_driver, E1000E, VARIANT_DRIVER, UEVENTS, HOOK).
@@ -27,6 +31,7 @@ GS_URI="qemu:///system?socket=$GS_LV/libvirt-sock"
 GS_GUEST=vvguest
 GS_IMG=/tmp/vv-boot.img
 GS_SERIAL=/tmp/vv-guest-serial.log
+GS_CAPS=/var/cache/libvirt/qemu/capabilities
 
 gs_now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
@@ -42,6 +47,11 @@ gs_libvirtd_start() {
 	for dir in /var/lib/libvirt /var/cache/libvirt /var/log/libvirt /etc/libvirt/qemu; do
 		mkdir -p "$dir"
 		mount -t tmpfs -o mode=0755 tmpfs "$dir"
+	done
+	GS_SEEDED=0
+	mkdir -p "$GS_CAPS"
+	for file in "${CAPS_SHARE:-/nonexistent}"/*.xml; do
+		[ -f "$file" ] && cp "$file" "$GS_CAPS/" && GS_SEEDED=$((GS_SEEDED + 1))
 	done
 	cat >"$GS_LV/libvirtd.conf" <<EOF
 unix_sock_dir = "$GS_LV"
@@ -63,6 +73,12 @@ EOF
 	# (15-40 s of TCG here).
 	wait_for 120 gs_libvirtd_answers
 	GS_LIBVIRTD_MS=$(($(gs_now_ms) - t0))
+	if [ -n "${CAPS_SHARE:-}" ] && [ -d "$CAPS_SHARE" ]; then
+		for file in "$GS_CAPS"/*.xml; do
+			[ -f "$file" ] || continue
+			cmp -s "$file" "$CAPS_SHARE/${file##*/}" || cp "$file" "$CAPS_SHARE/"
+		done
+	fi
 }
 gs_libvirtd_answers() { [ -S "$GS_LV/libvirt-sock" ] && virsh -c "$GS_URI" version >/dev/null 2>&1; }
 
@@ -97,6 +113,17 @@ gs_qemu_holds_group() {
 }
 # e1000e's probes of BDF so far: each adds a network interface.
 gs_netdev_adds() { grep -c "add .*/$1/net/" "$UEVENTS"; }
+# Why a guest is not shut off yet (LOG lines): its QEMU as the kernel
+# sees it (state, wait channel, kernel stack), what QEMU logged.
+gs_explain_stop() {
+	log "$GS_GUEST not shut off 20 s after the stop:"
+	for pid in $(pgrep -f qemu-system 2>/dev/null); do
+		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "guest=$GS_GUEST" || continue
+		log "  QEMU $pid: $(grep -E '^(State|PPid):' "/proc/$pid/status" | tr '\n\t' '  ') wchan $(cat "/proc/$pid/wchan" 2>/dev/null)"
+		sed 's/^/LOG   stack /' "/proc/$pid/stack" 2>/dev/null
+	done
+	tail -n 6 "/var/log/libvirt/qemu/$GS_GUEST.log" 2>/dev/null | sed 's/^/LOG qemu| /'
+}
 gs_guest_listens() { grep -q 'VV!' "$GS_SERIAL" 2>/dev/null; }
 gs_record_says() { grep -qxF -- "$2" "$(record_of "$1")" 2>/dev/null; }
 gs_record_no_domain() { [ -r "$(record_of "$1")" ] && ! grep -q '^domain=' "$(record_of "$1")"; }
@@ -173,6 +200,8 @@ gs_round() {
 	check "$how round: virsh $how exits 0 (exit $RC)" rc_is 0
 	# virsh shutdown returns once the power button is pressed; destroy
 	# once libvirt's whole stop path (hooks and reattach) has run.
+	wait_for 20 gs_state_is "shut off"
+	gs_state_is "shut off" || gs_explain_stop
 	wait_for 120 gs_state_is "shut off"
 	check "$how round: the guest is shut off" gs_state_is "shut off"
 	wait_for 30 on_driver "$E1000E" "$VARIANT_DRIVER"
@@ -186,6 +215,7 @@ gs_round() {
 	check "$how round: the record says requester=hook" gs_record_says "$E1000E" requester=hook
 	check "$how round: the record names no domain" gs_record_no_domain "$E1000E"
 	gs_hook_log
+	tail -n 4 "/var/log/libvirt/qemu/$GS_GUEST.log" 2>/dev/null | sed 's/^/LOG qemu| /'
 	log "record: $(tr '\n' ' ' <"$(record_of "$E1000E")" 2>/dev/null)"
 	echo "FIGURE guest-stop: virsh $how to $E1000E on $(drv "$E1000E"): $GS_MS ms (libvirt's stop, its reattach to e1000e, the hook's release end)"
 }
@@ -205,7 +235,8 @@ guest_stop() {
 	check "libvirtd answers within 120 s ($(tail -n 3 "$GS_LV/libvirtd.log" "$GS_LV/stdout" 2>/dev/null | tr '\n' ' '))" gs_libvirtd_answers
 	gs_vsh version
 	version=$(sed -n 's/^Using library: libvirt //p' /tmp/out)
-	echo "FIGURE guest-stop: libvirtd $version up in $GS_LIBVIRTD_MS ms (QEMU capabilities probed)"
+	if [ "$GS_SEEDED" -gt 0 ]; then caps="QEMU capabilities from an earlier run's cache"; else caps="QEMU capabilities probed"; fi
+	echo "FIGURE guest-stop: libvirtd $version up in $GS_LIBVIRTD_MS ms ($caps)"
 	gs_boot_sector
 	gs_define
 	check "virsh define exits 0 (exit $RC)" rc_is 0
