@@ -21,12 +21,17 @@
 #
 # VV_VFIO_MODE_NO_RULE=1 removes the udev rule from the destdir before the
 # boot: the cold-plug and hot-add scenarios must then fail (README.md).
+# VV_VFIO_MODE_NO_HOOK=1 removes the qemu hook: guest-stop must then fail
+# (Debian's libvirtd 9.0 runs the guest on vfio-pci and its reattach
+# leaves the device on e1000e).
 #
 # Nothing here touches this machine's devices: every bind happens in the
-# guest, every write lands in the overlay's tmpfs or in WORKDIR. KVM is
-# never used. Prerequisites missing: on CI (CI=true) a failure; otherwise a
-# skip with one line saying what to install. VV_VM_TIMEOUT (seconds, default
-# 400) bounds each boot.
+# guest, every write lands in the overlay's tmpfs, in WORKDIR or in the
+# QEMU capabilities cache of libvirtd in the VM (VV_QEMU_CAPS_DIR, default
+# WORKDIR.qemu-caps, kept between runs). KVM is never used. Prerequisites
+# missing: on CI (CI=true) a failure; otherwise a skip with one line saying
+# what to install. VV_VM_TIMEOUT (seconds, default 600: boot 1 starts
+# libvirtd and a nested guest twice) bounds each boot.
 set -uo pipefail
 
 if [ $# -ne 3 ]; then
@@ -39,10 +44,11 @@ work=$(readlink -m "$3")
 here=$(cd "$(dirname "$0")" && pwd)
 vm_dir=$(cd "$here/../vm" && pwd)
 libvirt_dir=$(cd "$here/../libvirt" && pwd)
-timeout_s=${VV_VM_TIMEOUT:-400}
+timeout_s=${VV_VM_TIMEOUT:-600}
 policydir=${VV_POLICYDIR:-/etc/vfio-variant}
 hooksdir=${VV_HOOKSDIR:-/etc/libvirt/hooks}
 no_rule=${VV_VFIO_MODE_NO_RULE:-0}
+no_hook=${VV_VFIO_MODE_NO_HOOK:-0}
 
 # shellcheck source=tests/vm/vm-lib.sh
 . "$vm_dir/vm-lib.sh"
@@ -60,7 +66,12 @@ vm_missing_base
 [ -z "$VM_KVER" ] || /sbin/modprobe -S "$VM_KVER" --show-depends nvme >/dev/null 2>&1 ||
 	VM_MISSING+=("the nvme module of $VM_KVER (linux-image-amd64)")
 command -v meson >/dev/null || VM_MISSING+=("meson")
-vm_skip_if_missing "vfio-mode VM suite" "udev qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static kmod cpio build-essential" ||
+# guest-stop: Debian's libvirtd in the VM runs a nested guest.
+command -v libvirtd >/dev/null || VM_MISSING+=("libvirtd (libvirt-daemon-system)")
+command -v virsh >/dev/null || VM_MISSING+=("virsh (libvirt-clients)")
+[ -r /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so ] ||
+	VM_MISSING+=("libvirt's QEMU driver (libvirt-daemon-driver-qemu)")
+vm_skip_if_missing "vfio-mode VM suite" "udev libvirt-daemon-system libvirt-clients qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static kmod cpio build-essential" ||
 	exit "$VM_SKIP_STATUS"
 
 echo "1..$((${#boot1[@]} + ${#boot2[@]} + 4))"
@@ -87,6 +98,10 @@ if [ "$no_rule" = 1 ]; then
 	find "$destdir" -path '*/udev/rules.d/*' -name '*.rules' -delete
 	echo "# VV_VFIO_MODE_NO_RULE=1: the udev rule ($rules) is removed from the destdir: cold-plug and hot-add must fail"
 fi
+if [ "$no_hook" = 1 ]; then
+	rm -f "$destdir$hooksdir/qemu.d/vfio-variant"
+	echo "# VV_VFIO_MODE_NO_HOOK=1: the qemu hook ($hooksdir/qemu.d/vfio-variant) is removed from the destdir: guest-stop must fail"
+fi
 # The persistent policy directory starts as the package installs it.
 [ -d "$destdir$policydir" ] && cp -a "$destdir$policydir/." "$work/etc/"
 t_install=$(($(vm_now) - t0))
@@ -102,10 +117,14 @@ POLICYDIR=$policydir
 HOOKSDIR=$hooksdir
 BOOT_FILE=$work/boot
 NO_RULE=$no_rule
+NO_HOOK=$no_hook
+CAPS_SHARE=/mnt/vv-qemu-caps
 HOT_PORT=0000:00:0c.0
 NVME_PORT=0000:00:0d.0
 EOF
 vm_hostroot_args
+caps_dir=$(readlink -m "${VV_QEMU_CAPS_DIR:-$work.qemu-caps}")
+mkdir -p "$caps_dir"
 vm_monitor_args "$work"
 # A loaded 2-core host slows TCG's early boot enough for the kernel's
 # IO-APIC timer check to panic ("timer doesn't work through
@@ -116,6 +135,9 @@ extra=(
 	"${VM_HOSTROOT_ARGS[@]}"
 	-fsdev "local,id=vvetc,path=$work/etc,security_model=none"
 	-device virtio-9p-pci,fsdev=vvetc,mount_tag=vvetc,addr=0b.0
+	# guest-stop: libvirtd's QEMU capabilities cache (vm-guest-stop.sh)
+	-fsdev "local,id=qemucaps,path=$caps_dir,security_model=none"
+	-device virtio-9p-pci,fsdev=qemucaps,mount_tag=qemucaps,addr=0e.0
 	"${VM_MONITOR_ARGS[@]}"
 	# hot-add: an empty PCIe root port, and the netdev of the e1000e to come
 	-device pcie-root-port,id=rp_hot,chassis=2,slot=1,addr=0c.0
@@ -143,7 +165,8 @@ boot() { # N SCENARIO...
 	shift
 	echo "$n" >"$work/boot"
 	vm_monitor_serve "$serial"
-	vm_boot "$serial" "$timeout_s" 1024 "$work/initrd.cpio" "${extra[@]}"
+	# 1.5 GiB: libvirtd and its nested guest (guest-stop), as in the hook suite.
+	vm_boot "$serial" "$timeout_s" 1536 "$work/initrd.cpio" "${extra[@]}"
 	vm_monitor_stop
 	echo "# boot $n:"
 	vm_report "$serial" "$timeout_s" "$@"

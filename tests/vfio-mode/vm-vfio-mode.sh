@@ -26,6 +26,8 @@ CMD_TIMEOUT=60
 UEVENTS=/run/vv-uevents.log
 # shellcheck source=tests/vm/vv-guest-lib.sh
 . "$GUEST_LIB"
+# shellcheck source=tests/vfio-mode/vm-guest-stop.sh
+. "${STAGE2%/*}/vm-guest-stop.sh"
 
 finish() {
 	[ "$ANY_FAIL" = 0 ] || { log "kernel log:"; dmesg | tail -n 60 | sed 's/^/LOG   k /'; }
@@ -111,7 +113,11 @@ install_build() {
 	mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 vvetc "$POLICYDIR" ||
 		WHY="${WHY:+$WHY; }cannot mount the persistent $POLICYDIR (9p tag vvetc)"
 	check "the CLI runs from the destdir ($VV)" "$VV" --version
-	check "the hook is at $HOOK" test -x "$HOOK"
+	if [ "$NO_HOOK" = 1 ]; then
+		check "VV_VFIO_MODE_NO_HOOK=1: no hook installed" test ! -e "$HOOK"
+	else
+		check "the hook is at $HOOK" test -x "$HOOK"
+	fi
 	check "the unit is in systemd's unit directory ($UNIT)" test -n "$UNIT" -a -r "$UNIT"
 	if [ "$NO_RULE" = 1 ]; then
 		check "VV_VFIO_MODE_NO_RULE=1: no rule installed" test -z "$RULE"
@@ -185,49 +191,9 @@ boot1() {
 	sriov_check "$PF" declare
 	end "PF $PF on $(drv "$PF"), VFs $VF1 on $(drv "$VF1"), $VF2 on $(drv "$VF2")"
 
-	# A guest's life as libvirt 9.0 runs the hook for a managed hostdev
-	# (prepare begin, start begin, stopped end, release end), with its
-	# reattach between the last two: unbind, override cleared, reprobe, and
-	# the host driver (loaded, as on a host that uses it) takes the device.
-	# No nested guest: the libvirt suites prove libvirtd's own sequence.
-	begin guest-stop
-	cat >/tmp/guest.xml <<EOF
-<domain type='qemu'>
-  <name>vvguest</name>
-  <uuid>5a6b0c4e-0d2f-4c1e-9a55-0e2d3c4b5a61</uuid>
-  <devices>
-    <hostdev mode='subsystem' type='pci' managed='yes'>
-      <source><address domain='0x0000' bus='0x00' slot='0x06' function='0x0'/></source>
-    </hostdev>
-  </devices>
-</domain>
-EOF
-	/sbin/modprobe e1000e
-	hook_run prepare begin
-	hook_run start begin
-	check "$E1000E on $VARIANT_DRIVER while the guest runs (is $(drv "$E1000E"))" on_driver "$E1000E" "$VARIANT_DRIVER"
-	hook_run stopped end
-	if [ -e "$PCI/$E1000E/driver" ]; then echo "$E1000E" >"$PCI/$E1000E/driver/unbind"; fi
-	printf '\n' >"$PCI/$E1000E/driver_override"
-	echo "$E1000E" >/sys/bus/pci/drivers_probe
-	check "libvirt's reattach gave $E1000E to e1000e (is $(drv "$E1000E"))" on_driver "$E1000E" e1000e
-	t0=$(date +%s%N)
-	hook_run release end
-	udevadm settle -t 30
-	wait_for 15 on_driver "$E1000E" "$VARIANT_DRIVER"
-	echo "FIGURE guest-stop: release end to $E1000E on $(drv "$E1000E"): $((($(date +%s%N) - t0) / 1000000)) ms"
-	check "$E1000E back on $VARIANT_DRIVER after the guest stop (is $(drv "$E1000E"))" on_driver "$E1000E" "$VARIANT_DRIVER"
-	end "$E1000E on e1000e after libvirt's reattach, on $(drv "$E1000E") after the hook's release end"
-}
-
-# hook_run OPERATION SUBOP: the hook as libvirt runs it (qemu.d/NAME DOMAIN
-# OPERATION SUBOP -, the domain XML on stdin); it must exit 0.
-hook_run() {
-	timeout -s KILL "$CMD_TIMEOUT" "$HOOK" vvguest "$1" "$2" - </tmp/guest.xml >/tmp/out 2>/tmp/err
-	RC=$?
-	log "\$ $HOOK vvguest $1 $2 - -> exit $RC"
-	sed 's/^/LOG   | /' /tmp/out /tmp/err
-	check "the hook's $1 $2 exits 0 (exit $RC)" rc_is 0
+	# A guest stop with Debian's libvirtd 9.0 and the hook it calls
+	# (vm-guest-stop.sh).
+	guest_stop
 }
 
 # sriov_check PF declare|declared: VFs declared by their id (or already
