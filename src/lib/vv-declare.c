@@ -778,6 +778,31 @@ vv_apply_pf_stays(vv_ctx *ctx, vv_device *device, GPtrArray *all)
 	return TRUE;
 }
 
+/* A VF removed (sriov_numvfs 0) and made again, or a device unplugged
+ * and plugged again, keeps the record of the one before: a finished
+ * detach to a VFIO driver, while the device is on no driver. For a
+ * declared device that record says nothing true any more, and it would
+ * refuse the detach (VV_ERROR_DETACHED): it is forgotten, under the
+ * group's lock, so that the detach records the device as it is now. */
+static gboolean
+vv_apply_forget_stale(vv_ctx *ctx, const char *address, const vv_bind_options *options, vv_bind_result *result,
+		      GError **error)
+{
+	g_auto(vv_op) op = { 0 };
+
+	if (!vv_op_open(&op, ctx, address, "apply", options, 0, error))
+		return FALSE;
+	if (!op.stored || !vv_record_is_complete(op.stored) || vv_device_get_driver(op.device))
+		return TRUE;
+	g_ptr_array_add(result->actions, g_strdup_printf(_("forget the record of %s"), address));
+	if (!op.dry_run && !vv_record_remove(ctx, address, error))
+		return FALSE;
+	g_ptr_array_add(result->messages,
+			g_strdup_printf(_("The record of %1$s named %2$s, but %1$s is on no driver: the device was removed and made again (a VF created anew) or unbound by hand. That record is forgotten."),
+					address, op.stored->driver ? op.stored->driver : _("no driver")));
+	return TRUE;
+}
+
 VV_EXPORT vv_bind_result *
 vv_apply(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError **error)
 {
@@ -837,6 +862,8 @@ vv_apply(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError *
 								  address, result->driver));
 		return g_steal_pointer(&result);
 	}
+	if (!vv_device_get_driver(device) && !vv_apply_forget_stale(ctx, address, options, result, error))
+		return NULL;
 	{
 		g_autoptr(GError) local = NULL;
 		g_autoptr(vv_bind_result) detached = vv_detach(ctx, address, options, &local);

@@ -454,6 +454,30 @@ case_vfs_declare() {
 	expect_index ""
 }
 
+# VFs removed (sriov_numvfs 0) and created again: the record of the VF
+# before is forgotten (the new one is on no driver), the new VF bound.
+case_vfs_recreated() {
+	sriov_host
+	vv declare --vfs 00:10.0
+	for round in 1 2 3; do
+		sysfs_write 0000:00:10.0/sriov_numvfs 1
+		vv apply 0000:00:10.1 --requester udev
+		expect_status 0
+		expect_driver 0000:00:10.1 vfio-pci
+		[ "$round" = 1 ] || expect_out "The record of 0000:00:10.1 named vfio-pci, but 0000:00:10.1 is on no driver"
+		expect_record 0000:00:10.1 "requester=udev"
+		sysfs_write 0000:00:10.0/sriov_numvfs 0
+	done
+	# A record whose device is on a driver is no stale one: refused.
+	sysfs_write 0000:00:10.0/sriov_numvfs 1
+	vv apply 0000:00:10.1 --requester udev
+	vv undeclare --vfs 00:10.0 --no-apply
+	vv apply 0000:00:10.1 --requester udev
+	expect_out "not declared for VFIO; nothing to do"
+	expect_driver 0000:00:10.1 vfio-pci
+	expect_record 0000:00:10.1 "driver=vfio-pci"
+}
+
 # VFs that exist when they are declared are moved by 'declare --vfs'.
 case_vfs_present() {
 	sriov_host
@@ -678,6 +702,7 @@ cases=(
 	"SR-IOV: an autoprobe the admin turned off stays off|case_sriov_admin_autoprobe"
 	"SR-IOV vfs=: declared on the PF, autoprobe 0, VF bound at creation, PF stays, undone|case_vfs_declare"
 	"SR-IOV vfs=: VFs present at declare are moved|case_vfs_present"
+	"SR-IOV vfs=: VFs removed and created again: the stale record is forgotten|case_vfs_recreated"
 	"SR-IOV vfs=: VF address over PF's vfs= over VF id; the PF's driver= is its own|case_vfs_precedence"
 	"SR-IOV vfs=: undeclare --vfs of the admin's: vfs=host, PF's mode kept|case_vfs_undeclare_admin"
 	"SR-IOV vfs=: a VF, no PF, absent, an id, --driver refused, nothing written|case_vfs_bad_input"
