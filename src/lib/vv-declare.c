@@ -597,6 +597,8 @@ vv_declare_index_add(vv_ctx *ctx, const char *name, GError **error)
 
 	if (!vv_declare_make_dir(ctx, dir, error))
 		return FALSE;
+	if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
+		return TRUE;
 	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
 	if (fd < 0) {
 		int saved = errno;
@@ -718,12 +720,15 @@ vv_apply_pf(vv_ctx *ctx, vv_device *device, GPtrArray *all, vv_bind_result *resu
 		return TRUE;
 	declared = vv_declare_vfs_declared(all, device, vf_id);
 	/* A PF that appeared after the index was written (hot-add): its
-	 * VFs' rule needs its model's name. */
+	 * VFs' rule needs its model's name. One that cannot be written (a
+	 * read-only /etc) is said; the autoprobe is still turned off, which
+	 * keeps the host's VF driver away all the same. */
 	if (!dry_run && vv_declare_vfs_of(all, address, &vfs) && vfs == VV_DEVICE_MODE_VFIO) {
 		g_autofree char *gate = vv_declare_vfs_gate(device);
+		g_autoptr(GError) local = NULL;
 
-		if (!vv_declare_index_add(ctx, gate, error))
-			return FALSE;
+		if (!vv_declare_index_add(ctx, gate, &local))
+			g_ptr_array_add(result->messages, g_strdup(local->message));
 	}
 	attribute = vv_sysfs_device_file(ctx, address, "sriov_drivers_autoprobe");
 	state = vv_apply_sriov_state(ctx, address);

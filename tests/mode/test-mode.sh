@@ -478,6 +478,28 @@ case_vfs_recreated() {
 	expect_record 0000:00:10.1 "driver=vfio-pci"
 }
 
+# A PF with vfs=vfio added after the index was written gets its model's
+# name from its own apply; an index that cannot be written is said, and
+# the autoprobe is turned off all the same.
+case_vfs_pf_added() {
+	sriov_host
+	admin_policy "[device 0000:00:10.0]\nvfs=vfio\n"
+	vv apply 0000:00:10.0 --requester udev
+	expect_status 0
+	expect_index "vfs-of-0xabcd:0x0010 "
+	[ "$(autoprobe 0000:00:10.0)" = 0 ] || fail "autoprobe is $(autoprobe 0000:00:10.0)"
+	sysfs_write 0000:00:10.0/sriov_drivers_autoprobe 1
+	rm -f "$root/run/vfio-variant/sriov/0000:00:10.0"
+	rm -r "$(index)"
+	mkdir -p "$root/elsewhere"
+	ln -s ../../elsewhere "$(index)"
+	vv apply 0000:00:10.0 --requester udev
+	expect_status 0
+	expect_out "is a symbolic link or not a directory"
+	[ "$(autoprobe 0000:00:10.0)" = 0 ] || fail "autoprobe is $(autoprobe 0000:00:10.0)"
+	[ -z "$(ls -A "$root/elsewhere")" ] || fail "written through the link: $(ls -A "$root/elsewhere")"
+}
+
 # VFs that exist when they are declared are moved by 'declare --vfs'.
 case_vfs_present() {
 	sriov_host
@@ -702,6 +724,7 @@ cases=(
 	"SR-IOV: an autoprobe the admin turned off stays off|case_sriov_admin_autoprobe"
 	"SR-IOV vfs=: declared on the PF, autoprobe 0, VF bound at creation, PF stays, undone|case_vfs_declare"
 	"SR-IOV vfs=: VFs present at declare are moved|case_vfs_present"
+	"SR-IOV vfs=: a PF added later writes its model's name; an unwritable index is said|case_vfs_pf_added"
 	"SR-IOV vfs=: VFs removed and created again: the stale record is forgotten|case_vfs_recreated"
 	"SR-IOV vfs=: VF address over PF's vfs= over VF id; the PF's driver= is its own|case_vfs_precedence"
 	"SR-IOV vfs=: undeclare --vfs of the admin's: vfs=host, PF's mode kept|case_vfs_undeclare_admin"
