@@ -611,8 +611,15 @@ const char *vv_host_use_to_string(vv_host_use host_use);
  * so every function that changes or applies the declarations writes the
  * directory DIR(FILE)/declared/ (DIR(FILE) the policy file's directory):
  * one empty file per declared address ("0000:03:00.1"), per declared id as
- * the kernel's PCI_ID ("15B3:101E"), and per PF whose VFs are declared by
- * id ("pf-0000:03:00.0"). The rule tests those names.
+ * the kernel's PCI_ID ("15B3:101E"), per PF whose VFs are declared
+ * ("pf-0000:03:00.0"), and per model of a PF whose VFs are declared by
+ * vfs= ("vfs-of-0x15b3:0x1017": a VF's rule line reads its PF's vendor and
+ * device through physfn). The rule tests those names.
+ *
+ * vfs=vfio|host in a [device ADDRESS] group (ADDRESS an SR-IOV PF)
+ * declares every VF of that PF, present and future, whatever its id: for
+ * a VF, its own address's mode= comes first, then its PF's vfs=, then its
+ * id's mode=. The PF itself keeps its own mode= (host by default).
  */
 #define VV_DECLARE_DROPIN "90-declared.conf"
 
@@ -633,6 +640,9 @@ GPtrArray *vv_ctx_list_declarations(vv_ctx *ctx, GError **error);
 /* "0000:03:00.1" or "15b3:101e". */
 const char *vv_declaration_get_target(const vv_declaration *declaration);
 gboolean vv_declaration_is_id(const vv_declaration *declaration);
+/* TRUE: vfs= on the PF the target names, a declaration of its VFs (then
+ * the driver is NULL: each VF's driver= is its own groups'). */
+gboolean vv_declaration_is_vfs(const vv_declaration *declaration);
 vv_device_mode vv_declaration_get_mode(const vv_declaration *declaration);
 /* The driver= that applies to that group ("auto", "generic", "deny" or a
  * name), NULL when none of the target's groups sets one. */
@@ -653,6 +663,18 @@ gboolean vv_declare(vv_ctx *ctx, const char *target, const char *driver, GError 
  * another file still declares it, the drop-in says mode=host for it. Then
  * the index is written. Changes no device. */
 gboolean vv_undeclare(vv_ctx *ctx, const char *target, GError **error);
+/* Declare the VFs of PF (a present SR-IOV PF's address) in VFIO mode:
+ * vfs=vfio in PF's group of VV_DECLARE_DROPIN (its other keys kept), then
+ * the index. Changes no device (vv_apply() on PF and on each VF does).
+ * Errors, nothing written: VV_ERROR_INVALID_ARGUMENT (PF is no address,
+ * a VF, no SR-IOV PF, or declared mode=vfio itself while its VFs are
+ * enabled; a malformed policy), VV_ERROR_NOT_FOUND (no such device),
+ * VV_ERROR_IO. */
+gboolean vv_declare_vfs(vv_ctx *ctx, const char *pf, GError **error);
+/* Remove the vfs= declaration of PF (need not be present) as
+ * vv_undeclare() does for mode=: vfs=host in the drop-in when another file
+ * still says vfs=vfio. Changes no device. */
+gboolean vv_undeclare_vfs(vv_ctx *ctx, const char *pf, GError **error);
 /* Write the index from the policy as it is now (after a hand edit). */
 gboolean vv_declarations_write_index(vv_ctx *ctx, GError **error);
 
@@ -665,6 +687,13 @@ gboolean vv_declarations_write_index(vv_ctx *ctx, GError **error);
  * full. */
 #define VV_APPLY_PENDING "vfio-variant-pending"
 vv_bind_result *vv_apply(vv_ctx *ctx, const char *device, const vv_bind_options *options, GError **error);
+/* vv_apply()'s SR-IOV part alone: DEVICE, if it is a PF, gets its VFs'
+ * sriov_drivers_autoprobe as the declarations say (0 while its VFs are
+ * declared, noted; 1 again where the note says it was ours). Binds and
+ * unbinds nothing: what runs after a hand edit of the policy, so that
+ * VFs created from then on follow it. A device that is no PF: a noop
+ * result. Transfer full. */
+vv_bind_result *vv_apply_sriov(vv_ctx *ctx, const char *device, const vv_bind_options *options, GError **error);
 
 /* ---- what libvirt >= 10 picks by itself -------------------------------- */
 

@@ -68,15 +68,18 @@ static const vv_cli_option vv_cli_nodedev_reattach_options[] = {
 
 static const vv_cli_option vv_cli_declare_options[] = {
 	{ "driver", 0, "NAME", VV_CLI_VALUE_DRIVER },
+	{ "vfs", 0, NULL, VV_CLI_VALUE_NONE },
 	{ "no-apply", 0, NULL, VV_CLI_VALUE_NONE },
 	{ NULL },
 };
 static const vv_cli_option vv_cli_undeclare_options[] = {
+	{ "vfs", 0, NULL, VV_CLI_VALUE_NONE },
 	{ "no-apply", 0, NULL, VV_CLI_VALUE_NONE },
 	{ NULL },
 };
 static const vv_cli_option vv_cli_apply_options[] = {
 	{ "all", 0, NULL, VV_CLI_VALUE_NONE },
+	{ "index", 0, NULL, VV_CLI_VALUE_NONE },
 	{ "requester", 0, "WHO", VV_CLI_VALUE_TEXT },
 	{ "dry-run", 0, NULL, VV_CLI_VALUE_NONE },
 	{ "timeout", 0, "SECONDS", VV_CLI_VALUE_TEXT },
@@ -123,7 +126,7 @@ const vv_cli_command vv_cli_commands[] = {
 	{ .name = "declarations", .run = vv_cli_declarations, .operands = "",
 	  .summary = N_("List the devices and ids in VFIO mode, and where each is declared."),
 	  .options = vv_cli_no_options },
-	{ .name = "apply", .run = vv_cli_apply, .operands = "DEVICE|--all", .operand = VV_CLI_VALUE_DEVICE,
+	{ .name = "apply", .run = vv_cli_apply, .operands = "DEVICE|--all|--index", .operand = VV_CLI_VALUE_DEVICE,
 	  .summary = N_("Bring a device (or every device) where its declaration says (the udev rule and the boot unit run it)."),
 	  .options = vv_cli_apply_options },
 	{ .name = "hook", .run = vv_cli_hook, .operands = "qemu DOMAIN OPERATION SUBOP [EXTRA]", .operand = VV_CLI_VALUE_TEXT,

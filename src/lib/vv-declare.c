@@ -7,8 +7,16 @@
  * process, and a rule can test that a file exists (TEST==) without one.
  * So every change of the declarations rewrites DIR(CONFIG)/declared/, one
  * empty file per name the rule can build from a uevent: the device's
- * address ($kernel), its id as the kernel's PCI_ID (uppercase), and
- * "pf-ADDRESS" for a PF whose VFs are declared by id. It lives next to
+ * address ($kernel), its id as the kernel's PCI_ID (uppercase),
+ * "pf-ADDRESS" for a PF whose VFs are declared (by their id, or by vfs=
+ * on the PF), and "vfs-of-0xVVVV:0xDDDD" for the model of a PF whose VFs
+ * are declared by vfs=. That last one is for the VFs: a VF's name is not
+ * known before the kernel makes it, and nothing in its uevent names its
+ * PF, but udev can read its PF's attributes through the physfn link
+ * ($attr{physfn/vendor}). So the rule catches a VF whose PF is of a model
+ * with such a declaration AND has sriov_drivers_autoprobe=0 (which
+ * vv_apply() writes for exactly the PFs declared); vv_apply() then reads
+ * the VF's physfn and decides. It lives next to
  * the policy (in /etc), not in /run, because the rule needs it at cold
  * plug, before anything of ours has run in this boot. A device whose name
  * is not there costs udev one stat per rule line, and no process.
@@ -29,6 +37,7 @@
 struct vv_declaration {
 	char *target;
 	gboolean is_id;
+	gboolean is_vfs;        /* vfs= on the PF TARGET: its VFs */
 	vv_device_mode mode;
 	char *driver;
 	char *file;
@@ -48,6 +57,7 @@ vv_declaration_free(vv_declaration *declaration)
 
 VV_EXPORT const char *vv_declaration_get_target(const vv_declaration *declaration) { return declaration->target; }
 VV_EXPORT gboolean vv_declaration_is_id(const vv_declaration *declaration) { return declaration->is_id; }
+VV_EXPORT gboolean vv_declaration_is_vfs(const vv_declaration *declaration) { return declaration->is_vfs; }
 VV_EXPORT vv_device_mode vv_declaration_get_mode(const vv_declaration *declaration) { return declaration->mode; }
 VV_EXPORT const char *vv_declaration_get_driver(const vv_declaration *declaration) { return declaration->driver; }
 VV_EXPORT const char *vv_declaration_get_file(const vv_declaration *declaration) { return declaration->file; }
@@ -56,24 +66,44 @@ VV_EXPORT guint vv_declaration_get_line(const vv_declaration *declaration) { ret
 /* ---- the declarations in force ---------------------------------------- */
 
 typedef struct {
-	GHashTable *by_target; /* "device ADDR" / "id VVVV:DDDD" -> vv_declaration */
+	GHashTable *by_target; /* "device ADDR" / "vfs ADDR" / "id VVVV:DDDD" -> vv_declaration */
 	GPtrArray *order;      /* the same, first seen first */
 } vv_declare_scan;
+
+static vv_declaration *
+vv_declare_scan_get(vv_declare_scan *scan, const char *kind, const char *target)
+{
+	g_autofree char *key = g_strconcat(kind, " ", target, NULL);
+	vv_declaration *declaration = g_hash_table_lookup(scan->by_target, key);
+
+	if (!declaration) {
+		declaration = g_new0(vv_declaration, 1);
+		declaration->target = g_strdup(target);
+		declaration->is_id = g_str_equal(kind, "id");
+		declaration->is_vfs = g_str_equal(kind, "vfs");
+		g_hash_table_insert(scan->by_target, g_steal_pointer(&key), declaration);
+		g_ptr_array_add(scan->order, declaration);
+	}
+	return declaration;
+}
 
 static void
 vv_declare_collect(const vv_policy_group_info *info, gpointer data)
 {
 	vv_declare_scan *scan = data;
-	g_autofree char *key = g_strconcat(info->by_device ? "device " : "id ", info->key, NULL);
-	vv_declaration *declaration = g_hash_table_lookup(scan->by_target, key);
+	vv_declaration *declaration;
 
-	if (!declaration) {
-		declaration = g_new0(vv_declaration, 1);
-		declaration->target = g_strdup(info->key);
-		declaration->is_id = !info->by_device;
-		g_hash_table_insert(scan->by_target, g_strdup(key), declaration);
-		g_ptr_array_add(scan->order, declaration);
+	/* vfs= is a declaration of its own: the PF's VFs, not the PF. Their
+	 * driver follows their own groups, not the PF's driver=. */
+	if (info->has_vfs) {
+		declaration = vv_declare_scan_get(scan, "vfs", info->key);
+		declaration->mode = info->vfs;
+		vv_record_set(&declaration->file, info->file);
+		declaration->line = info->vfs_line;
 	}
+	if (!info->has_mode && !info->driver)
+		return;
+	declaration = vv_declare_scan_get(scan, info->by_device ? "device" : "id", info->key);
 	/* Files come in the order read: a later one's key wins. */
 	if (info->has_mode) {
 		declaration->mode = info->mode;
@@ -90,8 +120,11 @@ vv_declare_compare(gconstpointer a, gconstpointer b)
 	const vv_declaration *x = *(vv_declaration *const *)a;
 	const vv_declaration *y = *(vv_declaration *const *)b;
 
-	if (x->is_id != y->is_id)
-		return x->is_id ? 1 : -1;
+	int rank_x = x->is_id ? 2 : x->is_vfs ? 1 : 0;
+	int rank_y = y->is_id ? 2 : y->is_vfs ? 1 : 0;
+
+	if (rank_x != rank_y)
+		return rank_x - rank_y;
 	return strcmp(x->target, y->target);
 }
 
@@ -127,6 +160,35 @@ VV_EXPORT GPtrArray *
 vv_ctx_list_declarations(vv_ctx *ctx, GError **error)
 {
 	return vv_declare_list_all(ctx, error);
+}
+
+/* The vfs= in force for the PF ADDRESS: TRUE with *MODE set, FALSE when
+ * no file sets one. */
+static gboolean
+vv_declare_vfs_of(GPtrArray *all, const char *address, vv_device_mode *mode)
+{
+	for (guint i = 0; i < all->len; i++) {
+		const vv_declaration *declaration = g_ptr_array_index(all, i);
+
+		if (declaration->is_vfs && g_str_equal(declaration->target, address)) {
+			*mode = declaration->mode;
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+/* TRUE when the address ADDRESS itself is declared mode=vfio. */
+static gboolean
+vv_declare_address_is_vfio(GPtrArray *all, const char *address)
+{
+	for (guint i = 0; i < all->len; i++) {
+		const vv_declaration *declaration = g_ptr_array_index(all, i);
+
+		if (!declaration->is_id && !declaration->is_vfs && g_str_equal(declaration->target, address))
+			return declaration->mode == VV_DEVICE_MODE_VFIO;
+	}
+	return FALSE;
 }
 
 /* TRUE when "vvvv:dddd" is declared mode=vfio. */
@@ -238,20 +300,36 @@ vv_declare_read_dropin(const char *path, GError **error)
 	return g_steal_pointer(&file);
 }
 
-/* Drop every group of FILE that names GROUP (however it was written). */
+/* GROUP of FILE (its other spellings merged into it) with the keys SET
+ * (key, value, ..., NULL) set and the keys DROP removed, every other key
+ * kept: a [device] group may carry both mode= and vfs=. A group left
+ * empty goes. */
 static void
-vv_declare_remove_group(GKeyFile *file, const char *group)
+vv_declare_edit_group(GKeyFile *file, const char *group, const char *const *set, const char *const *drop)
 {
 	g_auto(GStrv) groups = g_key_file_get_groups(file, NULL);
+	g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func(g_free);
 
 	for (guint i = 0; groups[i]; i++) {
 		g_autofree char *canonical = vv_declare_canonical_group(groups[i]);
+		g_auto(GStrv) keys = NULL;
 
-		if (g_strcmp0(canonical, group) == 0)
-			g_key_file_remove_group(file, groups[i], NULL);
+		if (g_strcmp0(canonical, group) != 0)
+			continue;
+		keys = g_key_file_get_keys(file, groups[i], NULL, NULL);
+		for (guint k = 0; keys && keys[k]; k++) {
+			if (g_strv_contains(drop, keys[k]))
+				continue;
+			g_ptr_array_add(kept, g_strdup(keys[k]));
+			g_ptr_array_add(kept, g_key_file_get_value(file, groups[i], keys[k], NULL));
+		}
+		g_key_file_remove_group(file, groups[i], NULL);
 	}
+	for (guint i = 0; i + 1 < kept->len; i += 2)
+		g_key_file_set_value(file, group, kept->pdata[i], kept->pdata[i + 1]);
+	for (guint i = 0; set && set[i]; i += 2)
+		g_key_file_set_string(file, group, set[i], set[i + 1]);
 }
-
 static gboolean
 vv_declare_write_dropin(vv_ctx *ctx, const char *path, GKeyFile *file, GError **error)
 {
@@ -275,9 +353,10 @@ vv_declare_write_dropin(vv_ctx *ctx, const char *path, GKeyFile *file, GError **
 	return TRUE;
 }
 
-/* Is GROUP's mode vfio in the policy as it is now? */
+/* The declaration NAME ("device ADDR", "vfs ADDR" or "id VVVV:DDDD"):
+ * is it vfio in the policy as it is now? */
 static gboolean
-vv_declare_is_declared(vv_ctx *ctx, const char *group, GError **error, gboolean *declared)
+vv_declare_is_declared(vv_ctx *ctx, const char *name, GError **error, gboolean *declared)
 {
 	g_autoptr(GPtrArray) all = vv_declare_list_all(ctx, error);
 
@@ -286,12 +365,29 @@ vv_declare_is_declared(vv_ctx *ctx, const char *group, GError **error, gboolean 
 		return FALSE;
 	for (guint i = 0; i < all->len; i++) {
 		const vv_declaration *declaration = g_ptr_array_index(all, i);
-		g_autofree char *name = g_strconcat(declaration->is_id ? "id " : "device ", declaration->target, NULL);
+		g_autofree char *other = g_strconcat(declaration->is_id ? "id " : declaration->is_vfs ? "vfs " : "device ",
+						     declaration->target, NULL);
 
-		if (g_str_equal(name, group))
+		if (g_str_equal(other, name))
 			*declared = declaration->mode == VV_DEVICE_MODE_VFIO;
 	}
 	return TRUE;
+}
+
+/* Both mode=vfio and vfs=vfio on ADDRESS while it has VFs: the PF cannot
+ * be on VFIO (a VFIO driver refuses a PF whose VFs exist) and its VFs
+ * declared as well; which one was meant is not ours to guess. */
+static gboolean
+vv_declare_check_both(vv_ctx *ctx, const char *address, gboolean mode, gboolean vfs, GError **error)
+{
+	g_autoptr(vv_device) device = NULL;
+
+	if (!mode || !vfs || !(device = vv_device_new(ctx, address, NULL)) || !vv_device_get_sriov_numvfs(device))
+		return TRUE;
+	g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
+		    _("%1$s has %2$u VFs enabled: it cannot be declared both for VFIO itself (mode=vfio) and for its VFs (vfs=vfio), since a VFIO driver does not take a PF whose VFs exist. Keep one of the two declarations."),
+		    address, vv_device_get_sriov_numvfs(device));
+	return FALSE;
 }
 
 VV_EXPORT gboolean
@@ -301,6 +397,8 @@ vv_declare(vv_ctx *ctx, const char *target, const char *driver, GError **error)
 	g_autofree char *group = vv_declare_parse_target(target, &key, error);
 	g_autofree char *path = NULL;
 	g_autoptr(GKeyFile) file = NULL;
+	g_autoptr(GPtrArray) all = NULL;
+	vv_device_mode vfs;
 
 	if (!group)
 		return FALSE;
@@ -318,42 +416,42 @@ vv_declare(vv_ctx *ctx, const char *target, const char *driver, GError **error)
 		return FALSE;
 	}
 	/* The whole policy must read before it is changed. */
-	if (!vv_policy_rules_get(ctx, error))
+	if (!(all = vv_declare_list_all(ctx, error)))
+		return FALSE;
+	if (g_str_has_prefix(group, "device ") &&
+	    !vv_declare_check_both(ctx, key, TRUE, vv_declare_vfs_of(all, key, &vfs) && vfs == VV_DEVICE_MODE_VFIO, error))
 		return FALSE;
 	path = vv_declare_dropin_path(ctx);
 	if (!(file = vv_declare_read_dropin(path, error)))
 		return FALSE;
-	vv_declare_remove_group(file, group);
-	g_key_file_set_string(file, group, "mode", "vfio");
-	g_key_file_set_string(file, group, "driver", driver);
+	vv_declare_edit_group(file, group, (const char *const[]){ "mode", "vfio", "driver", driver, NULL },
+			      (const char *const[]){ "mode", "driver", NULL });
 	return vv_declare_write_dropin(ctx, path, file, error) && vv_declarations_write_index(ctx, error);
 }
 
-VV_EXPORT gboolean
-vv_undeclare(vv_ctx *ctx, const char *target, GError **error)
+/* Take NAME's declaration (KEY in GROUP, with the keys DROP) out of the
+ * drop-in; when another file still declares it, the drop-in, read last of
+ * the administrator's files before it, says KEY=host. */
+static gboolean
+vv_declare_remove(vv_ctx *ctx, const char *group, const char *name, const char *key, const char *const *drop,
+		  GError **error)
 {
-	g_autofree char *key = NULL;
-	g_autofree char *group = vv_declare_parse_target(target, &key, error);
 	g_autofree char *path = NULL;
 	g_autoptr(GKeyFile) file = NULL;
 	gboolean declared;
 
-	if (!group)
-		return FALSE;
 	if (!vv_policy_rules_get(ctx, error))
 		return FALSE;
 	path = vv_declare_dropin_path(ctx);
 	if (!(file = vv_declare_read_dropin(path, error)))
 		return FALSE;
-	vv_declare_remove_group(file, group);
-	if (!vv_declare_write_dropin(ctx, path, file, error) || !vv_declare_is_declared(ctx, group, error, &declared))
+	vv_declare_edit_group(file, group, NULL, drop);
+	if (!vv_declare_write_dropin(ctx, path, file, error) || !vv_declare_is_declared(ctx, name, error, &declared))
 		return FALSE;
-	/* Another file declares it: the drop-in, read last of the
-	 * administrator's files before it, says host. */
 	if (declared) {
-		g_key_file_set_string(file, group, "mode", "host");
+		vv_declare_edit_group(file, group, (const char *const[]){ key, "host", NULL }, drop);
 		if (!vv_declare_write_dropin(ctx, path, file, error) ||
-		    !vv_declare_is_declared(ctx, group, error, &declared))
+		    !vv_declare_is_declared(ctx, name, error, &declared))
 			return FALSE;
 		if (declared) {
 			g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
@@ -362,6 +460,85 @@ vv_undeclare(vv_ctx *ctx, const char *target, GError **error)
 		}
 	}
 	return vv_declarations_write_index(ctx, error);
+}
+
+VV_EXPORT gboolean
+vv_undeclare(vv_ctx *ctx, const char *target, GError **error)
+{
+	g_autofree char *key = NULL;
+	g_autofree char *group = vv_declare_parse_target(target, &key, error);
+
+	if (!group)
+		return FALSE;
+	return vv_declare_remove(ctx, group, group, "mode", (const char *const[]){ "mode", "driver", NULL }, error);
+}
+
+/* PF as an address of a present SR-IOV PF, NULL with an error otherwise. */
+static char *
+vv_declare_parse_pf(vv_ctx *ctx, const char *pf, gboolean present, GError **error)
+{
+	g_autofree char *address = vv_address_parse(pf, NULL);
+	g_autoptr(vv_device) device = NULL;
+
+	if (!address) {
+		g_autofree char *shown = vv_text_escape(pf);
+
+		g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
+			    _("'%s' is not a PCI device address (such as 0000:03:00.0): the VFs are declared on their PF, by its address."),
+			    shown);
+		return NULL;
+	}
+	if (!present)
+		return g_steal_pointer(&address);
+	if (!(device = vv_device_new(ctx, address, error)))
+		return NULL;
+	if (vv_device_get_physfn(device)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
+			    _("%1$s is a VF of the PF %2$s, not a PF: vfs=vfio declares the VFs of the PF it is set on (%2$s), and this VF alone is declared by its own address."),
+			    address, vv_device_get_physfn(device));
+		return NULL;
+	}
+	if (!vv_device_get_sriov_totalvfs(device)) {
+		g_set_error(error, VV_ERROR, VV_ERROR_INVALID_ARGUMENT,
+			    _("%s is not an SR-IOV PF (its sriov_totalvfs is absent or 0): it has no VFs to declare."), address);
+		return NULL;
+	}
+	return g_steal_pointer(&address);
+}
+
+VV_EXPORT gboolean
+vv_declare_vfs(vv_ctx *ctx, const char *pf, GError **error)
+{
+	g_autofree char *address = vv_declare_parse_pf(ctx, pf, TRUE, error);
+	g_autofree char *group = NULL;
+	g_autofree char *path = NULL;
+	g_autoptr(GKeyFile) file = NULL;
+	g_autoptr(GPtrArray) all = NULL;
+
+	if (!address || !(all = vv_declare_list_all(ctx, error)) ||
+	    !vv_declare_check_both(ctx, address, vv_declare_address_is_vfio(all, address), TRUE, error))
+		return FALSE;
+	group = g_strconcat("device ", address, NULL);
+	path = vv_declare_dropin_path(ctx);
+	if (!(file = vv_declare_read_dropin(path, error)))
+		return FALSE;
+	vv_declare_edit_group(file, group, (const char *const[]){ "vfs", "vfio", NULL }, (const char *const[]){ "vfs", NULL });
+	return vv_declare_write_dropin(ctx, path, file, error) && vv_declarations_write_index(ctx, error);
+}
+
+VV_EXPORT gboolean
+vv_undeclare_vfs(vv_ctx *ctx, const char *pf, GError **error)
+{
+	/* The PF may be gone: its declaration can still be removed. */
+	g_autofree char *address = vv_declare_parse_pf(ctx, pf, FALSE, error);
+	g_autofree char *group = NULL;
+	g_autofree char *name = NULL;
+
+	if (!address)
+		return FALSE;
+	group = g_strconcat("device ", address, NULL);
+	name = g_strconcat("vfs ", address, NULL);
+	return vv_declare_remove(ctx, group, name, "vfs", (const char *const[]){ "vfs", NULL }, error);
 }
 
 /* ---- the index ------------------------------------------------------ */
@@ -389,6 +566,50 @@ vv_declare_vf_id(vv_ctx *ctx, vv_device *device)
 	return g_strdup_printf("%04x:%04x", vv_device_get_vendor_id(device), id);
 }
 
+/* Are the VFs of DEVICE, a PF whose VFs' id is VF_ID, declared? Its own
+ * vfs= first (which names this PF), then their id. */
+static gboolean
+vv_declare_vfs_declared(GPtrArray *all, vv_device *device, const char *vf_id)
+{
+	vv_device_mode vfs;
+
+	if (vv_declare_vfs_of(all, vv_device_get_address(device), &vfs))
+		return vfs == VV_DEVICE_MODE_VFIO;
+	return vv_declare_id_is_vfio(all, vf_id);
+}
+
+/* The index name the rule builds for a VF from its PF's attributes:
+ * "vfs-of-" $attr{physfn/vendor} ":" $attr{physfn/device}, as sysfs
+ * prints them ("0x1b36:0x0010"). */
+static char *
+vv_declare_vfs_gate(vv_device *pf)
+{
+	return g_strdup_printf("vfs-of-0x%04x:0x%04x", vv_device_get_vendor_id(pf), vv_device_get_device_id(pf));
+}
+
+/* Create the index entry NAME, if it is not there. */
+static gboolean
+vv_declare_index_add(vv_ctx *ctx, const char *name, GError **error)
+{
+	g_autofree char *dir = vv_declare_index_dir(ctx);
+	g_autofree char *path = g_build_filename(dir, name, NULL);
+	int fd;
+
+	if (!vv_declare_make_dir(ctx, dir, error))
+		return FALSE;
+	if (g_file_test(path, G_FILE_TEST_IS_REGULAR))
+		return TRUE;
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
+	if (fd < 0) {
+		int saved = errno;
+
+		g_set_error(error, VV_ERROR, VV_ERROR_IO, _("Cannot create %1$s: %2$s."), path, g_strerror(saved));
+		return FALSE;
+	}
+	close(fd);
+	return TRUE;
+}
+
 VV_EXPORT gboolean
 vv_declarations_write_index(vv_ctx *ctx, GError **error)
 {
@@ -401,6 +622,7 @@ vv_declarations_write_index(vv_ctx *ctx, GError **error)
 	GHashTableIter iter;
 	gpointer name;
 	const char *entry;
+	vv_device_mode vfs;
 
 	if (!all || !(devices = vv_ctx_list_devices(ctx, error)))
 		return FALSE;
@@ -408,7 +630,8 @@ vv_declarations_write_index(vv_ctx *ctx, GError **error)
 	for (guint i = 0; i < all->len; i++) {
 		const vv_declaration *declaration = g_ptr_array_index(all, i);
 
-		if (declaration->mode != VV_DEVICE_MODE_VFIO)
+		/* vfs= has its names below. */
+		if (declaration->mode != VV_DEVICE_MODE_VFIO || declaration->is_vfs)
 			continue;
 		/* The kernel's PCI_ID is uppercase; $kernel is the address. */
 		g_hash_table_add(names, declaration->is_id ? g_ascii_strup(declaration->target, -1) :
@@ -418,8 +641,18 @@ vv_declarations_write_index(vv_ctx *ctx, GError **error)
 		vv_device *device = g_ptr_array_index(devices, i);
 		g_autofree char *vf_id = vv_declare_vf_id(ctx, device);
 
-		if (vf_id && vv_declare_id_is_vfio(all, vf_id))
+		if (vf_id && vv_declare_vfs_declared(all, device, vf_id))
 			g_hash_table_add(names, g_strconcat("pf-", vv_device_get_address(device), NULL));
+		if (vf_id && vv_declare_vfs_of(all, vv_device_get_address(device), &vfs) && vfs == VV_DEVICE_MODE_VFIO)
+			g_hash_table_add(names, vv_declare_vfs_gate(device));
+	}
+	/* A PF declared by vfs= that is not here: its own add must still
+	 * reach vv_apply(), which writes its model's name then. */
+	for (guint i = 0; i < all->len; i++) {
+		const vv_declaration *declaration = g_ptr_array_index(all, i);
+
+		if (declaration->is_vfs && declaration->mode == VV_DEVICE_MODE_VFIO)
+			g_hash_table_add(names, g_strconcat("pf-", declaration->target, NULL));
 	}
 
 	if (!vv_declare_make_dir(ctx, dir, error))
@@ -481,10 +714,22 @@ vv_apply_pf(vv_ctx *ctx, vv_device *device, GPtrArray *all, vv_bind_result *resu
 	g_autofree char *state = NULL;
 	g_autofree char *current = NULL;
 	gboolean declared, ours;
+	vv_device_mode vfs;
 
 	if (!vf_id)
 		return TRUE;
-	declared = vv_declare_id_is_vfio(all, vf_id);
+	declared = vv_declare_vfs_declared(all, device, vf_id);
+	/* A PF that appeared after the index was written (hot-add): its
+	 * VFs' rule needs its model's name. One that cannot be written (a
+	 * read-only /etc) is said; the autoprobe is still turned off, which
+	 * keeps the host's VF driver away all the same. */
+	if (!dry_run && vv_declare_vfs_of(all, address, &vfs) && vfs == VV_DEVICE_MODE_VFIO) {
+		g_autofree char *gate = vv_declare_vfs_gate(device);
+		g_autoptr(GError) local = NULL;
+
+		if (!vv_declare_index_add(ctx, gate, &local))
+			g_ptr_array_add(result->messages, g_strdup(local->message));
+	}
 	attribute = vv_sysfs_device_file(ctx, address, "sriov_drivers_autoprobe");
 	state = vv_apply_sriov_state(ctx, address);
 	ours = g_file_test(state, G_FILE_TEST_IS_REGULAR);
@@ -538,6 +783,31 @@ vv_apply_pf_stays(vv_ctx *ctx, vv_device *device, GPtrArray *all)
 	return TRUE;
 }
 
+/* A VF removed (sriov_numvfs 0) and made again, or a device unplugged
+ * and plugged again, keeps the record of the one before: a finished
+ * detach to a VFIO driver, while the device is on no driver. For a
+ * declared device that record says nothing true any more, and it would
+ * refuse the detach (VV_ERROR_DETACHED): it is forgotten, under the
+ * group's lock, so that the detach records the device as it is now. */
+static gboolean
+vv_apply_forget_stale(vv_ctx *ctx, const char *address, const vv_bind_options *options, vv_bind_result *result,
+		      GError **error)
+{
+	g_auto(vv_op) op = { 0 };
+
+	if (!vv_op_open(&op, ctx, address, "apply", options, 0, error))
+		return FALSE;
+	if (!op.stored || !vv_record_is_complete(op.stored) || vv_device_get_driver(op.device))
+		return TRUE;
+	g_ptr_array_add(result->actions, g_strdup_printf(_("forget the record of %s"), address));
+	if (!op.dry_run && !vv_record_remove(ctx, address, error))
+		return FALSE;
+	g_ptr_array_add(result->messages,
+			g_strdup_printf(_("The record of %1$s named %2$s, but %1$s is on no driver: the device was removed and made again (a VF created anew) or unbound by hand. That record is forgotten."),
+					address, op.stored->driver ? op.stored->driver : _("no driver")));
+	return TRUE;
+}
+
 VV_EXPORT vv_bind_result *
 vv_apply(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError **error)
 {
@@ -549,9 +819,15 @@ vv_apply(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError *
 	const char *address;
 	gboolean vfio;
 
+	vv_device_mode vfs;
+
 	if (!device || !(policy = vv_policy_new(ctx, device, error)) || !(all = vv_declare_list_all(ctx, error)))
 		return NULL;
 	address = vv_device_get_address(device);
+	/* Before anything is written: a contradiction done half is worse. */
+	if (!vv_declare_check_both(ctx, address, vv_declare_address_is_vfio(all, address),
+				   vv_declare_vfs_of(all, address, &vfs) && vfs == VV_DEVICE_MODE_VFIO, error))
+		return NULL;
 	result = vv_bind_result_new();
 	if (!vv_apply_pf(ctx, device, all, result, dry_run, error))
 		return NULL;
@@ -591,6 +867,8 @@ vv_apply(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError *
 								  address, result->driver));
 		return g_steal_pointer(&result);
 	}
+	if (!vv_device_get_driver(device) && !vv_apply_forget_stale(ctx, address, options, result, error))
+		return NULL;
 	{
 		g_autoptr(GError) local = NULL;
 		g_autoptr(vv_bind_result) detached = vv_detach(ctx, address, options, &local);
@@ -622,5 +900,23 @@ vv_apply(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError *
 		result->noop = detached->noop && result->actions->len == 0;
 		result->fallback = detached->fallback;
 	}
+	return g_steal_pointer(&result);
+}
+
+VV_EXPORT vv_bind_result *
+vv_apply_sriov(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError **error)
+{
+	g_autoptr(vv_device) device = vv_device_new(ctx, name, error);
+	g_autoptr(GPtrArray) all = NULL;
+	g_autoptr(vv_bind_result) result = NULL;
+	gboolean dry_run = options && (options->flags & VV_BIND_DRY_RUN);
+
+	if (!device || !(all = vv_declare_list_all(ctx, error)))
+		return NULL;
+	result = vv_bind_result_new();
+	if (!vv_apply_pf(ctx, device, all, result, dry_run, error))
+		return NULL;
+	result->noop = result->actions->len == 0;
+	result->driver = g_strdup(vv_device_get_driver(device));
 	return g_steal_pointer(&result);
 }

@@ -60,6 +60,9 @@ typedef struct {
 	gboolean has_device_mode;
 	vv_device_mode device_mode;
 	guint device_mode_line;
+	gboolean has_vfs;       /* vfs=: a PF's VFs, [device] groups only */
+	vv_device_mode vfs;
+	guint vfs_line;
 	const char *file;       /* the rules' path, which outlive the entry */
 } vv_policy_entry;
 
@@ -301,6 +304,32 @@ vv_policy_set_device_mode(vv_policy_parser *parser, const char *value, guint lin
 	return TRUE;
 }
 
+/* vfs=vfio|host: the VFs of the PF the [device] group names. Only there:
+ * an id names no PF, and [global] would declare every VF of the host. */
+static gboolean
+vv_policy_set_vfs(vv_policy_parser *parser, const char *value, guint line, GError **error)
+{
+	vv_policy_entry *entry = parser->entry;
+
+	if (!g_str_has_prefix(parser->canonical, "device "))
+		return vv_policy_fail(parser, line, error,
+				      _("vfs is a key of [device ADDRESS] groups only, ADDRESS an SR-IOV PF's: it declares that PF's VFs."));
+	entry->has_vfs = TRUE;
+	entry->vfs_line = line;
+	if (g_str_equal(value, "vfio"))
+		entry->vfs = VV_DEVICE_MODE_VFIO;
+	else if (g_str_equal(value, "host"))
+		entry->vfs = VV_DEVICE_MODE_HOST;
+	else {
+		g_autofree char *shown = vv_text_escape(value);
+
+		return vv_policy_fail(parser, line, error,
+				      _("'%s' is not a value of vfs; write vfs=vfio (every VF of this PF, present and future, lives on its VFIO driver) or vfs=host."),
+				      shown);
+	}
+	return TRUE;
+}
+
 static gboolean
 vv_policy_read_key(vv_policy_parser *parser, const char *key, const char *value, guint line, GError **error)
 {
@@ -312,11 +341,11 @@ vv_policy_read_key(vv_policy_parser *parser, const char *key, const char *value,
 				      _("'%s' comes before any group; put it under [global], [id VENDOR:DEVICE] or [device ADDRESS]."),
 				      key);
 	if (!g_str_equal(key, "driver") && !g_str_equal(key, "hook-mode") && !g_str_equal(key, "host-use") &&
-	    !g_str_equal(key, "mode")) {
+	    !g_str_equal(key, "mode") && !g_str_equal(key, "vfs")) {
 		g_autofree char *shown = vv_text_escape(key);
 
 		return vv_policy_fail(parser, line, error,
-				      _("'%s' is not a key of vfio-variant.conf; write driver=auto|generic|deny|NAME, hook-mode=fallback|strict, host-use=refuse|allow or mode=vfio|host."),
+				      _("'%s' is not a key of vfio-variant.conf; write driver=auto|generic|deny|NAME, hook-mode=fallback|strict, host-use=refuse|allow, mode=vfio|host or vfs=vfio|host."),
 				      shown);
 	}
 	lookup = g_strconcat(parser->canonical, "\n", key, NULL);
@@ -331,6 +360,8 @@ vv_policy_read_key(vv_policy_parser *parser, const char *key, const char *value,
 		return vv_policy_set_host_use(parser, value, line, error);
 	if (g_str_equal(key, "mode"))
 		return vv_policy_set_device_mode(parser, value, line, error);
+	if (g_str_equal(key, "vfs"))
+		return vv_policy_set_vfs(parser, value, line, error);
 	return vv_policy_set_mode(parser, value, line, error);
 }
 
@@ -554,6 +585,9 @@ vv_policy_rules_foreach(vv_policy_rules *rules, vv_policy_rules_func func, gpoin
 					.has_mode = entry->has_device_mode,
 					.mode = entry->device_mode,
 					.mode_line = entry->device_mode_line,
+					.has_vfs = entry->has_vfs,
+					.vfs = entry->vfs,
+					.vfs_line = entry->vfs_line,
 					.driver = !entry->has_action ? NULL :
 						  entry->action == VV_POLICY_DRIVER ? entry->driver :
 						  vv_policy_action_to_string(entry->action),
@@ -617,7 +651,8 @@ vv_policy_new(vv_ctx *ctx, vv_device *device, GError **error)
 	g_autofree char *id = NULL;
 	g_autofree const vv_policy_entry **entries = NULL;
 	const vv_policy_entry *rule, *mode, *host_use, *device_mode;
-	guint n, index = 0;
+	guint n, index = 0, mode_index = 0;
+	const vv_policy_entry *vfs = NULL;
 	vv_policy *policy;
 
 	if (!rules)
@@ -635,7 +670,7 @@ vv_policy_new(vv_ctx *ctx, vv_device *device, GError **error)
 	rule = vv_policy_first(entries, 3 * n, VV_POLICY_KEY_DRIVER, &index);
 	mode = vv_policy_first(entries, 3 * n, VV_POLICY_KEY_HOOK_MODE, NULL);
 	host_use = vv_policy_first(entries, 3 * n, VV_POLICY_KEY_HOST_USE, NULL);
-	device_mode = vv_policy_first(entries, 3 * n, VV_POLICY_KEY_DEVICE_MODE, NULL);
+	device_mode = vv_policy_first(entries, 3 * n, VV_POLICY_KEY_DEVICE_MODE, &mode_index);
 
 	policy = g_new0(vv_policy, 1);
 	policy->ref = 1;
@@ -650,7 +685,18 @@ vv_policy_new(vv_ctx *ctx, vv_device *device, GError **error)
 	}
 	policy->mode = mode ? mode->mode : VV_HOOK_MODE_FALLBACK;
 	policy->host_use = host_use ? host_use->host_use : VV_HOST_USE_REFUSE;
-	policy->device_mode = device_mode ? device_mode->device_mode : VV_DEVICE_MODE_HOST;
+	/* A VF: its PF's vfs= names this very PF's VFs, which is more
+	 * specific than their id and less than the VF's own address. */
+	if (vv_device_get_physfn(device) && !(device_mode && mode_index < n)) {
+		for (guint i = 0; i < n && !vfs; i++) {
+			const vv_policy_entry *pf = g_hash_table_lookup(vv_policy_rules_nth(rules, n - 1 - i)->by_device,
+									vv_device_get_physfn(device));
+
+			if (pf && pf->has_vfs)
+				vfs = pf;
+		}
+	}
+	policy->device_mode = vfs ? vfs->vfs : device_mode ? device_mode->device_mode : VV_DEVICE_MODE_HOST;
 	policy->description = vv_policy_make_description(policy);
 	return policy;
 }

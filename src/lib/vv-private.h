@@ -61,6 +61,9 @@ typedef struct {
 	gboolean has_mode;
 	vv_device_mode mode;
 	guint mode_line;
+	gboolean has_vfs;    /* vfs= (a PF's VFs; device groups only) */
+	vv_device_mode vfs;
+	guint vfs_line;
 	const char *driver;  /* driver= as a keyword or name, NULL: not set here */
 	const char *file;
 } vv_policy_group_info;

@@ -412,6 +412,246 @@ case_sriov_admin_autoprobe() {
 	[ "$(autoprobe 0000:00:10.0)" = 0 ] || fail "autoprobe turned on: $(autoprobe 0000:00:10.0)"
 }
 
+# ---------------------------------------------------------------- SR-IOV: vfs= on the PF
+
+# The VFs of 00:10.0 declared by the key on their PF, whatever their id
+# (abcd:0011 is declared nowhere): autoprobe 0, a VF created stays off
+# its host driver, the rule's apply binds it; the PF stays; undeclared,
+# all undone.
+case_vfs_declare() {
+	sriov_host
+	vv declare --vfs 00:10.0
+	expect_status 0
+	expect_out "The VFs of 0000:00:10.0 are declared in VFIO mode."
+	grep -qxF "[device 0000:00:10.0]" "$(ours)" || fail "drop-in lacks the PF's group: $(cat "$(ours)")"
+	grep -qxF "vfs=vfio" "$(ours)" || fail "drop-in lacks vfs=vfio: $(cat "$(ours)")"
+	! grep -q "^mode=" "$(ours)" || fail "the PF itself was declared: $(cat "$(ours)")"
+	[ "$(autoprobe 0000:00:10.0)" = 0 ] || fail "autoprobe of the PF is $(autoprobe 0000:00:10.0)"
+	[ -f "$root/run/vfio-variant/sriov/0000:00:10.0" ] || fail "no note that autoprobe was 1"
+	expect_index "pf-0000:00:10.0 vfs-of-0xabcd:0x0010 "
+	expect_driver 0000:00:10.0 abcd_pf
+	vv declarations
+	expect_out "vfs 0000:00:10.0 vfio  -                $(ours):"
+	: >"$log"
+	sysfs_write 0000:00:10.0/sriov_numvfs 1
+	expect_driver 0000:00:10.1 ""
+	expect_no_log "0000:00:10.1 abcd_nic"
+	vv apply 0000:00:10.1 --requester udev
+	expect_status 0
+	expect_driver 0000:00:10.1 vfio-pci
+	expect_record 0000:00:10.1 "requester=udev"
+	vv apply 0000:00:10.0 --requester udev
+	expect_status 0
+	expect_out "0000:00:10.0 is not declared for VFIO; nothing to do"
+	expect_driver 0000:00:10.0 abcd_pf
+	vv undeclare --vfs 0000:00:10.0
+	expect_status 0
+	expect_out "The VFs of 0000:00:10.0 are no longer declared in VFIO mode."
+	[ "$(autoprobe 0000:00:10.0)" = 1 ] || fail "autoprobe not restored: $(autoprobe 0000:00:10.0)"
+	[ ! -e "$root/run/vfio-variant/sriov/0000:00:10.0" ] || fail "the note remains"
+	expect_no_record 0000:00:10.1
+	! grep -qF "0000:00:10.0" "$(ours)" || fail "drop-in keeps the PF: $(cat "$(ours)")"
+	expect_index ""
+}
+
+# VFs removed (sriov_numvfs 0) and created again: the record of the VF
+# before is forgotten (the new one is on no driver), the new VF bound.
+case_vfs_recreated() {
+	sriov_host
+	vv declare --vfs 00:10.0
+	for round in 1 2 3; do
+		sysfs_write 0000:00:10.0/sriov_numvfs 1
+		vv apply 0000:00:10.1 --requester udev
+		expect_status 0
+		expect_driver 0000:00:10.1 vfio-pci
+		[ "$round" = 1 ] || expect_out "The record of 0000:00:10.1 named vfio-pci, but 0000:00:10.1 is on no driver"
+		expect_record 0000:00:10.1 "requester=udev"
+		sysfs_write 0000:00:10.0/sriov_numvfs 0
+	done
+	# A record whose device is on a driver is no stale one: refused.
+	sysfs_write 0000:00:10.0/sriov_numvfs 1
+	vv apply 0000:00:10.1 --requester udev
+	vv undeclare --vfs 00:10.0 --no-apply
+	vv apply 0000:00:10.1 --requester udev
+	expect_out "not declared for VFIO; nothing to do"
+	expect_driver 0000:00:10.1 vfio-pci
+	expect_record 0000:00:10.1 "driver=vfio-pci"
+}
+
+# A PF with vfs=vfio added after the index was written gets its model's
+# name from its own apply; an index that cannot be written is said, and
+# the autoprobe is turned off all the same.
+case_vfs_pf_added() {
+	sriov_host
+	admin_policy "[device 0000:00:10.0]\nvfs=vfio\n"
+	vv apply 0000:00:10.0 --requester udev
+	expect_status 0
+	expect_index "vfs-of-0xabcd:0x0010 "
+	[ "$(autoprobe 0000:00:10.0)" = 0 ] || fail "autoprobe is $(autoprobe 0000:00:10.0)"
+	sysfs_write 0000:00:10.0/sriov_drivers_autoprobe 1
+	rm -f "$root/run/vfio-variant/sriov/0000:00:10.0"
+	rm -r "$(index)"
+	mkdir -p "$root/elsewhere"
+	ln -s ../../elsewhere "$(index)"
+	vv apply 0000:00:10.0 --requester udev
+	expect_status 0
+	expect_out "is a symbolic link or not a directory"
+	[ "$(autoprobe 0000:00:10.0)" = 0 ] || fail "autoprobe is $(autoprobe 0000:00:10.0)"
+	[ -z "$(ls -A "$root/elsewhere")" ] || fail "written through the link: $(ls -A "$root/elsewhere")"
+}
+
+# VFs that exist when they are declared are moved by 'declare --vfs'.
+case_vfs_present() {
+	sriov_host
+	sysfs_write 0000:00:10.0/sriov_numvfs 1
+	expect_driver 0000:00:10.1 abcd_nic
+	vv declare --vfs 0000:00:10.0
+	expect_status 0
+	expect_driver 0000:00:10.1 vfio-pci
+	expect_driver 0000:00:10.0 abcd_pf
+	expect_record 0000:00:10.1 "original-driver=abcd_nic"
+	vv undeclare --vfs 0000:00:10.0
+	expect_status 0
+	expect_driver 0000:00:10.1 abcd_nic
+}
+
+# For a VF: its address's mode= first, then its PF's vfs=, then its id.
+case_vfs_precedence() {
+	sriov_host
+	admin_policy "[id abcd:0011]\nmode=vfio\n[device 0000:00:10.0]\nvfs=host\n"
+	vv apply --all --requester boot
+	expect_status 0
+	[ "$(autoprobe 0000:00:10.0)" = 1 ] || fail "vfs=host: autoprobe is $(autoprobe 0000:00:10.0)"
+	expect_index "ABCD:0011 "
+	sysfs_write 0000:00:10.0/sriov_numvfs 1
+	vv apply 0000:00:10.1 --requester udev
+	expect_out "0000:00:10.1 is not declared for VFIO; nothing to do"
+	expect_driver 0000:00:10.1 abcd_nic
+	admin_policy "[device 0000:00:10.1]\nmode=host\n[device 0000:00:10.0]\nvfs=vfio\n"
+	vv apply 0000:00:10.1 --requester udev
+	expect_out "0000:00:10.1 is not declared for VFIO; nothing to do"
+	expect_driver 0000:00:10.1 abcd_nic
+	admin_policy "[device 0000:00:10.0]\nvfs=vfio\ndriver=deny\n"
+	vv apply 0000:00:10.1 --requester udev
+	expect_status 0
+	expect_driver 0000:00:10.1 vfio-pci
+	# The PF's driver=deny is the PF's: it neither moved nor kept its VF.
+	expect_driver 0000:00:10.0 abcd_pf
+}
+
+# undeclare --vfs of the administrator's vfs=vfio: vfs=host in our drop-in.
+case_vfs_undeclare_admin() {
+	sriov_host
+	admin_policy "[device 0000:00:10.0]\nvfs=vfio\n"
+	before=$(md5sum <"$(conf)")
+	vv declare 0000:00:10.0 --no-apply
+	vv undeclare --vfs 0000:00:10.0
+	expect_status 0
+	[ "$(md5sum <"$(conf)")" = "$before" ] || fail "the administrator's file changed"
+	grep -qxF "vfs=host" "$(ours)" || fail "drop-in lacks vfs=host: $(cat "$(ours)")"
+	# The PF's own declaration in the same group is kept.
+	grep -qxF "mode=vfio" "$(ours)" || fail "drop-in lost the PF's mode=vfio: $(cat "$(ours)")"
+	vv declarations
+	expect_out "vfs 0000:00:10.0 host"
+	expect_out "0000:00:10.0     vfio"
+}
+
+# Refused with the reason, nothing written: a VF, a device that is no PF,
+# an absent one, an id, --driver.
+case_vfs_bad_input() {
+	vv declare --vfs 0000:00:10.1
+	expect_status 2
+	expect_out "0000:00:10.1 is a VF of the PF 0000:00:10.0, not a PF"
+	vv declare --vfs 00:01.0
+	expect_status 2
+	expect_out "0000:00:01.0 is not an SR-IOV PF"
+	vv declare --vfs 00:1f.0
+	expect_status 2
+	expect_out "There is no PCI device 0000:00:1f.0"
+	vv declare --vfs abcd:0011
+	expect_status 2
+	expect_out "--vfs takes the address of an SR-IOV PF"
+	vv declare --vfs 00:10.0 --driver generic
+	expect_status 2
+	expect_out "--vfs takes no --driver"
+	[ ! -e "$(ours)" ] || fail "a drop-in was written: $(cat "$(ours)")"
+	[ ! -e "$(index)" ] || fail "an index was written"
+	expect_log_empty
+}
+
+# mode=vfio and vfs=vfio on a PF whose VFs exist: refused by either verb
+# and by apply (a hand edit), nothing done.
+case_vfs_and_mode() {
+	vv declare 00:10.0 --no-apply
+	expect_status 0
+	before=$(md5sum <"$(ours)")
+	vv declare --vfs 00:10.0
+	expect_status 2
+	expect_out "0000:00:10.0 has 1 VFs enabled: it cannot be declared both for VFIO itself (mode=vfio) and for its VFs (vfs=vfio)"
+	[ "$(md5sum <"$(ours)")" = "$before" ] || fail "the drop-in changed: $(cat "$(ours)")"
+	vv undeclare 00:10.0 --no-apply
+	vv declare --vfs 00:10.0 --no-apply
+	expect_status 0
+	vv declare 00:10.0
+	expect_status 2
+	expect_out "cannot be declared both"
+	rm -f "$(ours)"
+	admin_policy "[device 0000:00:10.0]\nmode=vfio\nvfs=vfio\n"
+	: >"$log"
+	vv apply 00:10.0 --requester udev
+	expect_status 2
+	expect_out "cannot be declared both"
+	expect_log_empty
+	[ "$(autoprobe 0000:00:10.0)" = 1 ] || fail "autoprobe changed: $(autoprobe 0000:00:10.0)"
+	expect_driver 0000:00:10.0 abcd_pf
+	# Without VFs both may hold: the PF goes to VFIO, its future VFs too.
+	sysfs_write 0000:00:10.0/sriov_numvfs 0
+	vv apply 00:10.0 --requester udev
+	expect_status 0
+	expect_vfio 0000:00:10.0
+	[ "$(autoprobe 0000:00:10.0)" = 0 ] || fail "autoprobe is $(autoprobe 0000:00:10.0)"
+}
+
+case_hostile_vfs_value() { dropin 50-x.conf "[device 0000:00:10.0]\nvfs=yes\n"; hostile "50-x.conf line 2: 'yes' is not a value of vfs"; }
+case_hostile_vfs_id() { dropin 50-x.conf "[id abcd:0010]\nvfs=vfio\n"; hostile "50-x.conf line 2: vfs is a key of [device ADDRESS] groups only"; }
+case_hostile_vfs_global() { dropin 50-x.conf "[global]\nvfs=vfio\n"; hostile "vfs is a key of [device ADDRESS] groups only"; }
+case_hostile_vfs_twice() { dropin 50-x.conf "[device 0000:00:10.0]\nvfs=vfio\nvfs=host\n"; hostile "vfs is set again in [device 0000:00:10.0] (first on line 2)"; }
+
+# ---------------------------------------------------------------- apply --index
+
+# A hand edit reaches the index and the PFs' autoprobe; no device moves.
+case_apply_index() {
+	sriov_host
+	sysfs_write 0000:00:10.0/sriov_numvfs 1
+	admin_policy "[device 0000:00:01.0]\nmode=vfio\n"
+	dropin 50-hand.conf "[device 0000:00:10.0]\nvfs=vfio\n"
+	: >"$log"
+	vv apply --index
+	expect_status 0
+	expect_index "0000:00:01.0 pf-0000:00:10.0 vfs-of-0xabcd:0x0010 "
+	[ "$(autoprobe 0000:00:10.0)" = 0 ] || fail "autoprobe is $(autoprobe 0000:00:10.0)"
+	expect_driver 0000:00:01.0 abcd_nic
+	expect_driver 0000:00:10.1 abcd_nic
+	# The one write: the PF's autoprobe.
+	[ "$(grep -c '^write' "$log")" = 1 ] || fail "apply --index wrote more than autoprobe: $(tr '\n' '|' <"$log")"
+	expect_log "devices/0000:00:10.0/sriov_drivers_autoprobe 0 -> ok"
+	rm "$(dropins)/50-hand.conf"
+	vv apply --index
+	expect_status 0
+	expect_index "0000:00:01.0 "
+	[ "$(autoprobe 0000:00:10.0)" = 1 ] || fail "autoprobe not restored: $(autoprobe 0000:00:10.0)"
+	# A hand edit that does not read changes nothing.
+	dropin 50-hand.conf "[device 0000:00:10.0]\nvfs=maybe\n"
+	vv apply --index
+	expect_status 2
+	expect_out "'maybe' is not a value of vfs"
+	expect_index "0000:00:01.0 "
+	vv apply --index 00:01.0
+	expect_status 2
+	vv apply --index --all
+	expect_status 2
+}
+
 # ---------------------------------------------------------------- the rule
 
 # The rule's names are the index's, its pending override the library's.
@@ -421,6 +661,12 @@ case_rule_matches_index() {
 	grep -qF '/declared/$kernel"' "$rule" || fail "the rule does not test the address"
 	grep -qF '/declared/$env{PCI_ID}"' "$rule" || fail "the rule does not test PCI_ID"
 	grep -qF '/declared/pf-$kernel"' "$rule" || fail "the rule does not test pf-"
+	# A VF of a PF declared by vfs=: its PF's model through physfn, and
+	# only while that PF's autoprobe is off.
+	grep -qF 'TEST=="physfn", ATTR{physfn/sriov_drivers_autoprobe}=="0", TEST=="' "$rule" ||
+		fail "the rule's VF line does not test physfn and the PF's autoprobe"
+	grep -qF '/declared/vfs-of-$attr{physfn/vendor}:$attr{physfn/device}", GOTO="vfio_variant_declared"' "$rule" ||
+		fail "the rule's VF line does not test vfs-of- of the PF's model"
 	grep -qF 'ATTR{driver_override}="vfio-variant-pending"' "$rule" || fail "the rule's pending override differs"
 	grep -qF 'vfio-variant apply --requester udev $kernel' "$rule" || fail "the rule does not run apply"
 	# 80-drivers.rules loads a module only for a MODALIAS: none for a declared device.
@@ -430,6 +676,16 @@ case_rule_matches_index() {
 	# Every RUN is behind a TEST of the index: no process otherwise.
 	awk '/RUN\+=/ && !/TEST==/ { bad = 1 } /^LABEL="vfio_variant_declared"/ { exit } END { exit bad }' "$rule" ||
 		fail "a RUN before the declared label is not behind a TEST"
+}
+
+# The name the VF line builds from its PF's sysfs files ($attr{} strips
+# the newline) is the one the index holds.
+case_rule_vfs_name() {
+	sriov_host
+	vv declare --vfs 00:10.0 --no-apply
+	expect_status 0
+	built="vfs-of-$(cat "$sys/devices/0000:00:10.0/vendor"):$(cat "$sys/devices/0000:00:10.0/device")"
+	[ -e "$(index)/$built" ] || fail "the rule would test $built, the index has $(index_names)"
 }
 
 cases=(
@@ -466,7 +722,21 @@ cases=(
 	"SR-IOV: declared VF id, autoprobe 0, VF bound at creation, restored|case_sriov_declared_vfs"
 	"SR-IOV: a PF whose VFs carry its id stays on its driver|case_sriov_vf_id_is_pf_id"
 	"SR-IOV: an autoprobe the admin turned off stays off|case_sriov_admin_autoprobe"
+	"SR-IOV vfs=: declared on the PF, autoprobe 0, VF bound at creation, PF stays, undone|case_vfs_declare"
+	"SR-IOV vfs=: VFs present at declare are moved|case_vfs_present"
+	"SR-IOV vfs=: a PF added later writes its model's name; an unwritable index is said|case_vfs_pf_added"
+	"SR-IOV vfs=: VFs removed and created again: the stale record is forgotten|case_vfs_recreated"
+	"SR-IOV vfs=: VF address over PF's vfs= over VF id; the PF's driver= is its own|case_vfs_precedence"
+	"SR-IOV vfs=: undeclare --vfs of the admin's: vfs=host, PF's mode kept|case_vfs_undeclare_admin"
+	"SR-IOV vfs=: a VF, no PF, absent, an id, --driver refused, nothing written|case_vfs_bad_input"
+	"SR-IOV vfs=: mode=vfio and vfs=vfio with VFs enabled refused everywhere|case_vfs_and_mode"
+	"hostile drop-in: vfs=yes|case_hostile_vfs_value"
+	"hostile drop-in: vfs= in [id]|case_hostile_vfs_id"
+	"hostile drop-in: vfs= in [global]|case_hostile_vfs_global"
+	"hostile drop-in: vfs= twice|case_hostile_vfs_twice"
+	"apply --index: hand edit reaches index and autoprobe, no device moves|case_apply_index"
 	"udev rule: tests the index names, pending override, before 80-drivers|case_rule_matches_index"
+	"udev rule: the VF line's vfs-of- name is what the index writes from the PF's sysfs|case_rule_vfs_name"
 )
 
 sim_run_cases "${cases[@]}"

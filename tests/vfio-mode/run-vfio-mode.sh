@@ -55,7 +55,7 @@ no_hook=${VV_VFIO_MODE_NO_HOOK:-0}
 
 # The scenarios vm-vfio-mode.sh reports, per boot, in order.
 boot1=(install udevd cold-plug hot-add sr-iov guest-stop)
-boot2=(boot2-etc boot-unit sr-iov-boot2 undeclare)
+boot2=(boot2-etc boot-unit sr-iov-boot2 undeclare sr-iov-pf-key sr-iov-hand-edit)
 
 t_start=$(vm_now)
 

@@ -63,9 +63,10 @@ uevent_at() { # BDF ACTION first|last
 			if (which == "first") { print t; exit } last = t }
 		END { if (which == "last" && last != "") print last }' "$UEVENTS"
 }
-# FIGURE NAME: BDF from its ACTION uevent to its last bind, in ms.
-figure_uevent_to_bound() { # NAME BDF FROM_ACTION
-	from=$(uevent_at "$2" "$3" first)
+# FIGURE NAME: BDF from its (first, or with last: last) ACTION uevent to
+# its last bind, in ms. A VF created again has adds of the VFs before.
+figure_uevent_to_bound() { # NAME BDF FROM_ACTION [first|last]
+	from=$(uevent_at "$2" "$3" "${4:-first}")
 	to=$(uevent_at "$2" bind last)
 	if [ -n "$from" ] && [ -n "$to" ]; then
 		echo "FIGURE $1: $2 $3 uevent to bound on $(drv "$2"): $(awk -v a="$from" -v b="$to" 'BEGIN { printf "%.1f", (b - a) * 1000 }') ms"
@@ -107,7 +108,9 @@ install_build() {
 	cp -a "$DESTDIR/." / 2>/tmp/err || WHY="cannot copy $DESTDIR: $(cat /tmp/err)"
 	ldconfig
 	RULE=$(find "$DESTDIR" -path '*/udev/rules.d/*' -name '*.rules' | sed "s|^$DESTDIR||" | head -n 1)
-	UNIT=$(find "$DESTDIR" -path '*/systemd/system/*' -name 'vfio-variant*.service' | sed "s|^$DESTDIR||" | head -n 1)
+	UNIT=$(find "$DESTDIR" -path '*/systemd/system/*' -name 'vfio-variant.service' | sed "s|^$DESTDIR||" | head -n 1)
+	INDEX_UNIT=$(find "$DESTDIR" -path '*/systemd/system/*' -name 'vfio-variant-index.service' | sed "s|^$DESTDIR||" | head -n 1)
+	PATH_UNIT=$(find "$DESTDIR" -path '*/systemd/system/*' -name 'vfio-variant-index.path' | sed "s|^$DESTDIR||" | head -n 1)
 	HOOK=$HOOKSDIR/qemu.d/vfio-variant
 	mkdir -p "$POLICYDIR"
 	mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 vvetc "$POLICYDIR" ||
@@ -219,7 +222,7 @@ sriov_check() {
 		check "VF $vf on vfio-pci (is $(drv "$vf"))" on_driver "$vf" vfio-pci
 		on_driver "$vf" vfio-pci || explain "$vf"
 		check "the kernel log has no nvme line of VF $vf" no_kernel_line "$vf" nvme
-		figure_uevent_to_bound "$SCENARIO" "$vf" add
+		figure_uevent_to_bound "$SCENARIO" "$vf" add last
 	done
 	check "the PF $1 stays on nvme (is $(drv "$1"))" on_driver "$1" nvme
 	check "the PF's sriov_drivers_autoprobe is 0" test "$(cat "$PCI/$1/sriov_drivers_autoprobe")" = 0
@@ -274,9 +277,67 @@ boot2() {
 	end "$E1000E on $(drv "$E1000E"), interface $(ls "$PCI/$E1000E/net" 2>/dev/null)"
 }
 
+# ---- SR-IOV by the key on the PF (vfs=vfio), and a hand edit -------------------
+
+# The VFs of this PF declared by vfs=vfio on it, their id declared nowhere:
+# the rule catches each new VF through its physfn link (the PF's model in
+# the index, the PF's autoprobe 0). Then the same by a drop-in written by
+# hand: the path unit would start vfio-variant-index.service; systemd is
+# not PID 1 here, so the service's ExecStart runs as systemd would run it.
+autoprobe_is() { test "$(cat "$PCI/$1/sriov_drivers_autoprobe")" = "$2"; }
+in_index() { test -e "$POLICYDIR/declared/$1"; }
+vfs_gate() { echo "vfs-of-$(cat "$PCI/$1/vendor"):$(cat "$PCI/$1/device")"; }
+no_vfs() { # PF: remove its VFs (their records stay behind, stale)
+	echo 0 >"$PCI/$1/sriov_numvfs" || WHY="${WHY:+$WHY; }cannot remove the VFs of $1"
+	udevadm settle -t 30
+}
+sriov_pf_key() {
+	begin sr-iov-pf-key
+	PF=$(bus_behind "$NVME_PORT"):00.0
+	VF_ID=$(printf '%04x:%04x' "$(cat "$PCI/$PF/vendor")" "0x$(cat "$PCI/$PF/sriov_vf_device")")
+	no_vfs "$PF"
+	vv undeclare "$VF_ID"
+	check "undeclare $VF_ID (the id way of boot 1) exits 0" rc_is 0
+	check "the PF's autoprobe is 1 again" autoprobe_is "$PF" 1
+	vv declare --vfs "$PF"
+	check "declare --vfs $PF exits 0" rc_is 0
+	vv declarations
+	check "declarations lists vfs $PF" out_has "vfs $PF"
+	check "the index has pf-$PF and $(vfs_gate "$PF")" in_index "$(vfs_gate "$PF")"
+	check "the index has no id $VF_ID" test ! -e "$POLICYDIR/declared/$(echo "$VF_ID" | tr 'a-f' 'A-F')"
+	log "index: $(find "$POLICYDIR/declared" -mindepth 1 -printf '%f ')"
+	sriov_check "$PF" declared
+	no_vfs "$PF"
+	vv undeclare --vfs "$PF"
+	check "undeclare --vfs $PF exits 0" rc_is 0
+	check "the PF's autoprobe is 1 again" autoprobe_is "$PF" 1
+	check "the index no longer has $(vfs_gate "$PF")" test ! -e "$POLICYDIR/declared/$(vfs_gate "$PF")"
+	end "PF $PF on $(drv "$PF"), its VFs $VF1 and $VF2 were on vfio-pci by vfs=vfio"
+
+	begin sr-iov-hand-edit
+	mkdir -p "$POLICYDIR/vfio-variant.conf.d"
+	printf '# by hand\n[device %s]\nvfs=vfio\n' "$PF" >"$POLICYDIR/vfio-variant.conf.d/50-by-hand.conf"
+	check "the path unit ($PATH_UNIT) watches $POLICYDIR/vfio-variant.conf.d" \
+		grep -qxF "PathChanged=$POLICYDIR/vfio-variant.conf.d" "$PATH_UNIT"
+	check "the path unit starts vfio-variant-index.service" grep -qxF "Unit=vfio-variant-index.service" "$PATH_UNIT"
+	check "the index service has an ExecStart" test -n "$(unit_exec "$INDEX_UNIT")"
+	t0=$(date +%s%N)
+	unit_exec "$INDEX_UNIT" | while read -r cmd; do
+		log "\$ $cmd"
+		# shellcheck disable=SC2086 # the unit's command line, split as systemd would for plain words
+		timeout -s KILL "$CMD_TIMEOUT" $cmd 2>&1 | sed 's/^/LOG   | /'
+	done
+	echo "FIGURE sr-iov-hand-edit: the index service's ExecStart took $((($(date +%s%N) - t0) / 1000000)) ms"
+	check "after the index service the PF's autoprobe is 0" autoprobe_is "$PF" 0
+	check "after the index service the index has $(vfs_gate "$PF")" in_index "$(vfs_gate "$PF")"
+	sriov_check "$PF" declared
+	no_vfs "$PF"
+	end "a drop-in written by hand, then $(unit_exec "$INDEX_UNIT"): VFs $VF1 and $VF2 on vfio-pci"
+}
+
 case $BOOT in
 1) boot1 ;;
-2) boot2 ;;
+2) boot2; sriov_pf_key ;;
 *) echo "RESULT boot: FAIL no boot number in $BOOT_FILE" ;;
 esac
 finish
