@@ -226,16 +226,16 @@ static gboolean
 vv_hook_check_host_use(const vv_hook *hook, vv_device *device, const vv_policy *policy, GError **error)
 {
 	const char *address = vv_device_get_address(device);
-	g_auto(GStrv) uses = NULL;
+	g_autoptr(GPtrArray) uses = NULL;
 	g_autofree char *list = NULL;
 
 	if (vv_device_is_vfio_bound(device))
 		return TRUE;
 	if (!(uses = vv_ctx_find_host_uses(hook->ctx, address, error)))
 		return FALSE;
-	if (!uses[0])
+	if (uses->len == 0)
 		return TRUE;
-	list = g_strjoinv("; ", uses);
+	list = g_strjoinv("; ", (char **)uses->pdata);
 	if (vv_policy_get_host_use(policy) == VV_HOST_USE_ALLOW) {
 		vv_hook_log(hook, _("%1$s goes to the guest although the host uses it (%2$s): the policy allows it (host-use=allow)."),
 			    address, list);
