@@ -52,7 +52,8 @@
  *
  * ABI: everything declared here is in the symbol version VFIO_VARIANT_1.0
  * of libvfio-variant.so.1 (src/lib/libvfio-variant.sym), the first
- * release; what a later release adds gets that release's node.
+ * release; that node freezes when 1.0.0 is tagged, and what a later
+ * release adds gets that release's node.
  */
 #pragma once
 
@@ -85,7 +86,7 @@ typedef enum {
 	VV_ERROR_RECORD,           /* a device's record cannot be read or is incomplete */
 	VV_ERROR_NOT_DETACHED,     /* a rebind found the device on no VFIO driver */
 	VV_ERROR_GONE,             /* a reattach found the device gone from sysfs; its record is kept */
-	VV_ERROR_DECLARED,         /* a reattach of a device the policy declares in VFIO mode (mode=vfio); since 1.1 */
+	VV_ERROR_DECLARED,         /* a reattach of a device the policy declares in VFIO mode (mode=vfio) */
 } vv_error_code;
 
 /* The XML namespace of the <vfio> element (explain --xml, node-device XML). */
@@ -335,8 +336,8 @@ typedef enum {
 	VV_REQUESTER_CLI,
 	VV_REQUESTER_LIBVIRT,
 	VV_REQUESTER_HOOK,
-	VV_REQUESTER_UDEV, /* vv_apply() from the udev rule at a device's add; since 1.1 */
-	VV_REQUESTER_BOOT, /* vv_apply() from the boot unit (apply --all); since 1.1 */
+	VV_REQUESTER_UDEV, /* vv_apply() from the udev rule at a device's add */
+	VV_REQUESTER_BOOT, /* vv_apply() from the boot unit (apply --all) */
 } vv_requester;
 
 typedef struct vv_bind_options vv_bind_options;
@@ -444,8 +445,8 @@ const char *vv_requester_to_string(vv_requester requester);
  * SYSCONFDIR/vfio-variant/vfio-variant.conf (SYSROOT/etc/vfio-variant/
  * vfio-variant.conf under a sysroot), a GLib key file with the groups
  * [global], [id VENDOR:DEVICE] and [device ADDRESS], each with the keys
- * driver=auto|generic|deny|NAME and hook-mode=fallback|strict (and, since
- * 1.1, mode=vfio|host: see "VFIO mode" below), followed by its drop-ins
+ * driver=auto|generic|deny|NAME, hook-mode=fallback|strict and
+ * mode=vfio|host (see "VFIO mode" below), followed by its drop-ins
  * FILE.d/NAME.conf in byte order. For each key the most specific group
  * that sets it wins (device, id, global; at one level, the later file);
  * without one: auto and fallback. The selection applies it: deny selects
@@ -623,7 +624,7 @@ typedef enum {
 vv_host_use vv_policy_get_host_use(const vv_policy *policy);
 const char *vv_host_use_to_string(vv_host_use host_use);
 
-/* ---- VFIO mode: declared devices (since 1.1) --------------------------- */
+/* ---- VFIO mode: declared devices ---------------------------------------- */
 
 /*
  * The policy key mode=vfio|host in a [device ADDRESS] or [id
