@@ -158,11 +158,51 @@ vv_lists_dry_run(vv_lists *fx, vv_ctx *ctx, const char *operation, const char *a
 
 /* ---- the list functions, each as a case ------------------------------- */
 
+typedef enum {
+	VV_HOST_DEMO,
+	VV_HOST_RULES,
+	VV_HOST_NO_VFIO,
+	VV_HOST_EMPTY,
+	VV_HOST_DECLARING,
+} vv_list_host;
+
+typedef struct vv_list_case vv_list_case;
 /* A case's list: the function's own return value, and whether the caller
  * owns it (transfer full) or an object of the fixture does. */
-typedef GPtrArray *(*vv_lists_make)(vv_lists *fx, gboolean *owned);
+typedef GPtrArray *(*vv_lists_make)(vv_lists *fx, const vv_list_case *c, gboolean *owned);
 /* How an element reads as a string, to compare and order them. */
 typedef const char *(*vv_lists_key)(gconstpointer element);
+
+struct vv_list_case {
+	const char *function; /* as the header declares it */
+	const char *label;
+	vv_lists_make make;
+	vv_list_host host;
+	const char *address;  /* the device it is asked about */
+	vv_bind_flags flags;  /* a dry run's, besides VV_BIND_DRY_RUN */
+	gboolean owned;       /* transfer full */
+	vv_lists_key key;
+	guint length;
+	/* The first elements' keys, in the list's order (NULL-terminated). */
+	const char *keys[4];
+	/* A part that the first element's key contains, when keys cannot name it. */
+	const char *first_contains;
+	gboolean ascending;   /* the keys in byte order */
+};
+
+static vv_ctx *
+vv_lists_ctx(const vv_lists *fx, vv_list_host host)
+{
+	vv_ctx *const contexts[] = {
+		[VV_HOST_DEMO] = fx->demo,
+		[VV_HOST_RULES] = fx->rules,
+		[VV_HOST_NO_VFIO] = fx->no_vfio,
+		[VV_HOST_EMPTY] = fx->empty,
+		[VV_HOST_DECLARING] = fx->declaring,
+	};
+
+	return contexts[host];
+}
 
 static const char *vv_key_string(gconstpointer element) { return element; }
 static const char *vv_key_device(gconstpointer element) { return vv_device_get_address(element); }
@@ -173,206 +213,144 @@ static const char *vv_key_declaration(gconstpointer element) { return vv_declara
 
 #define VV_OWNED(call) (*owned = TRUE, (call))
 #define VV_BORROWED(call) (*owned = FALSE, (GPtrArray *)(call))
+#define VV_CTX vv_lists_ctx(fx, c->host)
+#define VV_DEVICE vv_lists_device(fx, VV_CTX, c->address)
+#define VV_SELECTION vv_lists_selection(fx, VV_CTX, c->address)
 
 static GPtrArray *
-vv_make_devices(vv_lists *fx, gboolean *owned)
+vv_make_devices(vv_lists *fx, const vv_list_case *c, gboolean *owned)
 {
-	return VV_OWNED(vv_ctx_list_devices(fx->demo, NULL));
+	return VV_OWNED(vv_ctx_list_devices(VV_CTX, NULL));
 }
 
 static GPtrArray *
-vv_make_devices_empty(vv_lists *fx, gboolean *owned)
+vv_make_group_members(vv_lists *fx, const vv_list_case *c, gboolean *owned)
 {
-	return VV_OWNED(vv_ctx_list_devices(fx->empty, NULL));
+	return VV_BORROWED(vv_device_get_group_members(VV_DEVICE));
 }
 
 static GPtrArray *
-vv_make_group_members(vv_lists *fx, gboolean *owned)
+vv_make_virtfns(vv_lists *fx, const vv_list_case *c, gboolean *owned)
 {
-	return VV_BORROWED(vv_device_get_group_members(vv_lists_device(fx, fx->rules, "0000:02:00.0")));
+	return VV_BORROWED(vv_device_get_virtfns(VV_DEVICE));
 }
 
 static GPtrArray *
-vv_make_group_members_empty(vv_lists *fx, gboolean *owned)
+vv_make_blockers(vv_lists *fx, const vv_list_case *c, gboolean *owned)
 {
-	/* The SMBus controller has no IOMMU group. */
-	return VV_BORROWED(vv_device_get_group_members(vv_lists_device(fx, fx->demo, "0000:00:1f.4")));
+	return VV_BORROWED(vv_selection_get_group_blockers(VV_SELECTION));
 }
 
 static GPtrArray *
-vv_make_virtfns(vv_lists *fx, gboolean *owned)
+vv_make_candidates(vv_lists *fx, const vv_list_case *c, gboolean *owned)
 {
-	return VV_BORROWED(vv_device_get_virtfns(vv_lists_device(fx, fx->demo, "0000:01:00.0")));
+	return VV_BORROWED(vv_selection_get_candidates(VV_SELECTION));
 }
 
 static GPtrArray *
-vv_make_virtfns_empty(vv_lists *fx, gboolean *owned)
+vv_make_actions(vv_lists *fx, const vv_list_case *c, gboolean *owned)
 {
-	return VV_BORROWED(vv_device_get_virtfns(vv_lists_device(fx, fx->demo, "0000:01:00.3")));
+	return VV_BORROWED(vv_bind_result_get_actions(vv_lists_dry_run(fx, VV_CTX, "detach", c->address, c->flags)));
 }
 
 static GPtrArray *
-vv_make_blockers(vv_lists *fx, gboolean *owned)
+vv_make_apply_actions(vv_lists *fx, const vv_list_case *c, gboolean *owned)
 {
-	return VV_BORROWED(vv_selection_get_group_blockers(vv_lists_selection(fx, fx->rules, "0000:02:00.0")));
+	return VV_BORROWED(vv_bind_result_get_actions(vv_lists_dry_run(fx, VV_CTX, "apply", c->address, c->flags)));
 }
 
 static GPtrArray *
-vv_make_blockers_empty(vv_lists *fx, gboolean *owned)
+vv_make_messages(vv_lists *fx, const vv_list_case *c, gboolean *owned)
 {
-	/* Its group's other member is on pcieport. */
-	return VV_BORROWED(vv_selection_get_group_blockers(vv_lists_selection(fx, fx->rules, "0000:01:00.0")));
+	return VV_BORROWED(vv_bind_result_get_messages(vv_lists_dry_run(fx, VV_CTX, "detach", c->address, c->flags)));
 }
 
 static GPtrArray *
-vv_make_candidates(vv_lists *fx, gboolean *owned)
+vv_make_records(vv_lists *fx, const vv_list_case *c, gboolean *owned)
 {
-	return VV_BORROWED(vv_selection_get_candidates(vv_lists_selection(fx, fx->demo, "0000:01:00.2")));
+	return VV_OWNED(vv_ctx_list_records(VV_CTX, NULL));
 }
 
 static GPtrArray *
-vv_make_candidates_empty(vv_lists *fx, gboolean *owned)
+vv_make_record_addresses(vv_lists *fx, const vv_list_case *c, gboolean *owned)
 {
-	/* A host without any VFIO module. */
-	return VV_BORROWED(vv_selection_get_candidates(vv_lists_selection(fx, fx->no_vfio, "0000:00:02.0")));
+	return VV_OWNED(vv_ctx_list_record_addresses(VV_CTX, NULL));
 }
 
 static GPtrArray *
-vv_make_actions(vv_lists *fx, gboolean *owned)
+vv_make_host_uses(vv_lists *fx, const vv_list_case *c, gboolean *owned)
 {
-	return VV_BORROWED(vv_bind_result_get_actions(vv_lists_dry_run(fx, fx->demo, "detach", "0000:01:00.3", 0)));
+	return VV_OWNED(vv_ctx_find_host_uses(VV_CTX, c->address, NULL));
 }
 
 static GPtrArray *
-vv_make_actions_empty(vv_lists *fx, gboolean *owned)
+vv_make_declarations(vv_lists *fx, const vv_list_case *c, gboolean *owned)
 {
-	/* Applying no declaration does nothing. */
-	return VV_BORROWED(vv_bind_result_get_actions(vv_lists_dry_run(fx, fx->demo, "apply", "0000:01:00.3", 0)));
+	return VV_OWNED(vv_ctx_list_declarations(VV_CTX, NULL));
 }
 
-static GPtrArray *
-vv_make_messages(vv_lists *fx, gboolean *owned)
-{
-	/* Its interface is up: forced, the detach says so. */
-	return VV_BORROWED(vv_bind_result_get_messages(
-		vv_lists_dry_run(fx, fx->demo, "detach", "0000:02:00.0", VV_BIND_FORCE)));
-}
-
-static GPtrArray *
-vv_make_messages_empty(vv_lists *fx, gboolean *owned)
-{
-	/* Nothing stands in the way of this detach. */
-	return VV_BORROWED(vv_bind_result_get_messages(vv_lists_dry_run(fx, fx->demo, "detach", "0000:01:00.3", 0)));
-}
-
-static GPtrArray *
-vv_make_records(vv_lists *fx, gboolean *owned)
-{
-	return VV_OWNED(vv_ctx_list_records(fx->declaring, NULL));
-}
-
-static GPtrArray *
-vv_make_records_empty(vv_lists *fx, gboolean *owned)
-{
-	return VV_OWNED(vv_ctx_list_records(fx->empty, NULL));
-}
-
-static GPtrArray *
-vv_make_record_addresses(vv_lists *fx, gboolean *owned)
-{
-	return VV_OWNED(vv_ctx_list_record_addresses(fx->declaring, NULL));
-}
-
-static GPtrArray *
-vv_make_record_addresses_empty(vv_lists *fx, gboolean *owned)
-{
-	return VV_OWNED(vv_ctx_list_record_addresses(fx->empty, NULL));
-}
-
-static GPtrArray *
-vv_make_host_uses(vv_lists *fx, gboolean *owned)
-{
-	return VV_OWNED(vv_ctx_find_host_uses(fx->demo, "0000:01:00.0", NULL));
-}
-
-static GPtrArray *
-vv_make_host_uses_empty(vv_lists *fx, gboolean *owned)
-{
-	return VV_OWNED(vv_ctx_find_host_uses(fx->demo, "0000:01:00.3", NULL));
-}
-
-static GPtrArray *
-vv_make_declarations(vv_lists *fx, gboolean *owned)
-{
-	return VV_OWNED(vv_ctx_list_declarations(fx->declaring, NULL));
-}
-
-static GPtrArray *
-vv_make_declarations_empty(vv_lists *fx, gboolean *owned)
-{
-	return VV_OWNED(vv_ctx_list_declarations(fx->empty, NULL));
-}
-
-typedef struct {
-	const char *function; /* as the header declares it */
-	const char *label;
-	vv_lists_make make;
-	gboolean owned;       /* transfer full */
-	vv_lists_key key;
-	guint length;
-	/* The first elements' keys, in the list's order (NULL-terminated). */
-	const char *keys[4];
-	/* A part that the first element's key contains, when keys cannot name it. */
-	const char *first_contains;
-	gboolean ascending;   /* the keys in byte order */
-} vv_list_case;
-
+/* Demo host: 0000:01:00.0 is a PF with two VFs and an interface up,
+ * 0000:01:00.3 one of its VFs (no driver, nothing up), 0000:02:00.0 an
+ * igb NIC with its interface up, 0000:00:1f.4 has no IOMMU group. Rules
+ * host: 0000:02:00.0 shares its group with 0000:02:00.1 on e1000e,
+ * 0000:01:00.0 with a bridge on pcieport. */
 static const vv_list_case list_cases[] = {
-	{ .function = "vv_ctx_list_devices", .label = "demo host", .make = vv_make_devices, .owned = TRUE,
-	  .key = vv_key_device, .length = 16, .keys = { "0000:00:01.0", "0000:00:03.0" }, .ascending = TRUE },
-	{ .function = "vv_ctx_list_devices", .label = "empty bus", .make = vv_make_devices_empty, .owned = TRUE,
-	  .key = vv_key_device },
-	{ .function = "vv_device_get_group_members", .label = "two in the group", .make = vv_make_group_members,
-	  .key = vv_key_string, .length = 2, .keys = { "0000:02:00.0", "0000:02:00.1" }, .ascending = TRUE },
-	{ .function = "vv_device_get_group_members", .label = "no IOMMU group", .make = vv_make_group_members_empty,
-	  .key = vv_key_string },
-	{ .function = "vv_device_get_virtfns", .label = "PF with two VFs", .make = vv_make_virtfns,
-	  .key = vv_key_string, .length = 2, .keys = { "0000:01:00.2", "0000:01:00.3" } },
-	{ .function = "vv_device_get_virtfns", .label = "a VF", .make = vv_make_virtfns_empty, .key = vv_key_string },
-	{ .function = "vv_selection_get_group_blockers", .label = "e1000e in the group", .make = vv_make_blockers,
-	  .key = vv_key_blocker, .length = 1, .keys = { "0000:02:00.1" } },
-	{ .function = "vv_selection_get_group_blockers", .label = "pcieport in the group", .make = vv_make_blockers_empty,
-	  .key = vv_key_blocker },
-	{ .function = "vv_selection_get_candidates", .label = "variant, then generic", .make = vv_make_candidates,
-	  .key = vv_key_candidate, .length = 2, .keys = { "mlx5_vfio_pci", "vfio_pci" } },
-	{ .function = "vv_selection_get_candidates", .label = "no VFIO module", .make = vv_make_candidates_empty,
-	  .key = vv_key_candidate },
-	{ .function = "vv_bind_result_get_actions", .label = "dry-run detach", .make = vv_make_actions,
-	  .key = vv_key_string, .length = 3, .first_contains = "mlx5_vfio_pci" },
-	{ .function = "vv_bind_result_get_actions", .label = "nothing to apply", .make = vv_make_actions_empty,
-	  .key = vv_key_string },
-	{ .function = "vv_bind_result_get_messages", .label = "forced detach", .make = vv_make_messages,
-	  .key = vv_key_string, .length = 1, .first_contains = "enp2s0f0" },
-	{ .function = "vv_bind_result_get_messages", .label = "unhindered detach", .make = vv_make_messages_empty,
-	  .key = vv_key_string },
-	{ .function = "vv_ctx_list_records", .label = "two records", .make = vv_make_records, .owned = TRUE,
-	  .key = vv_key_record, .length = 2, .keys = { "0000:01:00.3", "0000:03:00.0" }, .ascending = TRUE },
-	{ .function = "vv_ctx_list_records", .label = "no state directory", .make = vv_make_records_empty, .owned = TRUE,
-	  .key = vv_key_record },
-	{ .function = "vv_ctx_list_record_addresses", .label = "two records", .make = vv_make_record_addresses,
-	  .owned = TRUE, .key = vv_key_string, .length = 2, .keys = { "0000:01:00.3", "0000:03:00.0" },
+	{ .function = "vv_ctx_list_devices", .label = "demo host", .make = vv_make_devices, .host = VV_HOST_DEMO,
+	  .owned = TRUE, .key = vv_key_device, .length = 16, .keys = { "0000:00:01.0", "0000:00:03.0" },
 	  .ascending = TRUE },
-	{ .function = "vv_ctx_list_record_addresses", .label = "no state directory",
-	  .make = vv_make_record_addresses_empty, .owned = TRUE, .key = vv_key_string },
-	{ .function = "vv_ctx_find_host_uses", .label = "interface up", .make = vv_make_host_uses, .owned = TRUE,
-	  .key = vv_key_string, .length = 1, .first_contains = "enp1s0f0np0" },
-	{ .function = "vv_ctx_find_host_uses", .label = "unused", .make = vv_make_host_uses_empty, .owned = TRUE,
-	  .key = vv_key_string },
+	{ .function = "vv_ctx_list_devices", .label = "empty bus", .make = vv_make_devices, .host = VV_HOST_EMPTY,
+	  .owned = TRUE, .key = vv_key_device },
+	{ .function = "vv_device_get_group_members", .label = "two in the group", .make = vv_make_group_members,
+	  .host = VV_HOST_RULES, .address = "0000:02:00.0", .key = vv_key_string, .length = 2,
+	  .keys = { "0000:02:00.0", "0000:02:00.1" }, .ascending = TRUE },
+	{ .function = "vv_device_get_group_members", .label = "no IOMMU group", .make = vv_make_group_members,
+	  .host = VV_HOST_DEMO, .address = "0000:00:1f.4", .key = vv_key_string },
+	{ .function = "vv_device_get_virtfns", .label = "PF with two VFs", .make = vv_make_virtfns,
+	  .host = VV_HOST_DEMO, .address = "0000:01:00.0", .key = vv_key_string, .length = 2,
+	  .keys = { "0000:01:00.2", "0000:01:00.3" } },
+	{ .function = "vv_device_get_virtfns", .label = "a VF", .make = vv_make_virtfns, .host = VV_HOST_DEMO,
+	  .address = "0000:01:00.3", .key = vv_key_string },
+	{ .function = "vv_selection_get_group_blockers", .label = "e1000e in the group", .make = vv_make_blockers,
+	  .host = VV_HOST_RULES, .address = "0000:02:00.0", .key = vv_key_blocker, .length = 1,
+	  .keys = { "0000:02:00.1" } },
+	{ .function = "vv_selection_get_group_blockers", .label = "pcieport in the group", .make = vv_make_blockers,
+	  .host = VV_HOST_RULES, .address = "0000:01:00.0", .key = vv_key_blocker },
+	{ .function = "vv_selection_get_candidates", .label = "variant, then generic", .make = vv_make_candidates,
+	  .host = VV_HOST_DEMO, .address = "0000:01:00.2", .key = vv_key_candidate, .length = 2,
+	  .keys = { "mlx5_vfio_pci", "vfio_pci" } },
+	{ .function = "vv_selection_get_candidates", .label = "no VFIO module", .make = vv_make_candidates,
+	  .host = VV_HOST_NO_VFIO, .address = "0000:00:02.0", .key = vv_key_candidate },
+	/* Load the module, set driver_override, probe: the VF has no driver to unbind. */
+	{ .function = "vv_bind_result_get_actions", .label = "dry-run detach", .make = vv_make_actions,
+	  .host = VV_HOST_DEMO, .address = "0000:01:00.3", .key = vv_key_string, .length = 3,
+	  .first_contains = "mlx5_vfio_pci" },
+	{ .function = "vv_bind_result_get_actions", .label = "nothing to apply", .make = vv_make_apply_actions,
+	  .host = VV_HOST_DEMO, .address = "0000:01:00.3", .key = vv_key_string },
+	{ .function = "vv_bind_result_get_messages", .label = "forced detach", .make = vv_make_messages,
+	  .host = VV_HOST_DEMO, .address = "0000:02:00.0", .flags = VV_BIND_FORCE, .key = vv_key_string,
+	  .length = 1, .first_contains = "enp2s0f0" },
+	{ .function = "vv_bind_result_get_messages", .label = "unhindered detach", .make = vv_make_messages,
+	  .host = VV_HOST_DEMO, .address = "0000:01:00.3", .key = vv_key_string },
+	{ .function = "vv_ctx_list_records", .label = "two records", .make = vv_make_records,
+	  .host = VV_HOST_DECLARING, .owned = TRUE, .key = vv_key_record, .length = 2,
+	  .keys = { "0000:01:00.3", "0000:03:00.0" }, .ascending = TRUE },
+	{ .function = "vv_ctx_list_records", .label = "no state directory", .make = vv_make_records,
+	  .host = VV_HOST_EMPTY, .owned = TRUE, .key = vv_key_record },
+	{ .function = "vv_ctx_list_record_addresses", .label = "two records", .make = vv_make_record_addresses,
+	  .host = VV_HOST_DECLARING, .owned = TRUE, .key = vv_key_string, .length = 2,
+	  .keys = { "0000:01:00.3", "0000:03:00.0" }, .ascending = TRUE },
+	{ .function = "vv_ctx_list_record_addresses", .label = "no state directory", .make = vv_make_record_addresses,
+	  .host = VV_HOST_EMPTY, .owned = TRUE, .key = vv_key_string },
+	{ .function = "vv_ctx_find_host_uses", .label = "interface up", .make = vv_make_host_uses,
+	  .host = VV_HOST_DEMO, .address = "0000:01:00.0", .owned = TRUE, .key = vv_key_string, .length = 1,
+	  .first_contains = "enp1s0f0np0" },
+	{ .function = "vv_ctx_find_host_uses", .label = "unused", .make = vv_make_host_uses, .host = VV_HOST_DEMO,
+	  .address = "0000:01:00.3", .owned = TRUE, .key = vv_key_string },
 	{ .function = "vv_ctx_list_declarations", .label = "addresses, then ids", .make = vv_make_declarations,
-	  .owned = TRUE, .key = vv_key_declaration, .length = 3,
+	  .host = VV_HOST_DECLARING, .owned = TRUE, .key = vv_key_declaration, .length = 3,
 	  .keys = { "0000:01:00.3", "0000:03:00.0", "15b3:101e" }, .ascending = TRUE },
-	{ .function = "vv_ctx_list_declarations", .label = "no policy", .make = vv_make_declarations_empty,
-	  .owned = TRUE, .key = vv_key_declaration },
+	{ .function = "vv_ctx_list_declarations", .label = "no policy", .make = vv_make_declarations,
+	  .host = VV_HOST_EMPTY, .owned = TRUE, .key = vv_key_declaration },
 };
 
 static void
@@ -380,7 +358,7 @@ test_list_case(vv_lists *fx, gconstpointer data)
 {
 	const vv_list_case *c = data;
 	gboolean owned = FALSE;
-	GPtrArray *list = c->make(fx, &owned);
+	GPtrArray *list = c->make(fx, c, &owned);
 
 	g_assert_nonnull(list);
 	/* Transfer as the case says, i.e. as the header says: a getter's
