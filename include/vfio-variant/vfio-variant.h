@@ -14,27 +14,46 @@
  * command of the tools built on the library; the error code (below) is
  * what a caller maps to its own advice and exit status.
  *
- * Ownership: objects are reference counted; every type has a g_autoptr()
- * cleanup function. Unless a function's comment says "transfer full":
- * what *_get_*, *_describe and *_to_string return (strings, arrays,
- * borrowed objects, const ones included) belongs to the object it was
- * read from, or is static, and lives as long as that object; take a
- * reference (*_ref) to keep an object longer. "Transfer full": the caller
- * owns the result and frees it as the comment says (*_new and *_ref
- * return a reference the caller drops with *_unref or *_free).
+ * Ownership: the objects a context makes and hands around (vv_ctx,
+ * vv_device, vv_selection, vv_policy, vv_record) are reference counted
+ * (*_ref, *_unref); the option sets, bind results and declarations have
+ * one owner and a *_free. Candidates, group blockers and libvirt's pick
+ * live inside their selection and have neither. Every type with a
+ * destructor has a g_autoptr() cleanup function. Unless a function's
+ * comment says "transfer full": what *_get_*, *_describe and *_to_string
+ * return (strings, lists, borrowed objects, const ones included) belongs
+ * to the object it was read from, or is static, and lives as long as that
+ * object; take a reference (*_ref) to keep a counted object longer.
+ * "Transfer full": the caller owns the result and frees it as the comment
+ * says (*_new and *_ref return a reference the caller drops with *_unref
+ * or *_free).
+ *
+ * Lists: every list is a GPtrArray whose pdata is NULL-terminated
+ * (pdata[len] is NULL, and pdata is never NULL, even for an empty list),
+ * so a list of strings also reads as a const char *const *. A getter
+ * returns const GPtrArray * (transfer none: the object's list; do not
+ * change it). A function that builds a list returns GPtrArray * (transfer
+ * full): the array has its elements' free function, so
+ * g_ptr_array_unref() (or g_autoptr(GPtrArray)) frees the list and what
+ * it holds; g_ptr_array_steal_index() takes one element out to keep it.
+ * Each list function's comment names the element type and the order.
  *
  * Threads: reference counts are atomic, so an object may be handed to
  * and released on another thread; but a context and everything made from
- * it (devices, selections, policies, records) fill caches on first use
- * (module indexes, the policy file, pci.ids names, libvirt's pick)
- * without locks, so use one context and its objects from one thread at a
- * time. Separate contexts may be used in parallel. The binding functions
- * also serialize with other threads and processes on the IOMMU group's
- * lock.
+ * it (devices, selections, policies, records, lists, bind results) fill
+ * caches on first use (module indexes, the policy file, pci.ids names,
+ * libvirt's pick) without locks, so use one context and its objects from
+ * one thread at a time. Separate contexts may be used in parallel. The
+ * functions that take no context or object (vv_address_*, vv_name_check,
+ * vv_text_escape, vv_state_file_*, the *_to_string and *_describe of an
+ * enum value) keep no state and may be called from any thread. The
+ * binding functions also serialize with other threads and processes on
+ * the IOMMU group's lock.
  *
  * ABI: everything declared here is in the symbol version VFIO_VARIANT_1.0
  * of libvfio-variant.so.1 (src/lib/libvfio-variant.sym), the first
- * release; what a later release adds gets that release's node.
+ * release; that node freezes when 1.0.0 is tagged, and what a later
+ * release adds gets that release's node.
  */
 #pragma once
 
@@ -67,7 +86,7 @@ typedef enum {
 	VV_ERROR_RECORD,           /* a device's record cannot be read or is incomplete */
 	VV_ERROR_NOT_DETACHED,     /* a rebind found the device on no VFIO driver */
 	VV_ERROR_GONE,             /* a reattach found the device gone from sysfs; its record is kept */
-	VV_ERROR_DECLARED,         /* a reattach of a device the policy declares in VFIO mode (mode=vfio); since 1.1 */
+	VV_ERROR_DECLARED,         /* a reattach of a device the policy declares in VFIO mode (mode=vfio) */
 } vv_error_code;
 
 /* The XML namespace of the <vfio> element (explain --xml, node-device XML). */
@@ -130,9 +149,9 @@ typedef struct vv_device vv_device;
  * Transfer full. */
 vv_device *vv_device_new(vv_ctx *ctx, const char *name, GError **error);
 
-/* Every PCI device of the host, in address order: a GPtrArray of vv_device
- * that unrefs its elements. An empty bus gives an empty array. Transfer
- * full: g_ptr_array_unref(). */
+/* Every PCI device of the host: a NULL-terminated GPtrArray of vv_device,
+ * in address order, empty for an empty bus. Transfer full:
+ * g_ptr_array_unref() also unrefs the devices. */
 GPtrArray *vv_ctx_list_devices(vv_ctx *ctx, GError **error);
 
 vv_device *vv_device_ref(vv_device *device);
@@ -162,14 +181,18 @@ gboolean vv_device_is_vfio_bound(const vv_device *device);
 
 /* The IOMMU group number, -1 when the device has none. */
 int vv_device_get_iommu_group(const vv_device *device);
-/* Addresses of every device in the group, this one included; NULL-terminated. */
-const char *const *vv_device_get_group_members(const vv_device *device);
+/* Every device in the IOMMU group, this one included: a NULL-terminated
+ * GPtrArray of address strings ("0000:03:00.1"), in address order; empty
+ * when the device has no group. Transfer none (the device's). */
+const GPtrArray *vv_device_get_group_members(const vv_device *device);
 
 gboolean vv_device_is_bridge(const vv_device *device);
 /* For a VF, the address of its PF; NULL otherwise. */
 const char *vv_device_get_physfn(const vv_device *device);
-/* For a PF, its enabled VFs' addresses; empty otherwise. NULL-terminated. */
-const char *const *vv_device_get_virtfns(const vv_device *device);
+/* For a PF, its enabled VFs: a NULL-terminated GPtrArray of address
+ * strings, in VF index order (virtfn0 first); empty for any other device.
+ * Transfer none (the device's). */
+const GPtrArray *vv_device_get_virtfns(const vv_device *device);
 guint vv_device_get_sriov_numvfs(const vv_device *device);
 guint vv_device_get_sriov_totalvfs(const vv_device *device);
 
@@ -219,8 +242,9 @@ gboolean vv_selection_is_group_viable(const vv_selection *selection);
 /* A member of the group that makes it not viable: its address and the
  * driver it is bound to. Owned by its selection. */
 typedef struct vv_group_blocker vv_group_blocker;
-/* The members that make the group not viable, in group order: a GPtrArray
- * of vv_group_blocker, empty when none. Transfer none (the selection's). */
+/* The members that make the group not viable: a NULL-terminated GPtrArray
+ * of vv_group_blocker, in address order, empty when none. Transfer none
+ * (the selection's). */
 const GPtrArray *vv_selection_get_group_blockers(const vv_selection *selection);
 const char *vv_group_blocker_get_address(const vv_group_blocker *blocker);
 const char *vv_group_blocker_get_driver(const vv_group_blocker *blocker);
@@ -232,10 +256,10 @@ const vv_candidate *vv_selection_get_selected(const vv_selection *selection);
  * then module name). */
 gboolean vv_selection_is_tie(const vv_selection *selection);
 
-/* Candidates best first: variants by specificity, the generic vfio_pci
- * last, rejected ones after those that can serve; the selected one, when
- * there is one, first. A GPtrArray of vv_candidate, empty when nothing
- * matches. Transfer none (the selection's). */
+/* The candidates: a NULL-terminated GPtrArray of vv_candidate, best
+ * first: variants by specificity, the generic vfio_pci last, rejected ones
+ * after those that can serve; the selected one, when there is one, first.
+ * Empty when nothing matches. Transfer none (the selection's). */
 const GPtrArray *vv_selection_get_candidates(const vv_selection *selection);
 
 /* One translated sentence: why the selected candidate won, or why nothing
@@ -312,8 +336,8 @@ typedef enum {
 	VV_REQUESTER_CLI,
 	VV_REQUESTER_LIBVIRT,
 	VV_REQUESTER_HOOK,
-	VV_REQUESTER_UDEV, /* vv_apply() from the udev rule at a device's add; since 1.1 */
-	VV_REQUESTER_BOOT, /* vv_apply() from the boot unit (apply --all); since 1.1 */
+	VV_REQUESTER_UDEV, /* vv_apply() from the udev rule at a device's add */
+	VV_REQUESTER_BOOT, /* vv_apply() from the boot unit (apply --all) */
 } vv_requester;
 
 typedef struct vv_bind_options vv_bind_options;
@@ -343,12 +367,13 @@ vv_bind_result *vv_reattach(vv_ctx *ctx, const char *device, const vv_bind_optio
 vv_bind_result *vv_recover(vv_ctx *ctx, const char *device, const vv_bind_options *options, GError **error);
 
 void vv_bind_result_free(vv_bind_result *result);
-/* Each sysfs write and module load, in order, as one line: made, or for a
- * dry run planned. A GPtrArray of strings, NULL-terminated (its pdata reads
- * as a const char *const *). Transfer none (the result's). */
+/* Each sysfs write and module load as one line, made (or, for a dry run,
+ * planned): a NULL-terminated GPtrArray of strings, in the order they
+ * were made. Transfer none (the result's). */
 const GPtrArray *vv_bind_result_get_actions(const vv_bind_result *result);
-/* Translated sentences for the user: fallbacks, warnings. A GPtrArray of
- * strings, NULL-terminated. Transfer none (the result's). */
+/* Translated sentences for the user (fallbacks, warnings): a
+ * NULL-terminated GPtrArray of strings, in the order they arose. Transfer
+ * none (the result's). */
 const GPtrArray *vv_bind_result_get_messages(const vv_bind_result *result);
 /* The driver the device is on at the end (planned for a dry run), NULL: none. */
 const char *vv_bind_result_get_driver(const vv_bind_result *result);
@@ -357,18 +382,22 @@ gboolean vv_bind_result_is_noop(const vv_bind_result *result);
 /* TRUE when the variant refused and vfio-pci took the device. */
 gboolean vv_bind_result_is_fallback(const vv_bind_result *result);
 
-/* The record of one device (NOT_FOUND when there is none), or of every
- * device that has one (a GPtrArray of vv_record, in address order).
- * Transfer full: vv_record_unref(), g_ptr_array_unref(). */
+/* The record of one device (VV_ERROR_NOT_FOUND when there is none;
+ * transfer full: vv_record_unref()), or of every device that has one: a
+ * NULL-terminated GPtrArray of vv_record, in address order, empty when
+ * none; one record that cannot be read fails the whole list (read them
+ * one by one with vv_ctx_list_record_addresses() to tell). Transfer full:
+ * g_ptr_array_unref() also unrefs the records. */
 vv_record *vv_record_load(vv_ctx *ctx, const char *device, GError **error);
 GPtrArray *vv_ctx_list_records(vv_ctx *ctx, GError **error);
 
-/* The address of every device that has a record file, in
- * address order, whether or not the record can be read (load each with
- * vv_record_load() to tell). An absent state directory has none; a
- * devices/ directory that is a symbolic link is refused (VV_ERROR_IO).
- * Transfer full: g_strfreev(). */
-GStrv vv_ctx_list_record_addresses(vv_ctx *ctx, GError **error);
+/* The address of every device that has a record file, whether or not the
+ * record can be read (load each with vv_record_load() to tell): a
+ * NULL-terminated GPtrArray of address strings, in address order. An
+ * absent state directory has none; a devices/ directory that is a
+ * symbolic link is refused (VV_ERROR_IO). Transfer full:
+ * g_ptr_array_unref() also frees the strings. */
+GPtrArray *vv_ctx_list_record_addresses(vv_ctx *ctx, GError **error);
 
 /* Replace the state file PATH (a record, the hook's plan) with
  * the LENGTH bytes of DATA, atomically: a temporary PATH.XXXXXX in the same
@@ -416,8 +445,8 @@ const char *vv_requester_to_string(vv_requester requester);
  * SYSCONFDIR/vfio-variant/vfio-variant.conf (SYSROOT/etc/vfio-variant/
  * vfio-variant.conf under a sysroot), a GLib key file with the groups
  * [global], [id VENDOR:DEVICE] and [device ADDRESS], each with the keys
- * driver=auto|generic|deny|NAME and hook-mode=fallback|strict (and, since
- * 1.1, mode=vfio|host: see "VFIO mode" below), followed by its drop-ins
+ * driver=auto|generic|deny|NAME, hook-mode=fallback|strict and
+ * mode=vfio|host (see "VFIO mode" below), followed by its drop-ins
  * FILE.d/NAME.conf in byte order. For each key the most specific group
  * that sets it wins (device, id, global; at one level, the later file);
  * without one: auto and fallback. The selection applies it: deny selects
@@ -579,11 +608,13 @@ char *vv_text_escape(const char *text);
  * directory and sysfs; loads nothing. An invalid name is not. */
 gboolean vv_ctx_is_vfio_driver(vv_ctx *ctx, const char *name);
 
-/* How the host visibly uses DEVICE, the checks vv_detach() makes: one
- * translated phrase per use (an interface up, a file system mounted, swap,
- * a holder), an empty vector when none. NULL with an error when DEVICE
- * cannot be read. Transfer full: g_strfreev(). */
-char **vv_ctx_find_host_uses(vv_ctx *ctx, const char *device, GError **error);
+/* How the host visibly uses DEVICE, the checks vv_detach() makes: a
+ * NULL-terminated GPtrArray of translated phrases, one per use: the
+ * interfaces that are up (by name), then per block device (by name) a
+ * mount, swap, a holder; empty when none. NULL with an error when DEVICE
+ * cannot be read. Transfer full: g_ptr_array_unref() also frees the
+ * strings. */
+GPtrArray *vv_ctx_find_host_uses(vv_ctx *ctx, const char *device, GError **error);
 
 /* The policy key host-use=refuse|allow: whether the qemu hook gives a
  * guest a device the host visibly uses. Default: refuse. */
@@ -595,7 +626,7 @@ typedef enum {
 vv_host_use vv_policy_get_host_use(const vv_policy *policy);
 const char *vv_host_use_to_string(vv_host_use host_use);
 
-/* ---- VFIO mode: declared devices (since 1.1) --------------------------- */
+/* ---- VFIO mode: declared devices ---------------------------------------- */
 
 /*
  * The policy key mode=vfio|host in a [device ADDRESS] or [id
@@ -634,8 +665,10 @@ vv_device_mode vv_policy_get_device_mode(const vv_policy *policy);
 typedef struct vv_declaration vv_declaration;
 
 /* Every mode= key in force (a device group's wins over an earlier file's
- * for the same target), address declarations first, each in its order.
- * Transfer full: g_ptr_array_unref() frees the elements. */
+ * for the same target): a NULL-terminated GPtrArray of vv_declaration,
+ * address declarations first (in address order), then id declarations
+ * (in id order); empty when none. Transfer full: g_ptr_array_unref() also
+ * frees the declarations. */
 GPtrArray *vv_ctx_list_declarations(vv_ctx *ctx, GError **error);
 /* "0000:03:00.1" or "15b3:101e". */
 const char *vv_declaration_get_target(const vv_declaration *declaration);

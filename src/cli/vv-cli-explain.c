@@ -40,7 +40,7 @@ vv_explain_group(const vv_selection *selection)
 {
 	vv_device *device = vv_selection_get_device(selection);
 	const GPtrArray *blockers = vv_selection_get_group_blockers(selection);
-	g_autofree char *members = g_strjoinv(" ", (char **)vv_device_get_group_members(device));
+	g_autofree char *members = g_strjoinv(" ", (char **)vv_device_get_group_members(device)->pdata);
 
 	if (vv_device_get_iommu_group(device) < 0) {
 		g_print(_("  IOMMU group:    none\n"));
@@ -60,7 +60,7 @@ vv_explain_group(const vv_selection *selection)
 static void
 vv_explain_group_members(vv_device *device)
 {
-	g_autofree char *members = g_strjoinv(" ", (char **)vv_device_get_group_members(device));
+	g_autofree char *members = g_strjoinv(" ", (char **)vv_device_get_group_members(device)->pdata);
 
 	if (vv_device_get_iommu_group(device) < 0)
 		g_print(_("  IOMMU group:    none\n"));

@@ -50,13 +50,14 @@ vv_json_null(JsonBuilder *builder, const char *name)
 	json_builder_add_null_value(builder);
 }
 
+/* A list of strings from the public API (a GPtrArray). */
 static void
-vv_json_strv(JsonBuilder *builder, const char *name, const char *const *values)
+vv_json_strings(JsonBuilder *builder, const char *name, const GPtrArray *values)
 {
 	json_builder_set_member_name(builder, name);
 	json_builder_begin_array(builder);
-	for (guint i = 0; values && values[i]; i++)
-		json_builder_add_string_value(builder, values[i]);
+	for (guint i = 0; i < values->len; i++)
+		json_builder_add_string_value(builder, g_ptr_array_index(values, i));
 	json_builder_end_array(builder);
 }
 
@@ -276,7 +277,7 @@ vv_cli_json_device(JsonBuilder *builder, vv_ctx *ctx, vv_device *device, const v
 		vv_json_int(builder, "iommu_group", vv_device_get_iommu_group(device));
 	else
 		vv_json_null(builder, "iommu_group");
-	vv_json_strv(builder, "group_members", vv_device_get_group_members(device));
+	vv_json_strings(builder, "group_members", vv_device_get_group_members(device));
 	if (selection)
 		vv_json_selection(builder, selection);
 	else

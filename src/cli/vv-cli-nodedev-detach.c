@@ -26,16 +26,28 @@ vv_cli_nodedev_fail(int status, const char *format, ...)
 	return status;
 }
 
-/* The library's actions, indented, then its sentences. */
+/* The library's actions, indented. */
+static void
+vv_cli_nodedev_print_actions(const vv_bind_result *result)
+{
+	const GPtrArray *actions = vv_bind_result_get_actions(result);
+
+	for (guint i = 0; i < actions->len; i++)
+		g_print("  %s\n", (const char *)g_ptr_array_index(actions, i));
+}
+
+/* The library's actions, then its sentences. */
 static void
 vv_cli_nodedev_print(const vv_bind_result *result)
 {
+	const GPtrArray *messages;
+
 	if (!result)
 		return;
-	for (const char *const *action = (const char *const *)vv_bind_result_get_actions(result)->pdata; *action; action++)
-		g_print("  %s\n", *action);
-	for (const char *const *message = (const char *const *)vv_bind_result_get_messages(result)->pdata; *message; message++)
-		g_print("%s\n", *message);
+	vv_cli_nodedev_print_actions(result);
+	messages = vv_bind_result_get_messages(result);
+	for (guint i = 0; i < messages->len; i++)
+		g_print("%s\n", (const char *)g_ptr_array_index(messages, i));
 }
 
 /* A driver the outcome read, in words. */
@@ -136,23 +148,65 @@ vv_cli_nodedev_detach_failed(const vv_virt_outcome *outcome, const vv_virt_targe
 	return vv_cli_virt_error(g_steal_pointer(&owned));
 }
 
+/* What both commands take and open: the options they share (where libvirt
+ * is, how long to wait for the group's lock), the device as libvirt names
+ * it, the options for src/virt, and the context. */
+typedef struct {
+	char *uri;
+	int timeout;
+	vv_virt_target target;
+	vv_virt_options options;
+	vv_ctx *ctx;
+} vv_cli_nodedev_run;
+
+static void
+vv_cli_nodedev_run_clear(vv_cli_nodedev_run *run)
+{
+	g_clear_pointer(&run->uri, g_free);
+	vv_virt_target_clear(&run->target);
+	g_clear_pointer(&run->ctx, vv_ctx_unref);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(vv_cli_nodedev_run, vv_cli_nodedev_run_clear)
+
+/* Parse ARGV (one DEVICE) with the command's OWN options (NULL: none)
+ * between the shared --connect and --timeout, in that order in --help. */
+static gboolean
+vv_cli_nodedev_parse(GOptionContext *context, const GOptionEntry *own, vv_cli_nodedev_run *run, int *argc,
+		     char ***argv)
+{
+	const GOptionEntry first[] = {
+		{ "connect", 'c', 0, G_OPTION_ARG_STRING, &run->uri, N_("libvirt connection URI (default: LIBVIRT_DEFAULT_URI, then libvirt's default)"), N_("URI") },
+		{ NULL },
+	};
+	const GOptionEntry last[] = {
+		{ "timeout", 0, 0, G_OPTION_ARG_INT, &run->timeout, N_("Wait at most SECONDS for the IOMMU group's lock (default 10)"), N_("SECONDS") },
+		{ NULL },
+	};
+
+	run->timeout = 10;
+	g_option_context_add_main_entries(context, first, GETTEXT_PACKAGE);
+	if (own)
+		g_option_context_add_main_entries(context, own, GETTEXT_PACKAGE);
+	g_option_context_add_main_entries(context, last, GETTEXT_PACKAGE);
+	return vv_cli_parse(context, argc, argv, 1);
+}
+
 /* What both commands open before they change anything: bad input first
  * (exit status 2, nothing asked of libvirt), then libvirt (its errors as
  * virsh shows them), then the context. */
 static int
-vv_cli_nodedev_open(const vv_cli_globals *globals, const char *device, const char *uri, int timeout,
-		    vv_virt_target *target, vv_virt_options *options, vv_ctx **ctx)
+vv_cli_nodedev_open(const vv_cli_globals *globals, const char *device, vv_cli_nodedev_run *run)
 {
 	g_autoptr(GError) error = NULL;
 	g_autofree char *address = NULL;
 
-	if (!vv_cli_timeout_ms("--timeout", timeout, &options->timeout_ms))
+	if (!vv_cli_timeout_ms("--timeout", run->timeout, &run->options.timeout_ms))
 		return VV_CLI_EXIT_USAGE;
 	if (!(address = vv_address_parse(device, &error)))
 		return vv_cli_error(g_steal_pointer(&error));
-	if (!vv_virt_target_open(target, uri, address, &error))
+	if (!vv_virt_target_open(&run->target, run->uri, address, &error))
 		return vv_cli_virt_error(g_steal_pointer(&error));
-	if (!(*ctx = vv_cli_open(globals, &error)))
+	if (!(run->ctx = vv_cli_open(globals, &error)))
 		return vv_cli_error(g_steal_pointer(&error));
 	return VV_CLI_EXIT_OK;
 }
@@ -160,22 +214,17 @@ vv_cli_nodedev_open(const vv_cli_globals *globals, const char *device, const cha
 int
 vv_cli_nodedev_detach(const vv_cli_globals *globals, int argc, char **argv)
 {
-	g_autofree char *uri = NULL;
 	g_autofree char *driver = NULL;
 	gboolean force = FALSE;
-	int timeout = 10;
 	GOptionEntry entries[] = {
-		{ "connect", 'c', 0, G_OPTION_ARG_STRING, &uri, N_("libvirt connection URI (default: LIBVIRT_DEFAULT_URI, then libvirt's default)"), N_("URI") },
 		{ "driver", 0, 0, G_OPTION_ARG_STRING, &driver,
 		  N_("Bind this driver (module or driver name) instead of the selected one; no fallback"), N_("NAME") },
 		{ "force", 0, 0, G_OPTION_ARG_NONE, &force, N_("Detach even when the host uses the device"), NULL },
-		{ "timeout", 0, 0, G_OPTION_ARG_INT, &timeout, N_("Wait at most SECONDS for the IOMMU group's lock (default 10)"), N_("SECONDS") },
 		{ NULL },
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new(_("DEVICE"));
-	g_auto(vv_virt_target) target = { 0 };
-	vv_virt_options options = { 0 };
-	g_autoptr(vv_ctx) ctx = NULL;
+	g_auto(vv_cli_nodedev_run) run = { 0 };
+	const vv_virt_target *target = &run.target;
 	g_autoptr(vv_virt_outcome) outcome = NULL;
 	g_autofree char *version = NULL;
 	g_autoptr(GError) error = NULL;
@@ -183,34 +232,33 @@ vv_cli_nodedev_detach(const vv_cli_globals *globals, int argc, char **argv)
 	int status;
 
 	g_option_context_set_summary(context, _("Detach DEVICE through libvirt, so that libvirt knows it is detached, and bind the VFIO driver chosen for it."));
-	g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
-	if (!vv_cli_parse(context, &argc, &argv, 1))
+	if (!vv_cli_nodedev_parse(context, entries, &run, &argc, &argv))
 		return VV_CLI_EXIT_USAGE;
 	if (driver && !vv_name_check(driver, VV_NAME_DRIVER, "--driver", &error))
 		return vv_cli_error(g_steal_pointer(&error));
-	if ((status = vv_cli_nodedev_open(globals, argv[1], uri, timeout, &target, &options, &ctx)) != VV_CLI_EXIT_OK)
+	if ((status = vv_cli_nodedev_open(globals, argv[1], &run)) != VV_CLI_EXIT_OK)
 		return status;
-	options.driver = driver;
-	options.force = force;
+	run.options.driver = driver;
+	run.options.force = force;
 
-	if (!vv_virt_detach(ctx, &target, &options, &outcome, &error)) {
+	if (!vv_virt_detach(run.ctx, target, &run.options, &outcome, &error)) {
 		/* What was done before the failure, as on success; the last
 		 * step's actions only when the record alone failed. */
-		vv_cli_nodedev_detach_report(outcome, target.name);
+		vv_cli_nodedev_detach_report(outcome, target->name);
 		if (g_error_matches(error, VV_VIRT_ERROR, VV_VIRT_ERROR_RECORD))
 			vv_cli_nodedev_print(outcome->final);
-		return vv_cli_nodedev_detach_failed(outcome, &target, g_steal_pointer(&error));
+		return vv_cli_nodedev_detach_failed(outcome, target, g_steal_pointer(&error));
 	}
-	vv_cli_nodedev_detach_report(outcome, target.name);
+	vv_cli_nodedev_detach_report(outcome, target->name);
 	vv_cli_nodedev_print(outcome->final);
 	version = vv_virt_version_string(outcome->version);
 	native = outcome->record ? vv_record_get_original_driver(outcome->record) : NULL;
 	if (native)
 		g_print(_("Device %1$s detached (libvirt %2$s): on %3$s, native driver %4$s recorded.\n"),
-			target.name, version, vv_bind_result_get_driver(outcome->final), native);
+			target->name, version, vv_bind_result_get_driver(outcome->final), native);
 	else
 		g_print(_("Device %1$s detached (libvirt %2$s): on %3$s; it had no driver before.\n"),
-			target.name, version, vv_bind_result_get_driver(outcome->final));
+			target->name, version, vv_bind_result_get_driver(outcome->final));
 	return VV_CLI_EXIT_OK;
 }
 
@@ -270,47 +318,37 @@ vv_cli_nodedev_reattach_failed(const vv_virt_outcome *outcome, const vv_virt_tar
 int
 vv_cli_nodedev_reattach(const vv_cli_globals *globals, int argc, char **argv)
 {
-	g_autofree char *uri = NULL;
-	int timeout = 10;
-	GOptionEntry entries[] = {
-		{ "connect", 'c', 0, G_OPTION_ARG_STRING, &uri, N_("libvirt connection URI (default: LIBVIRT_DEFAULT_URI, then libvirt's default)"), N_("URI") },
-		{ "timeout", 0, 0, G_OPTION_ARG_INT, &timeout, N_("Wait at most SECONDS for the IOMMU group's lock (default 10)"), N_("SECONDS") },
-		{ NULL },
-	};
 	g_autoptr(GOptionContext) context = g_option_context_new(_("DEVICE"));
-	g_auto(vv_virt_target) target = { 0 };
-	vv_virt_options options = { 0 };
-	g_autoptr(vv_ctx) ctx = NULL;
+	g_auto(vv_cli_nodedev_run) run = { 0 };
+	const vv_virt_target *target = &run.target;
 	g_autoptr(vv_virt_outcome) outcome = NULL;
 	g_autoptr(GError) error = NULL;
 	const char *after_libvirt;
 	int status;
 
 	g_option_context_set_summary(context, _("Give DEVICE back through libvirt, then make sure it is on the driver it had before it was detached."));
-	g_option_context_add_main_entries(context, entries, GETTEXT_PACKAGE);
-	if (!vv_cli_parse(context, &argc, &argv, 1))
+	if (!vv_cli_nodedev_parse(context, NULL, &run, &argc, &argv))
 		return VV_CLI_EXIT_USAGE;
-	if ((status = vv_cli_nodedev_open(globals, argv[1], uri, timeout, &target, &options, &ctx)) != VV_CLI_EXIT_OK)
+	if ((status = vv_cli_nodedev_open(globals, argv[1], &run)) != VV_CLI_EXIT_OK)
 		return status;
 
-	if (!vv_virt_reattach(ctx, &target, &options, &outcome, &error)) {
+	if (!vv_virt_reattach(run.ctx, target, &run.options, &outcome, &error)) {
 		vv_cli_nodedev_print(outcome->to_generic);
-		return vv_cli_nodedev_reattach_failed(outcome, &target, g_steal_pointer(&error));
+		return vv_cli_nodedev_reattach_failed(outcome, target, g_steal_pointer(&error));
 	}
 	vv_cli_nodedev_print(outcome->to_generic);
 	after_libvirt = vv_cli_nodedev_driver_words(&outcome->after_libvirt);
 	if (!outcome->had_record) {
-		g_print(_("Warning: %s has no record, so its native driver is unknown; libvirt's reprobe decided.\n"), target.address);
-		g_print(_("Device %1$s re-attached: on %2$s.\n"), target.name, after_libvirt);
+		g_print(_("Warning: %s has no record, so its native driver is unknown; libvirt's reprobe decided.\n"), target->address);
+		g_print(_("Device %1$s re-attached: on %2$s.\n"), target->name, after_libvirt);
 		return VV_CLI_EXIT_OK;
 	}
 	if (outcome->repaired) {
-		g_print(_("libvirt left %1$s on %2$s; vfio-variant gave it back to %3$s:\n"), target.address, after_libvirt,
+		g_print(_("libvirt left %1$s on %2$s; vfio-variant gave it back to %3$s:\n"), target->address, after_libvirt,
 			vv_cli_nodedev_native_words(outcome->native_driver));
-		for (const char *const *action = (const char *const *)vv_bind_result_get_actions(outcome->restored)->pdata; *action; action++)
-			g_print("  %s\n", *action);
+		vv_cli_nodedev_print_actions(outcome->restored);
 	}
-	g_print(_("Device %1$s re-attached: on %2$s, its driver before the detach.\n"), target.name,
+	g_print(_("Device %1$s re-attached: on %2$s, its driver before the detach.\n"), target->name,
 		vv_cli_nodedev_native_words(outcome->native_driver));
 	return VV_CLI_EXIT_OK;
 }

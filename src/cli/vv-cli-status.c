@@ -61,7 +61,7 @@ static int
 vv_status_all(vv_ctx *ctx, gboolean json)
 {
 	g_autoptr(GError) error = NULL;
-	g_auto(GStrv) addresses = vv_ctx_list_record_addresses(ctx, &error);
+	g_autoptr(GPtrArray) addresses = vv_ctx_list_record_addresses(ctx, &error);
 	g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
 	JsonBuilder *builder = NULL;
 	guint unreadable = 0;
@@ -70,14 +70,15 @@ vv_status_all(vv_ctx *ctx, gboolean json)
 		return vv_cli_error(g_steal_pointer(&error));
 	if (json)
 		builder = vv_cli_json_begin("status", "devices");
-	else if (!addresses[0])
+	else if (addresses->len == 0)
 		g_print(_("No device is detached by vfio-variant (state directory %s).\n"), vv_ctx_get_state_dir(ctx));
-	for (guint i = 0; addresses[i]; i++) {
-		g_autoptr(vv_record) record = vv_record_load(ctx, addresses[i], &error);
+	for (guint i = 0; i < addresses->len; i++) {
+		const char *address = g_ptr_array_index(addresses, i);
+		g_autoptr(vv_record) record = vv_record_load(ctx, address, &error);
 
 		if (!record || !vv_status_print(ctx, record, builder, &error)) {
-			g_printerr(_("vfio-variant: error: %1$s: %2$s\n"), addresses[i], error->message);
-			g_ptr_array_add(errors, g_strdup(addresses[i]));
+			g_printerr(_("vfio-variant: error: %1$s: %2$s\n"), address, error->message);
+			g_ptr_array_add(errors, g_strdup(address));
 			g_ptr_array_add(errors, g_strdup(error->message));
 			g_clear_error(&error);
 			unreadable++;

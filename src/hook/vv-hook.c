@@ -129,6 +129,19 @@ vv_hook_log_error(const vv_hook *hook, const GError *error)
 	vv_hook_log_hint(hook, error);
 }
 
+/* The plan entry's device as sysfs shows it now; NULL, logged with its
+ * hint, when it cannot be read (gone, or its files malformed). */
+static vv_device *
+vv_hook_entry_device(const vv_hook *hook, const vv_hook_plan_entry *entry)
+{
+	g_autoptr(GError) error = NULL;
+	vv_device *device = vv_device_new(hook->ctx, entry->address, &error);
+
+	if (!device)
+		vv_hook_log_error(hook, error);
+	return device;
+}
+
 static double
 vv_hook_ms_since(gint64 start)
 {
@@ -226,16 +239,16 @@ static gboolean
 vv_hook_check_host_use(const vv_hook *hook, vv_device *device, const vv_policy *policy, GError **error)
 {
 	const char *address = vv_device_get_address(device);
-	g_auto(GStrv) uses = NULL;
+	g_autoptr(GPtrArray) uses = NULL;
 	g_autofree char *list = NULL;
 
 	if (vv_device_is_vfio_bound(device))
 		return TRUE;
 	if (!(uses = vv_ctx_find_host_uses(hook->ctx, address, error)))
 		return FALSE;
-	if (!uses[0])
+	if (uses->len == 0)
 		return TRUE;
-	list = g_strjoinv("; ", uses);
+	list = g_strjoinv("; ", (char **)uses->pdata);
 	if (vv_policy_get_host_use(policy) == VV_HOST_USE_ALLOW) {
 		vv_hook_log(hook, _("%1$s goes to the guest although the host uses it (%2$s): the policy allows it (host-use=allow)."),
 			    address, list);
@@ -576,8 +589,7 @@ vv_hook_start(const vv_hook *hook)
 		gint64 start = g_get_monotonic_time();
 		gboolean strict = entry->mode == VV_HOOK_MODE_STRICT;
 
-		if (!(device = vv_device_new(hook->ctx, entry->address, &error))) {
-			vv_hook_log_error(hook, error);
+		if (!(device = vv_hook_entry_device(hook, entry))) {
 			if (strict)
 				return 1;
 			continue;
@@ -635,8 +647,7 @@ vv_hook_stopped(const vv_hook *hook)
 		g_autoptr(GError) error = NULL;
 		gint64 start = g_get_monotonic_time();
 
-		if (!(device = vv_device_new(hook->ctx, entry->address, &error))) {
-			vv_hook_log_error(hook, error);
+		if (!(device = vv_hook_entry_device(hook, entry))) {
 			status = 1;
 			continue;
 		}
@@ -683,10 +694,8 @@ vv_hook_release_native(const vv_hook *hook, const vv_hook_plan_entry *entry)
 	g_autoptr(GError) error = NULL;
 	gint64 start = g_get_monotonic_time();
 
-	if (!(device = vv_device_new(hook->ctx, entry->address, &error))) {
-		vv_hook_log_error(hook, error);
+	if (!(device = vv_hook_entry_device(hook, entry)))
 		return FALSE;
-	}
 	/* Only a missing record is "no record": one that cannot be read
 	 * proves nothing, and is refused rather than taken for none. */
 	record = vv_record_load(hook->ctx, entry->address, &error);

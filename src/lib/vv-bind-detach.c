@@ -74,10 +74,10 @@ vv_detach_choose(vv_op *op, char **module, char **driver, GError **error)
 static gboolean
 vv_detach_check_in_use(vv_op *op, GError **error)
 {
-	g_auto(GStrv) uses = vv_inuse_find(op->ctx, op->address);
-	g_autofree char *list = g_strjoinv("; ", uses);
+	g_autoptr(GPtrArray) uses = vv_inuse_find(op->ctx, op->address);
+	g_autofree char *list = g_strjoinv("; ", (char **)uses->pdata);
 
-	if (!uses[0])
+	if (uses->len == 0)
 		return TRUE;
 	if (op->options->flags & VV_BIND_FORCE) {
 		vv_op_say(op, _("Detaching %1$s although the host uses it, as forced: %2$s."), op->address, list);

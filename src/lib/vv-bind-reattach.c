@@ -22,7 +22,7 @@ vv_reattach_check_group(vv_op *op, GPtrArray *notes, GError **error)
 {
 	const vv_bind_options *options = op->options;
 	vv_device *device = op->device;
-	const char *const *members = vv_device_get_group_members(device);
+	const GPtrArray *members = vv_device_get_group_members(device);
 	int group = vv_device_get_iommu_group(device);
 	/* The domain this device is given back from (the hook's release, or a
 	 * forced reattach) is no holder: it is stopped. */
@@ -30,15 +30,16 @@ vv_reattach_check_group(vv_op *op, GPtrArray *notes, GError **error)
 	g_autofree char *opener = NULL;
 	gboolean opener_read = FALSE;
 
-	for (guint i = 0; members[i]; i++) {
+	for (guint i = 0; i < members->len; i++) {
+		const char *other = g_ptr_array_index(members, i);
 		g_autoptr(vv_device) member = NULL;
 		g_autoptr(vv_record) record = NULL;
 		g_autofree char *holder = NULL;
 
-		if (g_str_equal(members[i], op->address) ||
-		    !(member = vv_device_new(op->ctx, members[i], NULL)) || !vv_device_is_vfio_bound(member))
+		if (g_str_equal(other, op->address) ||
+		    !(member = vv_device_new(op->ctx, other, NULL)) || !vv_device_is_vfio_bound(member))
 			continue;
-		record = vv_record_load(op->ctx, members[i], NULL);
+		record = vv_record_load(op->ctx, other, NULL);
 		if (record && record->domain && g_strcmp0(record->domain, releasing) != 0) {
 			holder = g_strdup_printf(_("the libvirt domain %s"), record->domain);
 		} else {
@@ -52,14 +53,14 @@ vv_reattach_check_group(vv_op *op, GPtrArray *notes, GError **error)
 		if (holder && !(options->flags & VV_BIND_FORCE)) {
 			g_set_error(error, VV_ERROR, VV_ERROR_IN_USE,
 				    _("Refusing to reattach %1$s: %2$s of its IOMMU group %3$d is on the VFIO driver %4$s and held by %5$s. A host driver on %1$s would make the group unusable by that guest, and the kernel refuses a host driver in a group a VFIO user holds."),
-				    op->address, members[i], group, vv_device_get_driver(member), holder);
+				    op->address, other, group, vv_device_get_driver(member), holder);
 			return FALSE;
 		}
 		g_ptr_array_add(notes, holder ?
 				g_strdup_printf(_("%1$s of the same IOMMU group %2$d stays on the VFIO driver %3$s, held by %4$s (reattached although it is held, as forced): the group is no longer usable by a guest until %1$s is reattached too."),
-						members[i], group, vv_device_get_driver(member), holder) :
+						other, group, vv_device_get_driver(member), holder) :
 				g_strdup_printf(_("%1$s of the same IOMMU group %2$d stays on the VFIO driver %3$s: the group is no longer usable by a guest until %1$s is reattached too."),
-						members[i], group, vv_device_get_driver(member)));
+						other, group, vv_device_get_driver(member)));
 	}
 	return TRUE;
 }

@@ -103,8 +103,8 @@ vv_bind_result_new(void)
 {
 	vv_bind_result *result = g_new0(vv_bind_result, 1);
 
-	result->actions = g_ptr_array_new_null_terminated(8, g_free, TRUE);
-	result->messages = g_ptr_array_new_null_terminated(2, g_free, TRUE);
+	result->actions = vv_list_new(g_free);
+	result->messages = vv_list_new(g_free);
 	return result;
 }
 

@@ -44,33 +44,23 @@ vv_ctx_options_free(vv_ctx_options *options)
 	g_free(options);
 }
 
-VV_EXPORT void
-vv_ctx_options_set_sysroot(vv_ctx_options *options, const char *dir)
+/* Replace the option *FIELD with a copy of VALUE (NULL: unset). Copied
+ * before the old one is freed, so a caller may pass the option's own
+ * value back (g_set_str() needs GLib 2.76). */
+static void
+vv_ctx_options_set(char **field, const char *value)
 {
-	g_free(options->sysroot);
-	options->sysroot = g_strdup(dir);
+	char *copy = g_strdup(value);
+
+	g_free(*field);
+	*field = copy;
 }
 
-VV_EXPORT void
-vv_ctx_options_set_modules_dir(vv_ctx_options *options, const char *dir)
-{
-	g_free(options->modules_dir);
-	options->modules_dir = g_strdup(dir);
-}
+VV_EXPORT void vv_ctx_options_set_sysroot(vv_ctx_options *options, const char *dir) { vv_ctx_options_set(&options->sysroot, dir); }
+VV_EXPORT void vv_ctx_options_set_modules_dir(vv_ctx_options *options, const char *dir) { vv_ctx_options_set(&options->modules_dir, dir); }
+VV_EXPORT void vv_ctx_options_set_config_file(vv_ctx_options *options, const char *file) { vv_ctx_options_set(&options->config_file, file); }
+VV_EXPORT void vv_ctx_options_set_state_dir(vv_ctx_options *options, const char *dir) { vv_ctx_options_set(&options->state_dir, dir); }
 
-VV_EXPORT void
-vv_ctx_options_set_config_file(vv_ctx_options *options, const char *file)
-{
-	g_free(options->config_file);
-	options->config_file = g_strdup(file);
-}
-
-VV_EXPORT void
-vv_ctx_options_set_state_dir(vv_ctx_options *options, const char *dir)
-{
-	g_free(options->state_dir);
-	options->state_dir = g_strdup(dir);
-}
 static void
 vv_ctx_bind_textdomain(void)
 {

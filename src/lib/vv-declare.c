@@ -144,7 +144,7 @@ vv_declare_list_all(vv_ctx *ctx, GError **error)
 	order = g_ptr_array_new_with_free_func((GDestroyNotify)vv_declaration_free);
 	scan = (vv_declare_scan){ .by_target = by_target, .order = order };
 	vv_policy_rules_foreach(rules, vv_declare_collect, &scan);
-	result = g_ptr_array_new_with_free_func((GDestroyNotify)vv_declaration_free);
+	result = vv_list_new((GDestroyNotify)vv_declaration_free);
 	for (guint i = 0; i < order->len; i++) {
 		vv_declaration *declaration = g_ptr_array_index(order, i);
 

@@ -18,10 +18,10 @@ struct vv_device {
 	char *driver_override;
 	gboolean vfio_bound;
 	int iommu_group;
-	GStrv group_members;
+	GPtrArray *group_members;
 	gboolean bridge;
 	char *physfn;
-	GStrv virtfns;
+	GPtrArray *virtfns;
 	guint sriov_numvfs, sriov_totalvfs;
 
 	gboolean names_read;
@@ -134,8 +134,7 @@ vv_device_read_iommu_group(const vv_ctx *ctx, const char *address)
 static void
 vv_device_read_group(vv_device *device)
 {
-	g_autoptr(GStrvBuilder) members = g_strv_builder_new();
-
+	device->group_members = vv_list_new(g_free);
 	device->iommu_group = vv_device_read_iommu_group(device->ctx, device->address);
 	if (device->iommu_group >= 0) {
 		g_autofree char *dir = NULL;
@@ -144,9 +143,8 @@ vv_device_read_group(vv_device *device)
 		dir = vv_sysfs_group_devices_dir(device->ctx, device->iommu_group);
 		names = vv_sysfs_list(device->ctx, dir);
 		for (guint i = 0; i < names->len; i++)
-			g_strv_builder_add(members, g_ptr_array_index(names, i));
+			g_ptr_array_add(device->group_members, g_steal_pointer(&names->pdata[i]));
 	}
-	device->group_members = g_strv_builder_end(members);
 }
 
 /* A header type other than "normal" (0) is a bridge or a CardBus bridge.
@@ -177,8 +175,8 @@ vv_device_read_sriov(vv_device *device, GError **error)
 	g_autofree char *physfn = g_build_filename(dir, "physfn", NULL);
 	g_autofree char *numvfs = NULL;
 	g_autofree char *totalvfs = NULL;
-	g_autoptr(GStrvBuilder) virtfns = g_strv_builder_new();
 
+	device->virtfns = vv_list_new(g_free);
 	device->physfn = vv_sysfs_link_name(device->ctx, physfn);
 	if (!device->physfn) {
 		totalvfs = g_build_filename(dir, "sriov_totalvfs", NULL);
@@ -193,12 +191,11 @@ vv_device_read_sriov(vv_device *device, GError **error)
 	for (guint i = 0; i < device->sriov_numvfs; i++) {
 		g_autofree char *name = g_strdup_printf("virtfn%u", i);
 		g_autofree char *link = g_build_filename(dir, name, NULL);
-		g_autofree char *vf = vv_sysfs_link_name(device->ctx, link);
+		char *vf = vv_sysfs_link_name(device->ctx, link);
 
 		if (vf)
-			g_strv_builder_add(virtfns, vf);
+			g_ptr_array_add(device->virtfns, vf);
 	}
-	device->virtfns = g_strv_builder_end(virtfns);
 	return TRUE;
 }
 
@@ -244,7 +241,7 @@ vv_ctx_list_devices(vv_ctx *ctx, GError **error)
 {
 	g_autofree char *dir = vv_sysfs_devices_dir(ctx);
 	g_autoptr(GPtrArray) names = vv_sysfs_list(ctx, dir);
-	g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func((GDestroyNotify)vv_device_unref);
+	g_autoptr(GPtrArray) devices = vv_list_new((GDestroyNotify)vv_device_unref);
 
 	for (guint i = 0; i < names->len; i++) {
 		g_autoptr(GError) local = NULL;
@@ -282,9 +279,9 @@ vv_device_unref(vv_device *device)
 	g_free(device->driver);
 	g_free(device->driver_module);
 	g_free(device->driver_override);
-	g_strfreev(device->group_members);
+	g_clear_pointer(&device->group_members, g_ptr_array_unref);
 	g_free(device->physfn);
-	g_strfreev(device->virtfns);
+	g_clear_pointer(&device->virtfns, g_ptr_array_unref);
 	g_free(device->vendor_name);
 	g_free(device->product_name);
 	g_free(device);
@@ -309,10 +306,10 @@ VV_EXPORT const char *vv_device_get_driver_module(const vv_device *device) { ret
 VV_EXPORT const char *vv_device_get_driver_override(const vv_device *device) { return device->driver_override; }
 VV_EXPORT gboolean vv_device_is_vfio_bound(const vv_device *device) { return device->vfio_bound; }
 VV_EXPORT int vv_device_get_iommu_group(const vv_device *device) { return device->iommu_group; }
-VV_EXPORT const char *const *vv_device_get_group_members(const vv_device *device) { return (const char *const *)device->group_members; }
+VV_EXPORT const GPtrArray *vv_device_get_group_members(const vv_device *device) { return device->group_members; }
 VV_EXPORT gboolean vv_device_is_bridge(const vv_device *device) { return device->bridge; }
 VV_EXPORT const char *vv_device_get_physfn(const vv_device *device) { return device->physfn; }
-VV_EXPORT const char *const *vv_device_get_virtfns(const vv_device *device) { return (const char *const *)device->virtfns; }
+VV_EXPORT const GPtrArray *vv_device_get_virtfns(const vv_device *device) { return device->virtfns; }
 VV_EXPORT guint vv_device_get_sriov_numvfs(const vv_device *device) { return device->sriov_numvfs; }
 VV_EXPORT guint vv_device_get_sriov_totalvfs(const vv_device *device) { return device->sriov_totalvfs; }
 

@@ -108,17 +108,9 @@ vv_inuse_swap(vv_ctx *ctx, const char *name)
 	return text && strstr(text, source);
 }
 
-/* g_strv_builder_take() needs GLib 2.80. */
-static void
-vv_inuse_add(GStrvBuilder *builder, char *owned)
-{
-	g_strv_builder_add(builder, owned);
-	g_free(owned);
-}
-
 /* The same checks for callers outside the library (the qemu hook refuses
  * to give a guest what the host uses, as vv_detach() does). */
-VV_EXPORT char **
+VV_EXPORT GPtrArray *
 vv_ctx_find_host_uses(vv_ctx *ctx, const char *device, GError **error)
 {
 	g_autofree char *address = vv_address_parse(device, error);
@@ -135,12 +127,13 @@ vv_ctx_find_host_uses(vv_ctx *ctx, const char *device, GError **error)
 	return vv_inuse_find(ctx, address);
 }
 
-/* One translated sentence per visible use of ADDRESS; empty when none. */
-GStrv
+/* One translated phrase per visible use of ADDRESS (a public list of
+ * strings); empty when none. */
+GPtrArray *
 vv_inuse_find(vv_ctx *ctx, const char *address)
 {
 	g_autofree char *device_link = vv_sysfs_device_dir(ctx, address);
-	g_autoptr(GStrvBuilder) uses = g_strv_builder_new();
+	g_autoptr(GPtrArray) uses = vv_list_new(g_free);
 	g_autoptr(GHashTable) interfaces = NULL;
 	g_autofree GStrv names = NULL;
 	g_autoptr(GPtrArray) disks = NULL;
@@ -149,7 +142,7 @@ vv_inuse_find(vv_ctx *ctx, const char *address)
 	gboolean is_mountinfo;
 
 	if (!device_dir)
-		return g_strv_builder_end(uses);
+		return g_steal_pointer(&uses);
 
 	/* Interfaces by name -> directory: class/net's links cover children
 	 * (virtio0/net/...), the device's own net/ a partial copy of a host
@@ -172,7 +165,7 @@ vv_inuse_find(vv_ctx *ctx, const char *address)
 	qsort(names, g_strv_length(names), sizeof(char *), vv_name_compare);
 	for (guint i = 0; names[i]; i++)
 		if (vv_inuse_net_up(ctx, g_hash_table_lookup(interfaces, names[i])))
-			vv_inuse_add(uses, g_strdup_printf(_("its network interface %s is up"), names[i]));
+			g_ptr_array_add(uses, g_strdup_printf(_("its network interface %s is up"), names[i]));
 
 	table = vv_inuse_read_mounts(ctx, &is_mountinfo);
 	disks = vv_inuse_class_members(ctx, "block", device_dir);
@@ -185,14 +178,14 @@ vv_inuse_find(vv_ctx *ctx, const char *address)
 		g_autoptr(GPtrArray) holders = vv_sysfs_list(ctx, holders_path);
 
 		if (point)
-			vv_inuse_add(uses, g_strdup_printf(_("its block device %1$s is mounted on %2$s"), name, point));
+			g_ptr_array_add(uses, g_strdup_printf(_("its block device %1$s is mounted on %2$s"), name, point));
 		if (vv_inuse_swap(ctx, name))
-			vv_inuse_add(uses, g_strdup_printf(_("its block device %s is used as swap"), name));
+			g_ptr_array_add(uses, g_strdup_printf(_("its block device %s is used as swap"), name));
 		if (holders->len > 0)
-			vv_inuse_add(uses, g_strdup_printf(_("its block device %1$s is held by %2$s"),
+			g_ptr_array_add(uses, g_strdup_printf(_("its block device %1$s is held by %2$s"),
 								 name, (char *)g_ptr_array_index(holders, 0)));
 	}
-	return g_strv_builder_end(uses);
+	return g_steal_pointer(&uses);
 }
 
 /*

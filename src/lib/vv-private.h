@@ -13,6 +13,16 @@
 
 #define VV_EXPORT __attribute__((visibility("default")))
 
+/* A list the public API hands out (the header's "Lists"): a GPtrArray
+ * whose pdata stays NULL-terminated through every g_ptr_array_* call, and
+ * which frees its elements with FREE_FUNC. One slot is reserved so that
+ * even an empty list's pdata is { NULL }, not NULL. */
+static inline GPtrArray *
+vv_list_new(GDestroyNotify free_func)
+{
+	return g_ptr_array_new_null_terminated(1, free_func, TRUE);
+}
+
 typedef struct kmod_module vv_kmod_module;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vv_kmod_module, kmod_module_unref)
 
@@ -242,5 +252,5 @@ gboolean vv_name_check_record(const char *path, const char *original_driver, con
 			      const char *driver, const char *module, GError **error);
 
 /* vv-inuse.c: does the host visibly use a device? */
-GStrv vv_inuse_find(vv_ctx *ctx, const char *address);
+GPtrArray *vv_inuse_find(vv_ctx *ctx, const char *address);
 char *vv_inuse_group_opener(vv_ctx *ctx, int group);

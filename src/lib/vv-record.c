@@ -318,35 +318,36 @@ vv_record_load(vv_ctx *ctx, const char *device, GError **error)
 	return vv_record_read(path, address, error);
 }
 
-VV_EXPORT GStrv
+VV_EXPORT GPtrArray *
 vv_ctx_list_record_addresses(vv_ctx *ctx, GError **error)
 {
 	g_autofree char *dir = g_build_filename(ctx->state_dir, "devices", NULL);
 	g_autoptr(GPtrArray) names = vv_state_dir_list(dir, error);
-	g_autoptr(GStrvBuilder) addresses = g_strv_builder_new();
+	g_autoptr(GPtrArray) addresses = vv_list_new(g_free);
 
 	if (!names)
 		return NULL;
 	for (guint i = 0; i < names->len; i++) {
-		g_autofree char *address = vv_record_address_of(g_ptr_array_index(names, i));
+		char *address = vv_record_address_of(g_ptr_array_index(names, i));
 
 		if (address)
-			g_strv_builder_add(addresses, address);
+			g_ptr_array_add(addresses, address);
 	}
-	return g_strv_builder_end(addresses);
+	return g_steal_pointer(&addresses);
 }
 
 VV_EXPORT GPtrArray *
 vv_ctx_list_records(vv_ctx *ctx, GError **error)
 {
-	g_auto(GStrv) addresses = vv_ctx_list_record_addresses(ctx, error);
-	g_autoptr(GPtrArray) records = g_ptr_array_new_with_free_func((GDestroyNotify)vv_record_unref);
+	g_autoptr(GPtrArray) addresses = vv_ctx_list_record_addresses(ctx, error);
+	g_autoptr(GPtrArray) records = vv_list_new((GDestroyNotify)vv_record_unref);
 
 	if (!addresses)
 		return NULL;
-	for (guint i = 0; addresses[i]; i++) {
-		g_autofree char *path = vv_record_path(ctx, addresses[i]);
-		vv_record *record = vv_record_read(path, addresses[i], error);
+	for (guint i = 0; i < addresses->len; i++) {
+		const char *address = g_ptr_array_index(addresses, i);
+		g_autofree char *path = vv_record_path(ctx, address);
+		vv_record *record = vv_record_read(path, address, error);
 
 		if (!record)
 			return NULL;

@@ -76,7 +76,7 @@ vv_candidate_free(vv_candidate *candidate)
 static GPtrArray *
 vv_selection_collect(vv_ctx *ctx, GPtrArray *aliases)
 {
-	GPtrArray *candidates = g_ptr_array_new_with_free_func((GDestroyNotify)vv_candidate_free);
+	GPtrArray *candidates = vv_list_new((GDestroyNotify)vv_candidate_free);
 	g_autoptr(GHashTable) by_module = g_hash_table_new(g_str_hash, g_str_equal);
 
 	for (guint i = 0; i < aliases->len; i++) {
@@ -142,26 +142,27 @@ vv_selection_assess_device(vv_device *device)
 static void
 vv_selection_assess_group(vv_selection *selection, vv_ctx *ctx)
 {
-	const char *const *members = vv_device_get_group_members(selection->device);
+	const GPtrArray *members = vv_device_get_group_members(selection->device);
 
-	selection->group_blockers = g_ptr_array_new_with_free_func((GDestroyNotify)vv_group_blocker_free);
+	selection->group_blockers = vv_list_new((GDestroyNotify)vv_group_blocker_free);
 
-	for (guint i = 0; members[i]; i++) {
+	for (guint i = 0; i < members->len; i++) {
+		const char *member = g_ptr_array_index(members, i);
 		g_autofree char *driver_link = NULL;
 		g_autofree char *vfio_dev = NULL;
 		g_autofree char *driver = NULL;
 
-		if (g_str_equal(members[i], vv_device_get_address(selection->device)))
+		if (g_str_equal(member, vv_device_get_address(selection->device)))
 			continue;
-		driver_link = vv_sysfs_device_file(ctx, members[i], "driver");
-		vfio_dev = vv_sysfs_device_file(ctx, members[i], "vfio-dev");
+		driver_link = vv_sysfs_device_file(ctx, member, "driver");
+		vfio_dev = vv_sysfs_device_file(ctx, member, "vfio-dev");
 		driver = vv_sysfs_link_name(ctx, driver_link);
 		if (!driver || g_str_equal(driver, "pcieport") || g_str_equal(driver, "pci-stub") ||
 		    vv_sysfs_is_dir(ctx, vfio_dev))
 			continue;
 		vv_group_blocker *blocker = g_new0(vv_group_blocker, 1);
 
-		blocker->address = g_strdup(members[i]);
+		blocker->address = g_strdup(member);
 		blocker->driver = g_steal_pointer(&driver);
 		g_ptr_array_add(selection->group_blockers, blocker);
 	}

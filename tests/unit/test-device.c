@@ -15,7 +15,7 @@ test_device_pf(void)
 	g_autoptr(vv_ctx) ctx = vv_test_open_host("demo");
 	g_autoptr(GError) error = NULL;
 	g_autoptr(vv_device) pf = vv_device_new(ctx, "01:00.0", &error);
-	const char *const *vfs;
+	const GPtrArray *vfs;
 
 	g_assert_no_error(error);
 	g_assert_cmpstr(vv_device_get_address(pf), ==, "0000:01:00.0");
@@ -36,9 +36,9 @@ test_device_pf(void)
 	g_assert_cmpuint(vv_device_get_sriov_totalvfs(pf), ==, 8);
 	g_assert_null(vv_device_get_physfn(pf));
 	vfs = vv_device_get_virtfns(pf);
-	g_assert_cmpstr(vfs[0], ==, "0000:01:00.2");
-	g_assert_cmpstr(vfs[1], ==, "0000:01:00.3");
-	g_assert_null(vfs[2]);
+	g_assert_cmpuint(vfs->len, ==, 2);
+	g_assert_cmpstr(g_ptr_array_index(vfs, 0), ==, "0000:01:00.2");
+	g_assert_cmpstr(g_ptr_array_index(vfs, 1), ==, "0000:01:00.3");
 }
 
 static void
@@ -51,9 +51,10 @@ test_device_vf(void)
 	g_assert_null(vv_device_get_driver(vf));
 	g_assert_null(vv_device_get_driver_module(vf));
 	g_assert_cmpint(vv_device_get_iommu_group(vf), ==, 13);
-	g_assert_cmpstr(vv_device_get_group_members(vf)[0], ==, "0000:01:00.3");
+	g_assert_cmpuint(vv_device_get_group_members(vf)->len, ==, 1);
+	g_assert_cmpstr(g_ptr_array_index(vv_device_get_group_members(vf), 0), ==, "0000:01:00.3");
 	g_assert_cmpuint(vv_device_get_sriov_totalvfs(vf), ==, 0);
-	g_assert_cmpstr(vv_device_get_virtfns(vf)[0], ==, NULL);
+	g_assert_cmpuint(vv_device_get_virtfns(vf)->len, ==, 0);
 }
 
 static void

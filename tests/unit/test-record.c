@@ -240,7 +240,7 @@ test_record_standins_refused(void)
 	for (guint i = 0; i < G_N_ELEMENTS(record_standin_cases); i++) {
 		g_autoptr(vv_record) record = NULL;
 		g_autoptr(GError) error = NULL;
-		g_auto(GStrv) addresses = NULL;
+		g_autoptr(GPtrArray) addresses = NULL;
 
 		g_test_message("case %s", record_standin_cases[i].label);
 		switch (record_standin_cases[i].kind) {
@@ -270,8 +270,8 @@ test_record_standins_refused(void)
 		/* Listed, so that status can name it. */
 		addresses = vv_ctx_list_record_addresses(ctx, &error);
 		g_assert_no_error(error);
-		g_assert_cmpuint(g_strv_length(addresses), ==, 1);
-		g_assert_cmpstr(addresses[0], ==, "0000:03:00.0");
+		g_assert_cmpuint(addresses->len, ==, 1);
+		g_assert_cmpstr(g_ptr_array_index(addresses, 0), ==, "0000:03:00.0");
 		if (g_remove(path) < 0)
 			g_error("cannot remove %s", path);
 	}
@@ -296,7 +296,7 @@ test_record_state_dirs_not_symlinks(void)
 	g_autoptr(vv_record) back = NULL;
 	g_autoptr(vv_lock) lock = NULL;
 	g_autoptr(GError) error = NULL;
-	g_auto(GStrv) addresses = NULL;
+	g_autoptr(GPtrArray) addresses = NULL;
 
 	g_assert_cmpint(g_mkdir(elsewhere, 0755), ==, 0);
 	g_assert_true(g_file_set_contents(planted, VV_WHOLE_DEVICE "original-driver=\n" VV_WHOLE_JOURNAL, -1, NULL));
