@@ -17,25 +17,15 @@
 # Nothing here touches this machine's devices or its /etc/libvirt: every
 # bind happens in the guest, every write lands in the overlay's tmpfs.
 # KVM is never used.
+# shellcheck disable=SC2154 # the arguments' variables: vm_args binds them
 set -uo pipefail
 
-if [ $# -ne 6 ]; then
-	echo "usage: run-vm-hook.sh CLI LIBDIR MODULE_SRC HOOK TIMEIT WORKDIR" >&2
-	exit 2
-fi
-cli=$(readlink -f "$1")
-libdir=$(readlink -f "$2")
-module_src=$(readlink -f "$3")
-hook=$(readlink -f "$4")
-timeit=$(readlink -f "$5")
-work=$6
 here=$(cd "$(dirname "$0")" && pwd)
-vm_dir=$(cd "$here/../vm" && pwd)
-libvirt_dir=$(cd "$here/../libvirt" && pwd)
-timeout_s=${VV_VM_TIMEOUT:-600}
-
 # shellcheck source=tests/vm/vm-lib.sh
-. "$vm_dir/vm-lib.sh"
+. "$here/../vm/vm-lib.sh"
+
+vm_args "run-vm-hook.sh CLI LIBDIR MODULE_SRC HOOK TIMEIT WORKDIR" "$@"
+timeout_s=${VV_VM_TIMEOUT:-600}
 
 # The scenarios vm-hook-scenarios.sh reports, in order.
 scenarios=(libvirtd-hook managed-virt-xml model-vfio-pci policy-generic refused-fallback refused-strict
@@ -44,11 +34,8 @@ scenarios=(libvirtd-hook managed-virt-xml model-vfio-pci policy-generic refused-
 t_start=$(vm_now)
 
 vm_missing_base
-command -v libvirtd >/dev/null || VM_MISSING+=("libvirtd (libvirt-daemon-system)")
-command -v virsh >/dev/null || VM_MISSING+=("virsh (libvirt-clients)")
+vm_missing_libvirt
 command -v virt-xml >/dev/null || VM_MISSING+=("virt-xml (virtinst)")
-[ -r /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so ] ||
-	VM_MISSING+=("libvirt's QEMU driver (libvirt-daemon-driver-qemu)")
 vm_skip_if_missing "libvirt hook VM suite" "libvirt-daemon-system libvirt-clients virtinst qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static kmod cpio build-essential" ||
 	exit "$VM_SKIP_STATUS"
 
@@ -62,25 +49,17 @@ vm_build_module "$module_src" "$work"
 vm_write_conf "$work/vv-vm.conf"
 cat >>"$work/vv-vm.conf" <<EOF
 STAGE2=$here/vm-hook-scenarios.sh
-GUEST_LIB=$vm_dir/vv-guest-lib.sh
 VV_CLI=$cli
 VV_HOOK=$hook
 VV_SYSCONFDIR=${VV_SYSCONFDIR:-/usr/local/etc}
 HELPER_DIR=$(dirname "$timeit")
 EOF
-vm_libvirt_share "$work/vv-vm.conf" "$libvirt_dir" "${VV_QEMU_CAPS_DIR:-$work.qemu-caps}"
-t0=$(vm_now)
-if ! "$vm_dir/mkinitramfs.sh" --kver "$VM_KVER" --root "$work/root" --out "$work/initrd.cpio" \
-	--cli "$cli" --libdir "$libdir" --module "$VM_KO" --init "$libvirt_dir/vm-init.sh" --conf "$work/vv-vm.conf" \
-	>"$work/mkinitramfs.log" 2>&1; then
-	sed 's/^/# /' "$work/mkinitramfs.log"
-	echo "Bail out! the initramfs could not be built"
-	exit 1
-fi
-t_initrd=$(($(vm_now) - t0))
+vm_libvirt_share "$work/vv-vm.conf" "${VV_QEMU_CAPS_DIR:-$work.qemu-caps}"
+vm_initramfs "$work" --kver "$VM_KVER" --cli "$cli" --libdir "$libdir" --module "$VM_KO" \
+	--init "$VM_LIBVIRT_DIR/vm-init.sh" --conf "$work/vv-vm.conf"
 
 serial=$work/serial.log
 vm_boot "$serial" "$timeout_s" 1536 "$work/initrd.cpio" "${VM_LIBVIRT_ARGS[@]}"
 vm_report "$serial" "$timeout_s" "${scenarios[@]}"
 
-vm_finish "$serial" "$t_start" "test module build $(vm_secs "$VM_T_MODULE") s, initramfs $(vm_secs "$t_initrd") s"
+vm_finish "$serial" "$t_start" "test module build $(vm_secs "$VM_T_MODULE") s, initramfs $(vm_secs "$VM_T_INITRD") s"

@@ -13,97 +13,24 @@
 # where each hook run shows as "stderr: 'vfio-variant hook: ...'"; the
 # hook's own times per stage and hostdev are read from there.
 
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin
-export LC_ALL=C
 # shellcheck source=/dev/null
 . /etc/vv-vm.conf
-# shellcheck source=tests/libvirt/vm-libvirtd.sh
-. "$LIBVIRTD_LIB"
-libvirtd_fresh_root
-read -r uptime _ </proc/uptime
-echo "VV-INIT start"
-echo "FIGURE boot: kernel start to the scenarios: ${uptime} s (guest clock)"
-
-VV=$VV_CLI
-PATH=$PATH:$HELPER_DIR
-# shellcheck source=tests/vm/vv-guest-lib.sh
-. "$GUEST_LIB"
-coldplug
+# shellcheck source=tests/libvirt/vm-libvirt-lib.sh
+. "$LIBVIRT_LIB"
+libvirt_guest_start
 
 E1000E_NODEDEV=pci_0000_00_06_0
 POLICY=$VV_SYSCONFDIR/vfio-variant/vfio-variant.conf
 HOOKS=/etc/libvirt/hooks/qemu.d
 
-vsh() {
-	timeout -s KILL "$CMD_TIMEOUT" virsh -q -c "$URI" "$@" >/tmp/out 2>/tmp/err
-	RC=$?
-	log "\$ virsh $* -> exit $RC"
-	sed 's/^/LOG   | /' /tmp/out /tmp/err
-}
-record_has() { grep -qxF -- "$2" "$(record_of "$1")" 2>/dev/null; }
-plans_left() { [ -n "$(find "$STATE/hook" -type f 2>/dev/null)" ]; }
+# ---- the hook's own times --------------------------------------------------
 
-# ---- guests -----------------------------------------------------------------
-
-# A guest of type qemu (TCG), no disk: SeaBIOS runs and finds nothing to
-# boot, which is all a guest needs to hold its devices.
-guest_xml() { # NAME [HOSTDEV_XML]
-	cat >"/tmp/$1.xml" <<EOF
-<domain type='qemu'>
-  <name>$1</name>
-  <memory unit='MiB'>64</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-$2
-  </devices>
-</domain>
-EOF
-}
-hostdev_xml() { # BDF MANAGED [EXTRA_INSIDE]
-	bus=$(echo "$1" | cut -d: -f2)
-	slot=$(echo "$1" | cut -d: -f3 | cut -d. -f1)
-	function=${1##*.}
-	printf "    <hostdev mode='subsystem' type='pci' managed='%s'>\n%s      <source><address domain='0x0000' bus='0x%s' slot='0x%s' function='0x%s'/></source>\n    </hostdev>" \
-		"$2" "${3:+      $3
-}" "$bus" "$slot" "$function"
-}
-define() { guest_xml "$1" "$2"; vsh define "/tmp/$1.xml"; }
-
-# Start NAME (running, not paused); its wall time in START_US.
-start_guest() {
-	t0=$(now_us)
-	vsh start "$1"
-	START_US=$(($(now_us) - t0))
-}
-qemu_pid() { cat "/run/libvirt/qemu/$1.pid" 2>/dev/null; }
-# QEMU has /dev/vfio/GROUP of BDF open.
-qemu_holds_group() { # NAME BDF
-	pid=$(qemu_pid "$1")
-	[ -n "$pid" ] && [ -n "$(find "/proc/$pid/fd" -lname "/dev/vfio/$(group_of "$2")" 2>/dev/null)" ]
-}
-running() { vsh domstate "$1"; grep -qx running /tmp/out; }
-# A guest a failed scenario left running would hold e1000e for the next.
-no_guest_left() {
-	for guest in $(virsh -q -c "$URI" list --name 2>/dev/null); do
-		log "destroying $guest, left running"
-		virsh -q -c "$URI" destroy "$guest" >/dev/null 2>&1
-	done
-}
-
-# The hook's lines of its last N runs (libvirt's debug log of util.command).
-hook_lines() { grep -a -o 'vfio-variant hook: .*' "$LV/command.log" | sed "s/'\$//"; }
-hook_since() { hook_lines | tail -n "+$1"; }
-hook_mark() { MARK=$(($(hook_lines | wc -l) + 1)); }
-hook_said() { hook_since "$MARK" | grep -qF -- "$1"; }
-hook_log() { hook_since "$MARK" | sed 's/^/LOG hook| /'; }
 # Its own time per stage, for FIGURE lines.
 hook_stage_ms() { # STAGE
-	hook_since "$MARK" | grep -F ": $1: " | grep -o '[0-9.]* ms in the hook' | tail -n 1 | cut -d' ' -f1
+	hook_since | grep -F ": $1: " | grep -o '[0-9.]* ms in the hook' | tail -n 1 | cut -d' ' -f1
 }
 hook_device_ms() { # STAGE
-	hook_since "$MARK" | grep -F ": $1: $E1000E: on " | grep -o '([0-9.]* ms)' | tail -n 1 | tr -d '()' | cut -d' ' -f1
+	hook_since | grep -F ": $1: $E1000E: on " | grep -o '([0-9.]* ms)' | tail -n 1 | tr -d '()' | cut -d' ' -f1
 }
 
 # ---- libvirtd 9.0 with the hook -----------------------------------------------
@@ -111,13 +38,8 @@ hook_device_ms() { # STAGE
 begin libvirtd-hook
 mkdir -p "$LV" "$HOOKS"
 ln -sf "$VV_HOOK" "$HOOKS/vfio-variant"
-libvirtd_configure "log_filters = \"1:util.command\"
-log_outputs = \"3:file:$LV/libvirtd.log 1:file:$LV/command.log\""
-start_libvirtd
-check "libvirtd did not answer within 60 s: $(tail -n 3 "$LV/libvirtd.log" "$LV/stdout" | tr '\n' ' ')" is "$up" yes
-vsh version
-LIBVIRT_VERSION=$(sed -n 's/^Using library: libvirt //p' /tmp/out)
-check "libvirt is $LIBVIRT_VERSION, expected 9.0.0" is "$LIBVIRT_VERSION" 9.0.0
+libvirtd_configure "$LIBVIRTD_HOOK_LOG"
+libvirtd_start_checked 9.0.0
 check "the hook is not executable through $HOOKS/vfio-variant" test -x "$HOOKS/vfio-variant"
 check "no virt-xml" command -v virt-xml
 log "hook: $(ls -l "$HOOKS")"
@@ -312,7 +234,7 @@ check "virsh start exits $RC" rc_is 0
 vsh destroy vm5
 snapshot | grep -v '^modules:' >/tmp/after
 check "something changed: $(diff /tmp/before /tmp/after | tr '\n' ' ')" cmp -s /tmp/before /tmp/after
-check "the hook said something for a guest without hostdevs" eval "! hook_since $MARK | grep -q ."
+check "the hook said something for a guest without hostdevs" eval "! hook_since | grep -q ."
 # The managed guest again, its module loaded: with the hook, then without
 # (libvirt 9.0 then leaves it on vfio-pci).
 hook_mark
@@ -363,11 +285,4 @@ echo "FIGURE hook's own time, managed e1000e, first start (module loaded at prep
 echo "FIGURE virsh start, first start of the managed guest (module loaded by the hook): $(ms "${WITH_HOOK_US:-0}") ms; a guest without hostdevs, hook installed: $(ms "${NOHOSTDEV_US:-0}") ms"
 echo "FIGURE libvirtd 9.0 start in the VM ($(libvirtd_caps_said)): $(ms "$LIBVIRTD_US") ms"
 
-stop_libvirtd
-grep -E ' error : ' "$LV/libvirtd.log" | grep -v -E 'virGDBus|/dev/kvm|virNetSocketNewConnectUNIX' |
-	tail -n 20 | sed 's/^/LOG libvirtd: /'
-dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace|refcount_t|general protection' | sed 's/^/KERNEL-WARNING /'
-[ "$ANY_FAIL" = 1 ] && dmesg | tail -n 40 | sed 's/^/LOG dmesg: /'
-read -r uptime _ </proc/uptime
-echo "VV-INIT done at ${uptime} s (guest clock)"
-/bin/busybox poweroff -f
+libvirt_guest_finish

@@ -26,24 +26,15 @@
 # Prerequisites missing: on CI (CI=true) a failure; otherwise a skip with
 # one line saying what to install. VV_VM_TIMEOUT (seconds, default 300)
 # bounds the boot.
+# shellcheck disable=SC2154 # the arguments' variables: vm_args binds them
 set -uo pipefail
 
-if [ $# -ne 6 ]; then
-	echo "usage: run-vm-libvirt.sh CLI LIBDIR MODULE_SRC VALIDATOR TIMEIT WORKDIR" >&2
-	exit 2
-fi
-cli=$(readlink -f "$1")
-libdir=$(readlink -f "$2")
-module_src=$(readlink -f "$3")
-validator=$(readlink -f "$4")
-timeit=$(readlink -f "$5")
-work=$6
 here=$(cd "$(dirname "$0")" && pwd)
-vm_dir=$(cd "$here/../vm" && pwd)
-timeout_s=${VV_VM_TIMEOUT:-300}
-
 # shellcheck source=tests/vm/vm-lib.sh
-. "$vm_dir/vm-lib.sh"
+. "$here/../vm/vm-lib.sh"
+
+vm_args "run-vm-libvirt.sh CLI LIBDIR MODULE_SRC VALIDATOR TIMEIT WORKDIR" "$@"
+timeout_s=${VV_VM_TIMEOUT:-300}
 
 # The scenarios vm-scenarios.sh reports, in order.
 scenarios=(libvirtd nodedev-list nodedev-dumpxml-all nodedev-detach nodedev-dumpxml libvirt-knows
@@ -54,11 +45,8 @@ t_start=$(vm_now)
 # ---- prerequisites ------------------------------------------------------------
 
 vm_missing_base
-command -v libvirtd >/dev/null || VM_MISSING+=("libvirtd (libvirt-daemon-system)")
-command -v virsh >/dev/null || VM_MISSING+=("virsh (libvirt-clients)")
+vm_missing_libvirt
 [ -r "${VV_LIBVIRT_NODEDEV_RNG:-}" ] || VM_MISSING+=("libvirt's nodedev.rng (libvirt0)")
-[ -r /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so ] ||
-	VM_MISSING+=("libvirt's QEMU driver (libvirt-daemon-driver-qemu)")
 vm_skip_if_missing "libvirt VM suite" "libvirt-daemon-system libvirt-clients qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static kmod cpio build-essential" ||
 	exit "$VM_SKIP_STATUS"
 
@@ -74,23 +62,15 @@ vm_build_module "$module_src" "$work"
 vm_write_conf "$work/vv-vm.conf"
 cat >>"$work/vv-vm.conf" <<EOF
 STAGE2=$here/vm-scenarios.sh
-GUEST_LIB=$vm_dir/vv-guest-lib.sh
 VV_CLI=$cli
 VALIDATOR=$validator
 HELPER_DIR=$(dirname "$timeit")
 SCHEMA_DIR=$(readlink -f "$VV_SCHEMA_DIR")
 NODEDEV_RNG=$(readlink -f "$VV_LIBVIRT_NODEDEV_RNG")
 EOF
-vm_libvirt_share "$work/vv-vm.conf" "$here" "${VV_QEMU_CAPS_DIR:-$work.qemu-caps}"
-t0=$(vm_now)
-if ! "$vm_dir/mkinitramfs.sh" --kver "$VM_KVER" --root "$work/root" --out "$work/initrd.cpio" \
-	--cli "$cli" --libdir "$libdir" --module "$VM_KO" --init "$here/vm-init.sh" --conf "$work/vv-vm.conf" \
-	>"$work/mkinitramfs.log" 2>&1; then
-	sed 's/^/# /' "$work/mkinitramfs.log"
-	echo "Bail out! the initramfs could not be built"
-	exit 1
-fi
-t_initrd=$(($(vm_now) - t0))
+vm_libvirt_share "$work/vv-vm.conf" "${VV_QEMU_CAPS_DIR:-$work.qemu-caps}"
+vm_initramfs "$work" --kver "$VM_KVER" --cli "$cli" --libdir "$libdir" --module "$VM_KO" \
+	--init "$here/vm-init.sh" --conf "$work/vv-vm.conf"
 
 # ---- boot: the host's root read-only over virtio-9p; memory for libvirtd and a guest ----
 
@@ -106,4 +86,4 @@ echo "# libvirt's node-device XML of $(find "$work/nodedev" -name '*.xml' | wc -
 
 # ---- figures -------------------------------------------------------------------------------
 
-vm_finish "$serial" "$t_start" "test module build $(vm_secs "$VM_T_MODULE") s, initramfs $(vm_secs "$t_initrd") s"
+vm_finish "$serial" "$t_start" "test module build $(vm_secs "$VM_T_MODULE") s, initramfs $(vm_secs "$VM_T_INITRD") s"

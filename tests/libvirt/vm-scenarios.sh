@@ -10,34 +10,13 @@
 # VM powers off. /etc/vv-vm.conf (written by run-vm-libvirt.sh) names the
 # devices and the programs (build tree paths, the same inside and out).
 
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin
-export LC_ALL=C
 # shellcheck source=/dev/null
 . /etc/vv-vm.conf
-# shellcheck source=tests/libvirt/vm-libvirtd.sh
-. "$LIBVIRTD_LIB"
-libvirtd_fresh_root
-read -r uptime _ </proc/uptime
-echo "VV-INIT start"
-echo "FIGURE boot: kernel start to the scenarios: ${uptime} s (guest clock)"
-
-VV=$VV_CLI
-PATH=$PATH:$HELPER_DIR # vv-timeit
-# shellcheck source=tests/vm/vv-guest-lib.sh
-. "$GUEST_LIB"
-coldplug
+# shellcheck source=tests/libvirt/vm-libvirt-lib.sh
+. "$LIBVIRT_LIB"
+libvirt_guest_start
 
 E1000E_NODEDEV=pci_0000_00_06_0
-
-# virsh ARGS...: like vv, for virsh against the private daemon.
-vsh() {
-	timeout -s KILL "$CMD_TIMEOUT" virsh -q -c "$URI" "$@" >/tmp/out 2>/tmp/err
-	RC=$?
-	log "\$ virsh $* -> exit $RC"
-	sed 's/^/LOG   | /' /tmp/out /tmp/err
-}
-
-record_has() { grep -qxF -- "$2" "$(record_of "$1")" 2>/dev/null; }
 
 # NODEDEV-XML lines: run-vm-libvirt.sh writes FILE from them.
 emit_xml() { # FILE < document
@@ -47,35 +26,13 @@ emit_xml() { # FILE < document
 # A guest that gets PCI_ADDRESS as an unmanaged hostdev: libvirt 9.0
 # accepts it only if it detached the device itself (its in-memory list) or
 # if the device is on exactly vfio-pci.
-define_guest() { # NAME BDF
-	bus=$(echo "$2" | cut -d: -f2)
-	slot=$(echo "$2" | cut -d: -f3 | cut -d. -f1)
-	function=${2##*.}
-	cat >"/tmp/$1.xml" <<EOF
-<domain type='qemu'>
-  <name>$1</name>
-  <memory unit='MiB'>32</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices>
-    <hostdev mode='subsystem' type='pci' managed='no'>
-      <source><address domain='0x0000' bus='0x$bus' slot='0x$slot' function='0x$function'/></source>
-    </hostdev>
-  </devices>
-</domain>
-EOF
-	vsh define "/tmp/$1.xml"
-}
+define_guest() { define "$1" "$(hostdev_xml "$2" no)"; } # NAME BDF
 
 # ---- libvirtd 9.0, private: no systemd, udevd or D-Bus ---------------------------
 
 begin libvirtd
 libvirtd_configure
-start_libvirtd
-check "libvirtd did not answer within 60 s: $(tail -n 3 "$LV/libvirtd.log" "$LV/stdout" | tr '\n' ' ')" is "$up" yes
-vsh version
-LIBVIRT_VERSION=$(sed -n 's/^Using library: libvirt //p' /tmp/out)
-check "libvirt is $LIBVIRT_VERSION, expected 9.0.0" is "$LIBVIRT_VERSION" 9.0.0
+libvirtd_start_checked 9.0.0
 vsh nodedev-list --cap pci
 cp /tmp/out /tmp/nodedevs
 check "virsh nodedev-list lacks $E1000E_NODEDEV" out_has "^$E1000E_NODEDEV\$"
@@ -311,11 +268,4 @@ echo "FIGURE vfio-variant nodedev-detach e1000e -> $VARIANT_DRIVER: $(ms "${DETA
 echo "FIGURE vfio-variant nodedev-reattach e1000e: $(ms "${REATTACH_US:-0}") ms; virsh nodedev-reattach: $(ms "$PLAIN_REATTACH_US") ms"
 echo "FIGURE start of a paused managed='no' guest with the device: $(ms "${START_US:-0}") ms"
 
-kill "$(cat "$LV/libvirtd.pid")" 2>/dev/null
-grep -E ' error : ' "$LV/libvirtd.log" | grep -v -E 'virGDBus|/dev/kvm|virNetSocketNewConnectUNIX|must be manually detached' |
-	tail -n 20 | sed 's/^/LOG libvirtd: /'
-dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace|refcount_t|general protection' | sed 's/^/KERNEL-WARNING /'
-[ "$ANY_FAIL" = 1 ] && dmesg | tail -n 40 | sed 's/^/LOG dmesg: /'
-read -r uptime _ </proc/uptime
-echo "VV-INIT done at ${uptime} s (guest clock)"
-/bin/busybox poweroff -f
+libvirt_guest_finish 'must be manually detached'

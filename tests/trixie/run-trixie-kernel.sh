@@ -22,27 +22,17 @@
 # to prove the suite is not blind (virtio_vfio_pci: the suite must fail);
 # VV_TRIXIE_KMSG=LINE has the guest write LINE to its kernel log before
 # the check for kernel warnings (a "WARNING: ..." line must fail the run).
+# shellcheck disable=SC2154 # the arguments' variables: vm_args binds them
 set -uo pipefail
 
-if [ $# -ne 8 ]; then
-	echo "usage: run-trixie-kernel.sh CLI LIBDIR VARIANT_SRC OPEN_CHECK TIMEIT KILL_AFTER WORKDIR CACHE" >&2
-	exit 2
-fi
-cli=$(readlink -f "$1")
-libdir=$(readlink -f "$2")
-variant_src=$(readlink -f "$3")
-open_check=$(readlink -f "$4")
-timeit=$(readlink -f "$5")
-kill_after=$(readlink -f "$6")
-work=$7
-cache=${VV_TRIXIE_CACHE:-$8}
 here=$(cd "$(dirname "$0")" && pwd)
-vm=$here/../vm
+# shellcheck source=tests/vm/vm-lib.sh
+. "$here/../vm/vm-lib.sh"
+
+vm_args "run-trixie-kernel.sh CLI LIBDIR VARIANT_SRC OPEN_CHECK TIMEIT KILL_AFTER WORKDIR CACHE" "$@"
+cache=${VV_TRIXIE_CACHE:-$cache}
 timeout_s=${VV_VM_TIMEOUT:-300}
 leave_out=${VV_TRIXIE_LEAVE_OUT:-}
-
-# shellcheck source=tests/vm/vm-lib.sh
-. "$vm/vm-lib.sh"
 
 # The scenarios kernel-init.sh reports, in order: each must print one RESULT line.
 scenarios=(list list-e1000e-test-variant explain dry-run detach-virtio vfio-open-virtio
@@ -52,11 +42,7 @@ t_start=$(vm_now)
 
 # ---- prerequisites ------------------------------------------------------------
 
-VM_MISSING=()
-command -v qemu-system-x86_64 >/dev/null || VM_MISSING+=("qemu-system-x86_64 (qemu-system-x86)")
-{ [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || VM_MISSING+=("a static /bin/busybox (busybox-static)")
-{ [ -x /sbin/modprobe ] && [ -x /sbin/depmod ]; } || VM_MISSING+=("/sbin/modprobe and /sbin/depmod (kmod)")
-command -v cpio >/dev/null || VM_MISSING+=("cpio")
+vm_missing_qemu
 vm_skip_if_missing "trixie suite" "qemu-system-x86 busybox-static kmod cpio" || exit "$VM_SKIP_STATUS"
 
 rm -rf "$work"
@@ -65,21 +51,10 @@ mkdir -p "$work" "$cache"
 # ---- Debian 13's kernel, virtio_vfio_pci and the test variant (cached) ----------------
 
 # Before the plan: exit 77 (mmdebstrap or the network missing) is a skip.
-# Then CACHE/.lock, shared, until the initramfs is built: a suite with
-# other test variant sources sharing the cache (VV_TRIXIE_CACHE) rebuilds
-# CACHE/kernel under that lock held exclusively; if it did so between the
-# fetch and the shared lock, fetch again.
-t0=$(vm_now)
-for _ in 1 2 3; do
-	"$here/trixie-fetch.sh" "$cache" "$variant_src" >"$work/fetch.out" 2>"$work/fetch.err"
-	status=$?
-	[ "$status" = 0 ] || break
-	exec 8<"$cache/.lock"
-	flock -s 8
-	[ "# trixie-fetch: ready $(cat "$cache/kernel/stamp" 2>/dev/null)" = "$(tail -n 1 "$work/fetch.out")" ] && break
-	exec 8<&-
-done
-t_fetch=$(($(vm_now) - t0))
+# CACHE/.lock stays held shared until the initramfs is built.
+vm_trixie_fetch "$cache" "$variant_src" "$work"
+status=$VM_FETCH_STATUS
+t_fetch=$VM_T_FETCH
 if [ "$status" = 77 ]; then
 	# As vm_skip_if_missing, with the fetch's own line (what to install, or
 	# the network).
@@ -135,19 +110,11 @@ if [ -n "${VV_TRIXIE_KMSG:-}" ]; then
 	printf 'KMSG=%q\n' "$VV_TRIXIE_KMSG" >>"$work/vv-vm.conf"
 	echo "# VV_TRIXIE_KMSG: the guest writes '$VV_TRIXIE_KMSG' to its kernel log"
 fi
-t0=$(vm_now)
-if ! "$vm/mkinitramfs.sh" --kver "$kver" --moddir "$kroot" --full-index --modules "$modules" \
-	--root "$work/root" --out "$work/initrd.cpio" --cli "$cli" --libdir "$libdir" \
-	--init "$here/kernel-init.sh" --conf "$work/vv-vm.conf" \
-	--helper "$open_check" --helper "$timeit" --helper "$vm/vv-guest-lib.sh" --preload "$kill_after" \
-	>"$work/mkinitramfs.log" 2>&1; then
-	sed 's/^/# /' "$work/mkinitramfs.log"
-	echo "Bail out! the initramfs could not be built"
-	exit 1
-fi
+vm_initramfs "$work" --kver "$kver" --moddir "$kroot" --full-index --modules "$modules" \
+	--cli "$cli" --libdir "$libdir" --init "$here/kernel-init.sh" --conf "$work/vv-vm.conf" \
+	--helper "$open_check" --helper "$timeit" --helper "$VM_LIB_DIR/vv-guest-lib.sh" --preload "$kill_after"
 cp "$kernel/vmlinuz" "$work/vmlinuz"
 exec 8<&- # CACHE/kernel is not read any more
-t_initrd=$(($(vm_now) - t0))
 
 # ---- boot: one boot runs every scenario ----------------------------------------------
 
@@ -159,14 +126,5 @@ vm_report "$serial" "$timeout_s" "${scenarios[@]}"
 
 # ---- figures -------------------------------------------------------------------------------
 
-echo "# FIGURE host: trixie fetch $(vm_secs "$t_fetch") s, initramfs $(vm_secs "$t_initrd") s ($(($(stat -c %s "$work/initrd.cpio") / 1048576)) MiB)"
-[ -n "$VM_BOOT_AT" ] && echo "# FIGURE host: QEMU start to /init $(vm_secs $((VM_BOOT_AT - VM_T_BOOT))) s, QEMU start to power off $(vm_secs $((VM_T_END - VM_T_BOOT))) s"
-vm_lines "$serial" | grep '^FIGURE ' | sed 's/^/# /'
-echo "# FIGURE host: whole trixie kernel suite $(vm_secs $(($(vm_now) - t_start))) s"
-
-if [ "$VM_FAILED" != 0 ]; then
-	echo "---- serial console of the VM ($serial) ----" >&2
-	vm_lines "$serial" >&2
-	exit 1
-fi
-exit 0
+vm_finish "$serial" "$t_start" \
+	"trixie fetch $(vm_secs "$t_fetch") s, initramfs $(vm_secs "$VM_T_INITRD") s ($(($(stat -c %s "$work/initrd.cpio") / 1048576)) MiB)"

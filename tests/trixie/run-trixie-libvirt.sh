@@ -32,26 +32,16 @@
 #
 # Nothing here touches this machine's devices: every bind happens in the
 # guest, and the shares are read-only but for the capabilities cache.
+# shellcheck disable=SC2154 # the arguments' variables: vm_args binds them
 set -uo pipefail
 
-if [ $# -ne 7 ]; then
-	echo "usage: run-trixie-libvirt.sh CLI HOOK HELPER_DIR SRCROOT BUILDROOT CACHE WORKDIR" >&2
-	exit 2
-fi
-cli=$(readlink -f "$1")
-hook=$(readlink -f "$2")
-helper_dir=$(readlink -f "$3")
-srcroot=$(readlink -f "$4")
-buildroot=$(readlink -f "$5")
-cache=${VV_TRIXIE_CACHE:-$6}
-work=$7
 here=$(cd "$(dirname "$0")" && pwd)
-vm_dir=$(cd "$here/../vm" && pwd)
-libvirt_dir=$(cd "$here/../libvirt" && pwd)
-timeout_s=${VV_VM_TIMEOUT:-600}
-
 # shellcheck source=tests/vm/vm-lib.sh
-. "$vm_dir/vm-lib.sh"
+. "$here/../vm/vm-lib.sh"
+
+vm_args "run-trixie-libvirt.sh CLI HOOK HELPER_DIR SRCROOT BUILDROOT CACHE WORKDIR" "$@"
+cache=${VV_TRIXIE_CACHE:-$cache}
+timeout_s=${VV_VM_TIMEOUT:-600}
 
 # The scenarios vm-trixie-libvirt.sh reports, in order.
 scenarios=(libvirtd nodedev-detach unmanaged-variant managed-same nodedev-reattach virsh-reattach
@@ -61,11 +51,7 @@ t_start=$(vm_now)
 
 # ---- prerequisites, then the cached fetch and root ---------------------------
 
-VM_MISSING=()
-command -v qemu-system-x86_64 >/dev/null || VM_MISSING+=("qemu-system-x86_64 (qemu-system-x86)")
-{ [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || VM_MISSING+=("a static /bin/busybox (busybox-static)")
-{ [ -x /sbin/modprobe ] && [ -x /sbin/depmod ]; } || VM_MISSING+=("/sbin/modprobe and /sbin/depmod (kmod)")
-command -v cpio >/dev/null || VM_MISSING+=("cpio")
+vm_missing_qemu
 command -v mmdebstrap >/dev/null || VM_MISSING+=("mmdebstrap")
 vm_skip_if_missing "trixie libvirt suite" "mmdebstrap qemu-system-x86 busybox-static kmod cpio" ||
 	exit "$VM_SKIP_STATUS"
@@ -73,21 +59,12 @@ vm_skip_if_missing "trixie libvirt suite" "mmdebstrap qemu-system-x86 busybox-st
 rm -rf "$work"
 mkdir -p "$work" "$cache"
 # CACHE/kernel is read under CACHE/.lock held shared until the initramfs is
-# built, CACHE/libvirt-root under CACHE/.root-lock held shared until the VM
-# is off: a run sharing the cache (VV_TRIXIE_CACHE) with other test variant
-# sources rebuilds the kernel tree, or another recipe the root, under the
-# lock held exclusively. A fetch that another rebuild overtook is repeated
-# (tests/trixie/README.md).
-fetch_status=0
-for _ in 1 2 3; do
-	fetch_status=0
-	"$here/trixie-fetch.sh" "$cache" "$vm_dir/vv-test-variant" >"$work/fetch.out" 2>"$work/fetch.err" || fetch_status=$?
-	[ "$fetch_status" = 0 ] || break
-	exec 8<"$cache/.lock"
-	flock -s 8
-	[ "# trixie-fetch: ready $(cat "$cache/kernel/stamp" 2>/dev/null)" = "$(tail -n 1 "$work/fetch.out")" ] && break
-	exec 8<&-
-done
+# built (vm_trixie_fetch), CACHE/libvirt-root under CACHE/.root-lock held
+# shared until the VM is off: a run sharing the cache (VV_TRIXIE_CACHE) with
+# another recipe rebuilds the root under the lock held exclusively. A build
+# that another rebuild overtook is repeated (tests/trixie/README.md).
+vm_trixie_fetch "$cache" "$VM_LIB_DIR/vv-test-variant" "$work"
+fetch_status=$VM_FETCH_STATUS
 root_status=0
 if [ "$fetch_status" = 0 ]; then
 	for _ in 1 2 3; do
@@ -139,7 +116,6 @@ esac
 cat >>"$work/vv-vm.conf" <<EOF
 VIRTIO_RNG=0000:00:0c.0
 STAGE2=$here/vm-trixie-libvirt.sh
-GUEST_LIB=$vm_dir/vv-guest-lib.sh
 VV_CLI=$cli
 VV_HOOK=$hook
 VV_SYSCONFDIR=${VV_SYSCONFDIR:-/usr/local/etc}
@@ -147,19 +123,12 @@ HELPER_DIR=$helper_dir
 HOOK_LIBVIRT_VERSION=${VV_TRIXIE_HOOK_LIBVIRT_VERSION:-}
 SHARES="$shares"
 EOF
-vm_libvirt_share "$work/vv-vm.conf" "$libvirt_dir" "${VV_QEMU_CAPS_DIR:-$work.qemu-caps}" "$root"
+vm_libvirt_share "$work/vv-vm.conf" "${VV_QEMU_CAPS_DIR:-$work.qemu-caps}" "$root"
 
-t0=$(vm_now)
-if ! "$vm_dir/mkinitramfs.sh" --kver "$VM_KVER" --moddir "$cache/kernel/root" --full-index \
+vm_initramfs "$work" --kver "$VM_KVER" --moddir "$cache/kernel/root" --full-index \
 	--modules "vfio_pci vfio_iommu_type1 e1000 e1000e virtio_net 9p 9pnet_virtio overlay virtio_vfio_pci vv_test_vfio_pci" \
-	--root "$work/root" --out "$work/initrd.cpio" --no-cli \
-	--init "$libvirt_dir/vm-init.sh" --conf "$work/vv-vm.conf" >"$work/mkinitramfs.log" 2>&1; then
-	sed 's/^/# /' "$work/mkinitramfs.log"
-	echo "Bail out! the initramfs could not be built"
-	exit 1
-fi
+	--no-cli --init "$VM_LIBVIRT_DIR/vm-init.sh" --conf "$work/vv-vm.conf"
 exec 8<&- # CACHE/kernel is not read any more
-t_initrd=$(($(vm_now) - t0))
 
 # ---- boot: the trixie root read-only over virtio-9p; memory for libvirtd and guests ----
 
@@ -170,4 +139,4 @@ exec 7<&- # nor the root
 vm_report "$serial" "$timeout_s" "${scenarios[@]}"
 
 echo "$fetch_figures" | grep '^# FIGURE'
-vm_finish "$serial" "$t_start" "initramfs $(vm_secs "$t_initrd") s"
+vm_finish "$serial" "$t_start" "initramfs $(vm_secs "$VM_T_INITRD") s"

@@ -17,22 +17,11 @@
 # /etc/libvirt/hooks/qemu.d/zz-vv-trace (after qemu.d/vfio-variant). The
 # events numbered in between are the hook's.
 
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin
-export LC_ALL=C
 # shellcheck source=/dev/null
 . /etc/vv-vm.conf
-# shellcheck source=tests/libvirt/vm-libvirtd.sh
-. "$LIBVIRTD_LIB"
-libvirtd_fresh_root
-read -r uptime _ </proc/uptime
-echo "VV-INIT start"
-echo "FIGURE boot: kernel start to the scenarios: ${uptime} s (guest clock)"
-
-VV=$VV_CLI
-PATH=$PATH:$HELPER_DIR
-# shellcheck source=tests/vm/vv-guest-lib.sh
-. "$GUEST_LIB"
-coldplug
+# shellcheck source=tests/libvirt/vm-libvirt-lib.sh
+. "$LIBVIRT_LIB"
+libvirt_guest_start
 
 VIRTIO_NODEDEV=pci_0000_00_07_0
 HOOKS=/etc/libvirt/hooks
@@ -42,14 +31,6 @@ UEVENTS=/run/vv-uevents.log
 # The devices a guest may get, and libvirt-pick's list.
 TEST_DEVICES="$EDU $TESTDEV $E1000 $E1000E $VIRTIO $BR_E1000 $BR_EDU $VIRTIO_RNG"
 
-vsh() {
-	timeout -s KILL "$CMD_TIMEOUT" virsh -q -c "$URI" "$@" >/tmp/out 2>/tmp/err
-	RC=$?
-	log "\$ virsh $* -> exit $RC"
-	sed 's/^/LOG   | /' /tmp/out /tmp/err
-}
-record_has() { grep -qxF -- "$2" "$(record_of "$1")" 2>/dev/null; }
-plans_left() { [ -n "$(find "$STATE/hook" -type f 2>/dev/null)" ]; }
 nodedev_of() { echo "pci_$1" | tr ':.' '__'; }
 # The module of the driver a device is on ("none" without one).
 drv_module() {
@@ -63,61 +44,6 @@ send() {
 	end "$1"
 	SCENARIO_FIGURES="${SCENARIO_FIGURES:+$SCENARIO_FIGURES, }$SCENARIO $(ms $(($(now_us) - T_SCENARIO))) ms"
 }
-
-# ---- guests -----------------------------------------------------------------
-
-guest_xml() { # NAME [HOSTDEV_XML]
-	cat >"/tmp/$1.xml" <<EOF
-<domain type='qemu'>
-  <name>$1</name>
-  <memory unit='MiB'>64</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-$2
-  </devices>
-</domain>
-EOF
-}
-hostdev_xml() { # BDF MANAGED [EXTRA_INSIDE]
-	bus=$(echo "$1" | cut -d: -f2)
-	slot=$(echo "$1" | cut -d: -f3 | cut -d. -f1)
-	function=${1##*.}
-	printf "    <hostdev mode='subsystem' type='pci' managed='%s'>\n%s      <source><address domain='0x0000' bus='0x%s' slot='0x%s' function='0x%s'/></source>\n    </hostdev>" \
-		"$2" "${3:+      $3
-}" "$bus" "$slot" "$function"
-}
-define() { guest_xml "$1" "$2"; vsh define "/tmp/$1.xml"; }
-start_guest() {
-	t0=$(now_us)
-	vsh start "$1"
-	START_US=$(($(now_us) - t0))
-	GUEST_FIGURES="${GUEST_FIGURES:+$GUEST_FIGURES, }$1 $(ms "$START_US") ms"
-}
-qemu_pid() { cat "/run/libvirt/qemu/$1.pid" 2>/dev/null; }
-qemu_holds_group() { # NAME BDF
-	pid=$(qemu_pid "$1")
-	[ -n "$pid" ] && [ -n "$(find "/proc/$pid/fd" -lname "/dev/vfio/$(group_of "$2")" 2>/dev/null)" ]
-}
-running() { vsh domstate "$1"; grep -qx running /tmp/out; }
-no_guest_left() {
-	for guest in $(virsh -q -c "$URI" list --name 2>/dev/null); do
-		log "destroying $guest, left running"
-		virsh -q -c "$URI" destroy "$guest" >/dev/null 2>&1
-	done
-}
-
-# ---- the hook's log (libvirt's debug log of util.command) ------------------------
-
-hook_lines() { grep -a -o 'vfio-variant hook: .*' "$LV/command.log" | sed "s/'\$//"; }
-hook_mark() {
-	MARK=$(($(hook_lines | wc -l) + 1))
-	STAGE_MARK=$(($(wc -l <"$STAGES") + 1))
-}
-hook_since() { hook_lines | tail -n "+$MARK"; }
-hook_said() { hook_since | grep -qF -- "$1"; }
-hook_log() { hook_since | sed 's/^/LOG hook| /'; }
 
 # ---- driver changes, counted by the kernel ----------------------------------------
 
@@ -211,14 +137,9 @@ else
 	ln -sf "$VV_HOOK" "$HOOKS/qemu.d/vfio-variant"
 	HOOK_SAID="$VV_HOOK"
 fi
-libvirtd_configure "log_filters = \"1:util.command\"
-log_outputs = \"3:file:$LV/libvirtd.log 1:file:$LV/command.log\""
-start_libvirtd
-check "libvirtd did not answer within 60 s: $(tail -n 3 "$LV/libvirtd.log" "$LV/stdout" | tr '\n' ' ')" is "$up" yes
-vsh version
-LIBVIRT_VERSION=$(sed -n 's/^Using library: libvirt //p' /tmp/out)
+libvirtd_configure "$LIBVIRTD_HOOK_LOG"
+libvirtd_start_checked 11.3.0
 HYPERVISOR=$(sed -n 's/^Running hypervisor: //p' /tmp/out)
-check "libvirt is $LIBVIRT_VERSION, expected 11.3.0" is "$LIBVIRT_VERSION" 11.3.0
 QEMU_VERSION=$(qemu-system-x86_64 --version | head -n 1)
 vsh nodedev-list --cap pci
 check "virsh nodedev-list lacks $VIRTIO_NODEDEV" out_has "^$VIRTIO_NODEDEV\$"
@@ -470,11 +391,4 @@ echo "FIGURE libvirtd $LIBVIRT_VERSION start in the VM ($(libvirtd_caps_said)): 
 echo "FIGURE scenarios (a guest's start and destroy is timed apart): $SCENARIO_FIGURES"
 echo "FIGURE virsh start of the nested guests (TCG): ${GUEST_FIGURES:-none}"
 
-stop_libvirtd
-grep -E ' error : ' "$LV/libvirtd.log" | grep -v -E 'virGDBus|/dev/kvm|virNetSocketNewConnectUNIX' |
-	tail -n 20 | sed 's/^/LOG libvirtd: /'
-dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace|refcount_t|general protection' | sed 's/^/KERNEL-WARNING /'
-[ "$ANY_FAIL" = 1 ] && dmesg | tail -n 40 | sed 's/^/LOG dmesg: /'
-read -r uptime _ </proc/uptime
-echo "VV-INIT done at ${uptime} s (guest clock)"
-/bin/busybox poweroff -f
+libvirt_guest_finish

@@ -17,24 +17,15 @@
 # one line saying what to install.
 #
 # Environment: VV_VM_TIMEOUT (seconds, default 300) bounds the boot.
+# shellcheck disable=SC2154 # the arguments' variables: vm_args binds them
 set -uo pipefail
 
-if [ $# -ne 7 ]; then
-	echo "usage: run-vm.sh CLI LIBDIR MODULE_SRC OPEN_CHECK TIMEIT KILL_AFTER WORKDIR" >&2
-	exit 2
-fi
-cli=$(readlink -f "$1")
-libdir=$(readlink -f "$2")
-module_src=$(readlink -f "$3")
-open_check=$(readlink -f "$4")
-timeit=$(readlink -f "$5")
-kill_after=$(readlink -f "$6")
-work=$7
 here=$(cd "$(dirname "$0")" && pwd)
-timeout_s=${VV_VM_TIMEOUT:-300}
-
 # shellcheck source=tests/vm/vm-lib.sh
 . "$here/vm-lib.sh"
+
+vm_args "run-vm.sh CLI LIBDIR MODULE_SRC OPEN_CHECK TIMEIT KILL_AFTER WORKDIR" "$@"
+timeout_s=${VV_VM_TIMEOUT:-300}
 
 # The scenarios init.sh reports, in order: each must print one RESULT line.
 scenarios=(list explain detach-e1000e vfio-open-e1000e dry-run reattach-e1000e
@@ -62,16 +53,9 @@ vm_build_module "$module_src" "$work"
 # ---- the VM's devices and initramfs ---------------------------------------------
 
 vm_write_conf "$work/vv-vm.conf"
-t0=$(vm_now)
-if ! "$here/mkinitramfs.sh" --kver "$kver" --root "$work/root" --out "$work/initrd.cpio" \
-	--cli "$cli" --libdir "$libdir" --module "$VM_KO" --init "$here/init.sh" --conf "$work/vv-vm.conf" \
-	--helper "$open_check" --helper "$timeit" --helper "$here/vv-guest-lib.sh" --preload "$kill_after" \
-	>"$work/mkinitramfs.log" 2>&1; then
-	sed 's/^/# /' "$work/mkinitramfs.log"
-	echo "Bail out! the initramfs could not be built"
-	exit 1
-fi
-t_initrd=$(($(vm_now) - t0))
+vm_initramfs "$work" --kver "$kver" --cli "$cli" --libdir "$libdir" --module "$VM_KO" \
+	--init "$here/init.sh" --conf "$work/vv-vm.conf" \
+	--helper "$open_check" --helper "$timeit" --helper "$here/vv-guest-lib.sh" --preload "$kill_after"
 
 # ---- boot: one boot runs every scenario ----------------------------------------------
 
@@ -81,14 +65,5 @@ vm_report "$serial" "$timeout_s" "${scenarios[@]}"
 
 # ---- figures -------------------------------------------------------------------------------
 
-echo "# FIGURE host: test module build $(vm_secs "$VM_T_MODULE") s, initramfs $(vm_secs "$t_initrd") s ($(($(stat -c %s "$work/initrd.cpio") / 1048576)) MiB)"
-[ -n "$VM_BOOT_AT" ] && echo "# FIGURE host: QEMU start to /init $(vm_secs $((VM_BOOT_AT - VM_T_BOOT))) s, QEMU start to power off $(vm_secs $((VM_T_END - VM_T_BOOT))) s"
-vm_lines "$serial" | grep '^FIGURE ' | sed 's/^/# /'
-echo "# FIGURE host: whole suite $(vm_secs $(($(vm_now) - t_start))) s"
-
-if [ "$VM_FAILED" != 0 ]; then
-	echo "---- serial console of the VM ($serial) ----" >&2
-	vm_lines "$serial" >&2
-	exit 1
-fi
-exit 0
+vm_finish "$serial" "$t_start" \
+	"test module build $(vm_secs "$VM_T_MODULE") s, initramfs $(vm_secs "$VM_T_INITRD") s ($(($(stat -c %s "$work/initrd.cpio") / 1048576)) MiB)"

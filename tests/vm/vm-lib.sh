@@ -1,11 +1,14 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # shellcheck shell=bash
 #
-# What the two real-kernel suites share, sourced by tests/vm/run-vm.sh (the
-# CLI in an initramfs) and tests/libvirt/run-vm-libvirt.sh (libvirtd in the
-# VM, on the host's root shared read-only): the Debian kernel to boot, the
-# prerequisites, the test variant module, the VM's devices, the boot, and
-# the parsing of the guest's RESULT lines into TAP.
+# What the real-kernel runners share, sourced by tests/vm/run-vm.sh (the
+# CLI in an initramfs), tests/libvirt/run-vm-libvirt.sh and tests/hook/
+# run-vm-hook.sh (libvirtd in the VM, on the host's root shared read-only),
+# tests/trixie/run-trixie-*.sh (Debian 13's kernel and root) and
+# tests/vfio-mode/run-vfio-mode.sh: their arguments, the Debian kernel to
+# boot, the prerequisites, the trixie cache, the test variant module, the
+# VM's devices, the initramfs, the boot, the parsing of the guest's RESULT
+# lines into TAP, and the figures and summary at the end.
 #
 # Nothing here touches this machine's devices: every sysfs write happens in
 # the guest. QEMU runs as the calling user; KVM is never used.
@@ -17,8 +20,36 @@
 # for the kernel's command line.
 # shellcheck disable=SC2034
 
+# Where the guests' files are: tests/vm and tests/libvirt.
+VM_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+VM_LIBVIRT_DIR=$(cd "$VM_LIB_DIR/../libvirt" && pwd)
+
 vm_now() { echo "${EPOCHREALTIME/./}"; } # microseconds
 vm_secs() { printf '%d.%01d' $(($1 / 1000000)) $(($1 % 1000000 / 100000)); }
+
+# vm_args "NAME ARG..." "$@": a runner's arguments, named as its usage
+# line names them. Called with another count, it prints "usage: NAME
+# ARG..." and exits 2. Each ARG binds the variable of its name in lower
+# case (MODULE_SRC: module_src) to the argument as an absolute path
+# (readlink -f), but for WORKDIR (binds work) and CACHE, taken as given:
+# they need not exist yet.
+vm_args() {
+	local usage=$1 names arg i=0
+	shift
+	read -r -a names <<<"${usage#* }"
+	if [ $# -ne ${#names[@]} ]; then
+		echo "usage: $usage" >&2
+		exit 2
+	fi
+	for arg in "$@"; do
+		case ${names[i]} in
+		WORKDIR) work=$arg ;;
+		CACHE) cache=$arg ;;
+		*) printf -v "${names[i],,}" '%s' "$(readlink -f "$arg")" ;;
+		esac
+		i=$((i + 1))
+	done
+}
 
 # VM_KVER: the newest kernel under /lib/modules that has its image in /boot,
 # its headers and the modules the VM needs (a cloud flavour lacks e1000e).
@@ -35,15 +66,28 @@ vm_find_kernel() {
 }
 
 # VM_MISSING: what the VM needs and this machine lacks, one entry each.
-vm_missing_base() {
+# vm_missing_qemu: QEMU and the initramfs's tools (the trixie suites bring
+# their own kernel); vm_missing_base: also this machine's Debian kernel and
+# what builds the test variant against it; vm_missing_libvirt (after one
+# of them): this machine's libvirtd and virsh with its QEMU driver.
+vm_missing_qemu() {
 	VM_MISSING=()
 	command -v qemu-system-x86_64 >/dev/null || VM_MISSING+=("qemu-system-x86_64 (qemu-system-x86)")
-	vm_find_kernel
-	[ -n "$VM_KVER" ] || VM_MISSING+=("a kernel under /lib/modules with /boot/vmlinuz and headers (linux-image-amd64 linux-headers-amd64)")
 	{ [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || VM_MISSING+=("a static /bin/busybox (busybox-static)")
 	{ [ -x /sbin/modprobe ] && [ -x /sbin/depmod ]; } || VM_MISSING+=("/sbin/modprobe and /sbin/depmod (kmod)")
 	command -v cpio >/dev/null || VM_MISSING+=("cpio")
+}
+vm_missing_base() {
+	vm_missing_qemu
+	vm_find_kernel
+	[ -n "$VM_KVER" ] || VM_MISSING+=("a kernel under /lib/modules with /boot/vmlinuz and headers (linux-image-amd64 linux-headers-amd64)")
 	{ command -v make >/dev/null && command -v cc >/dev/null; } || VM_MISSING+=("make and cc (build-essential)")
+}
+vm_missing_libvirt() {
+	command -v libvirtd >/dev/null || VM_MISSING+=("libvirtd (libvirt-daemon-system)")
+	command -v virsh >/dev/null || VM_MISSING+=("virsh (libvirt-clients)")
+	[ -r /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so ] ||
+		VM_MISSING+=("libvirt's QEMU driver (libvirt-daemon-driver-qemu)")
 }
 
 # vm_skip_if_missing SUITE PACKAGES: with VM_MISSING non-empty, a failure
@@ -64,6 +108,30 @@ vm_skip_if_missing() {
 		VM_SKIP_STATUS=0
 	fi
 	return 1
+}
+
+# vm_trixie_fetch CACHE VARIANT_SRC WORK: tests/trixie/trixie-fetch.sh
+# (its output in WORK/fetch.out and fetch.err, its status in
+# VM_FETCH_STATUS, its time in VM_T_FETCH); after a successful fetch
+# CACHE/.lock is held shared on fd 8 until the caller closes it (exec 8<&-)
+# once CACHE/kernel is read. A run sharing the cache (VV_TRIXIE_CACHE) with
+# other test variant sources rebuilds CACHE/kernel under that lock held
+# exclusively; if it did so between the fetch and the shared lock, fetch
+# again (tests/trixie/README.md).
+vm_trixie_fetch() {
+	local cache=$1 variant_src=$2 work=$3 t0
+	t0=$(vm_now)
+	for _ in 1 2 3; do
+		VM_FETCH_STATUS=0
+		"$VM_LIB_DIR/../trixie/trixie-fetch.sh" "$cache" "$variant_src" >"$work/fetch.out" 2>"$work/fetch.err" ||
+			VM_FETCH_STATUS=$?
+		[ "$VM_FETCH_STATUS" = 0 ] || break
+		exec 8<"$cache/.lock"
+		flock -s 8
+		[ "# trixie-fetch: ready $(cat "$cache/kernel/stamp" 2>/dev/null)" = "$(tail -n 1 "$work/fetch.out")" ] && break
+		exec 8<&-
+	done
+	VM_T_FETCH=$(($(vm_now) - t0))
 }
 
 # TAP: vm_tap ok|not-ok DESCRIPTION.
@@ -101,6 +169,22 @@ vm_build_module() {
 	fi
 }
 
+# vm_initramfs WORK MKINITRAMFS_ARGS...: tests/vm/mkinitramfs.sh builds
+# WORK/initrd.cpio in WORK/root (its output in WORK/mkinitramfs.log, its
+# time in VM_T_INITRD); a failure shows the log and bails out.
+vm_initramfs() {
+	local work=$1 t0
+	shift
+	t0=$(vm_now)
+	if ! "$VM_LIB_DIR/mkinitramfs.sh" --root "$work/root" --out "$work/initrd.cpio" "$@" \
+		>"$work/mkinitramfs.log" 2>&1; then
+		sed 's/^/# /' "$work/mkinitramfs.log"
+		echo "Bail out! the initramfs could not be built"
+		exit 1
+	fi
+	VM_T_INITRD=$(($(vm_now) - t0))
+}
+
 # The VM's devices at fixed addresses, so that the guest knows what sits
 # where (tests/vm/README.md has the table). Two devices sit behind one
 # conventional PCI bridge (secondary bus 1): the kernel puts the bridge and
@@ -133,17 +217,20 @@ VM_DEVICES=(
 	-device edu,bus=br0,addr=02.0
 )
 
-# vm_libvirt_share CONF LIBVIRT_DIR CAPS_DIR [ROOT]: what the libvirt suites
-# add to the VM (tests/libvirt/vm-init.sh, vm-libvirtd.sh): this machine's
-# root (or ROOT, another system's, e.g. tests/trixie's), READ-ONLY over
-# virtio-9p, and CAPS_DIR, writable, where libvirtd's QEMU capabilities
+# vm_libvirt_share CONF CAPS_DIR [ROOT]: what the libvirt suites add to
+# the VM (tests/libvirt/vm-init.sh, vm-libvirtd.sh): the guest's shared
+# files (LIBVIRT_LIB, LIBVIRTD_LIB and GUEST_LIB in CONF, paths on the
+# share), this machine's root (or ROOT, another system's, e.g.
+# tests/trixie's), READ-ONLY over virtio-9p, and CAPS_DIR, writable, where libvirtd's QEMU capabilities
 # cache outlives the boot that probed it. The QEMU arguments are in
 # VM_LIBVIRT_ARGS.
 vm_libvirt_share() {
-	local conf=$1 libvirt_dir=$2 caps_dir=$3 share_root=${4:-/}
+	local conf=$1 caps_dir=$2 share_root=${3:-/}
 	mkdir -p "$caps_dir"
 	cat >>"$conf" <<EOF
-LIBVIRTD_LIB=$libvirt_dir/vm-libvirtd.sh
+LIBVIRT_LIB=$VM_LIBVIRT_DIR/vm-libvirt-lib.sh
+LIBVIRTD_LIB=$VM_LIBVIRT_DIR/vm-libvirtd.sh
+GUEST_LIB=$VM_LIB_DIR/vv-guest-lib.sh
 CAPS_SHARE=/mnt/vv-qemu-caps
 EOF
 	vm_hostroot_args "$share_root"
