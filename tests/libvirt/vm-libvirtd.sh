@@ -3,7 +3,8 @@
 #
 # Debian's libvirtd in the libvirt suites' VM (dash, in the root that
 # tests/libvirt/vm-init.sh switched to), shared by tests/libvirt/
-# vm-scenarios.sh and tests/hook/vm-hook-scenarios.sh: fresh state
+# vm-scenarios.sh, tests/hook/vm-hook-scenarios.sh and tests/vfio-mode/
+# vm-guest-stop.sh: fresh state
 # directories, a private daemon (no systemd, udevd or D-Bus), and QEMU's
 # capabilities kept between boots.
 #
@@ -25,11 +26,12 @@ now_us() { date +%s%6N; }
 # autostarted network). Then the seed. /tmp is left as the overlay shows
 # it: a build tree there (a CI clone, say) stays readable, and what the
 # scenarios write there lands in the overlay's tmpfs like every write.
-libvirtd_fresh_root() {
-	mount -t tmpfs -o mode=0755 tmpfs /run
+# keep-run: /run stays (the vfio-mode suite's udevd lives in /run/udev).
+libvirtd_fresh_root() { # [keep-run]
+	[ "${1:-}" = keep-run ] || mount -t tmpfs -o mode=0755 tmpfs /run
 	mkdir -p /dev/pts /dev/shm
-	mount -t devpts devpts /dev/pts
-	mount -t tmpfs tmpfs /dev/shm
+	mountpoint -q /dev/pts || mount -t devpts devpts /dev/pts
+	mountpoint -q /dev/shm || mount -t tmpfs tmpfs /dev/shm
 	for dir in /var/lib/libvirt /var/cache/libvirt /var/log/libvirt /etc/libvirt/qemu; do
 		mount -t tmpfs -o mode=0755 tmpfs "$dir"
 	done
@@ -70,15 +72,15 @@ stdio_handler = "file"
 EOF
 }
 
-# Start the daemon and wait (60 s at most) until virsh gets an answer:
-# up=yes|no, its start time in LIBVIRTD_US. What it probed is kept for the
-# next boot.
-start_libvirtd() {
+# Start the daemon and wait (SECONDS, 60 by default) until virsh gets an
+# answer: up=yes|no, its start time in LIBVIRTD_US. What it probed is kept
+# for the next boot.
+start_libvirtd() { # [SECONDS]
 	t0_libvirtd=$(now_us)
 	rm -f "$LV/libvirt-sock"
 	libvirtd --config "$LV/libvirtd.conf" --pid-file "$LV/libvirtd.pid" >>"$LV/stdout" 2>&1 &
 	up=no
-	for _ in $(seq 600); do
+	for _ in $(seq "$((${1:-60} * 10))"); do
 		if [ -S "$LV/libvirt-sock" ] && virsh -c "$URI" version >/dev/null 2>&1; then
 			up=yes
 			break

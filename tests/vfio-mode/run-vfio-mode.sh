@@ -112,6 +112,7 @@ vm_write_conf "$work/vv-vm.conf"
 cat >>"$work/vv-vm.conf" <<EOF
 STAGE2=$here/vm-vfio-mode.sh
 GUEST_LIB=$vm_dir/vv-guest-lib.sh
+LIBVIRTD_LIB=$libvirt_dir/vm-libvirtd.sh
 DESTDIR=$destdir
 POLICYDIR=$policydir
 HOOKSDIR=$hooksdir

@@ -12,96 +12,54 @@
 # device to e1000e, and the hook's `release end`, called by libvirtd,
 # returns it to its variant.
 #
-# The libvirtd setup is a copy, adapted, of tests/libvirt/vm-libvirtd.sh's
-# libvirtd_fresh_root, libvirtd_configure and start_libvirtd: that one
-# mounts a fresh tmpfs on /run, which here would hide systemd-udevd's
-# /run/udev and the uevent log the scenarios read; and tests/libvirt is
-# being reworked by another part. libvirtd probes QEMU's capabilities
-# at its start (15-40 s of TCG here) into a tmpfs: the host shares a
-# writable directory at CAPS_SHARE (9p tag qemucaps, at 00:0e.0: 00:0b.0
-# is the persistent /etc here) that seeds the cache and keeps what was
-# probed for the next run; libvirt checks each entry itself (QEMU's and its
-# own binary, the kernel, the CPU), so a stale seed costs only the probe.
+# libvirtd is started with tests/libvirt/vm-libvirtd.sh (LIBVIRTD_LIB), /run
+# kept: a fresh tmpfs there would hide systemd-udevd's /run/udev and the
+# uevent log the scenarios read. QEMU's capabilities (15-40 s of TCG to
+# probe) are seeded from and kept in the host's writable CAPS_SHARE (9p
+# tag qemucaps, at 00:0e.0: 00:0b.0 is the persistent /etc here).
 #
-# Uses vv-guest-lib.sh (log, check, drv...) and vm-vfio-mode.sh's helpers
-# (wait_for, on_driver, E1000E, VARIANT_DRIVER, UEVENTS, HOOK).
+# Uses vv-guest-lib.sh (log, check, drv...), vm-libvirtd.sh and
+# vm-vfio-mode.sh's helpers (wait_for, on_driver, E1000E, VARIANT_DRIVER,
+# UEVENTS, HOOK).
 
-GS_LV=/run/lv
-GS_URI="qemu:///system?socket=$GS_LV/libvirt-sock"
 GS_GUEST=vvguest
 GS_IMG=/tmp/vv-boot.img
 GS_SERIAL=/tmp/vv-guest-serial.log
-GS_CAPS=/var/cache/libvirt/qemu/capabilities
 
 gs_now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# Fresh libvirt state (nothing of the host's: no domain, no autostarted
-# network), a private daemon (no systemd, no D-Bus) on a socket of its own,
-# util.command at debug level to $GS_LV/command.log: libvirt keeps the
-# output of a hook that succeeds only there ("stderr: 'vfio-variant
-# hook: ...'"). qemu.conf: root's QEMU, no security driver, no namespace.
+# Debian's libvirtd as the libvirt suites start it (tests/libvirt/
+# vm-libvirtd.sh: fresh state, a private daemon on a socket of its own,
+# QEMU's capabilities seeded from CAPS_SHARE and kept), with /run kept for
+# udevd and util.command at debug level to $LV/command.log: libvirt keeps
+# the output of a hook that succeeds only there ("stderr: 'vfio-variant
+# hook: ...'").
 gs_libvirtd_start() {
-	mkdir -p /dev/pts /dev/shm "$GS_LV"
-	mountpoint -q /dev/pts || mount -t devpts devpts /dev/pts
-	mountpoint -q /dev/shm || mount -t tmpfs tmpfs /dev/shm
-	for dir in /var/lib/libvirt /var/cache/libvirt /var/log/libvirt /etc/libvirt/qemu; do
-		mkdir -p "$dir"
-		mount -t tmpfs -o mode=0755 tmpfs "$dir"
-	done
-	GS_SEEDED=0
-	mkdir -p "$GS_CAPS"
-	for file in "${CAPS_SHARE:-/nonexistent}"/*.xml; do
-		[ -f "$file" ] && cp "$file" "$GS_CAPS/" && GS_SEEDED=$((GS_SEEDED + 1))
-	done
-	cat >"$GS_LV/libvirtd.conf" <<EOF
-unix_sock_dir = "$GS_LV"
-auth_unix_rw = "none"
-auth_unix_ro = "none"
-log_filters = "1:util.command"
-log_outputs = "3:file:$GS_LV/libvirtd.log 1:file:$GS_LV/command.log"
-EOF
-	cat >/etc/libvirt/qemu.conf <<EOF
-user = "root"
-group = "root"
-security_driver = "none"
-namespaces = []
-stdio_handler = "file"
-EOF
-	t0=$(gs_now_ms)
-	libvirtd --config "$GS_LV/libvirtd.conf" --pid-file "$GS_LV/libvirtd.pid" >>"$GS_LV/stdout" 2>&1 &
-	# Until virsh gets an answer: QEMU's capabilities are probed first
-	# (15-40 s of TCG here).
-	wait_for 120 gs_libvirtd_answers
-	GS_LIBVIRTD_MS=$(($(gs_now_ms) - t0))
-	if [ -n "${CAPS_SHARE:-}" ] && [ -d "$CAPS_SHARE" ]; then
-		for file in "$GS_CAPS"/*.xml; do
-			[ -f "$file" ] || continue
-			cmp -s "$file" "$CAPS_SHARE/${file##*/}" || cp "$file" "$CAPS_SHARE/"
-		done
-	fi
+	libvirtd_fresh_root keep-run
+	libvirtd_configure "log_filters = \"1:util.command\"
+log_outputs = \"3:file:$LV/libvirtd.log 1:file:$LV/command.log\""
+	start_libvirtd 120
 }
-gs_libvirtd_answers() { [ -S "$GS_LV/libvirt-sock" ] && virsh -c "$GS_URI" version >/dev/null 2>&1; }
+gs_libvirtd_answers() { [ "$up" = yes ]; }
 
 gs_libvirtd_stop() {
-	pid=$(cat "$GS_LV/libvirtd.pid" 2>/dev/null)
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null
-	wait_for 30 eval "[ -z \"$pid\" ] || [ ! -d /proc/$pid ]"
-	grep -E ' error : ' "$GS_LV/libvirtd.log" 2>/dev/null | grep -v -E 'virGDBus|/dev/kvm|virNetSocketNewConnectUNIX' |
+	stop_libvirtd
+	grep -E ' error : ' "$LV/libvirtd.log" 2>/dev/null | grep -v -E 'virGDBus|/dev/kvm|virNetSocketNewConnectUNIX' |
 		tail -n 20 | sed 's/^/LOG libvirtd: /'
 }
 
 # vsh ARGS...: virsh on the private socket; exit status in RC, output in
 # /tmp/out and /tmp/err (and LOG lines).
 gs_vsh() {
-	timeout -s KILL 180 virsh -q -c "$GS_URI" "$@" >/tmp/out 2>/tmp/err
+	timeout -s KILL 180 virsh -q -c "$URI" "$@" >/tmp/out 2>/tmp/err
 	RC=$?
 	log "\$ virsh $* -> exit $RC"
 	sed 's/^/LOG   | /' /tmp/out /tmp/err
 }
-gs_state_is() { [ "$(virsh -q -c "$GS_URI" domstate "$GS_GUEST" 2>/dev/null | head -n 1)" = "$1" ]; }
+gs_state_is() { [ "$(virsh -q -c "$URI" domstate "$GS_GUEST" 2>/dev/null | head -n 1)" = "$1" ]; }
 
 # The hook's lines in libvirt's debug log, from mark GS_MARK on.
-gs_hook_lines() { grep -a -o 'vfio-variant hook: .*' "$GS_LV/command.log" 2>/dev/null | sed "s/'\$//"; }
+gs_hook_lines() { grep -a -o 'vfio-variant hook: .*' "$LV/command.log" 2>/dev/null | sed "s/'\$//"; }
 gs_hook_mark() { GS_MARK=$(($(gs_hook_lines | wc -l) + 1)); }
 gs_hook_said() { gs_hook_lines | tail -n "+$GS_MARK" | grep -qF -- "$1"; }
 gs_hook_log() { gs_hook_lines | tail -n "+$GS_MARK" | sed 's/^/LOG hook| /'; }
@@ -232,11 +190,11 @@ guest_stop() {
 		check "the hook is installed at $HOOK before libvirtd starts" test -x "$HOOK"
 	fi
 	gs_libvirtd_start
-	check "libvirtd answers within 120 s ($(tail -n 3 "$GS_LV/libvirtd.log" "$GS_LV/stdout" 2>/dev/null | tr '\n' ' '))" gs_libvirtd_answers
+	check "libvirtd answers within 120 s ($(tail -n 3 "$LV/libvirtd.log" "$LV/stdout" 2>/dev/null | tr '\n' ' '))" gs_libvirtd_answers
 	gs_vsh version
 	version=$(sed -n 's/^Using library: libvirt //p' /tmp/out)
-	if [ "$GS_SEEDED" -gt 0 ]; then caps="QEMU capabilities from an earlier run's cache"; else caps="QEMU capabilities probed"; fi
-	echo "FIGURE guest-stop: libvirtd $version up in $GS_LIBVIRTD_MS ms ($caps)"
+	if [ "$CAPS_SEEDED" -gt 0 ]; then caps="QEMU capabilities from an earlier run's cache"; else caps="QEMU capabilities probed"; fi
+	echo "FIGURE guest-stop: libvirtd $version up in $((LIBVIRTD_US / 1000)) ms ($caps)"
 	gs_boot_sector
 	gs_define
 	check "virsh define exits 0 (exit $RC)" rc_is 0

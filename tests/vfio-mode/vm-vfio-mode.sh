@@ -26,6 +26,8 @@ CMD_TIMEOUT=60
 UEVENTS=/run/vv-uevents.log
 # shellcheck source=tests/vm/vv-guest-lib.sh
 . "$GUEST_LIB"
+# shellcheck source=tests/libvirt/vm-libvirtd.sh
+. "$LIBVIRTD_LIB"
 # shellcheck source=tests/vfio-mode/vm-guest-stop.sh
 . "${STAGE2%/*}/vm-guest-stop.sh"
 
