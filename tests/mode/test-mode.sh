@@ -331,6 +331,28 @@ case_pending_lock_window() {
 	expect_override 0000:00:01.0 acme-vfio-pci
 }
 
+# The udev rule's apply read the pending override while the boot unit's
+# held the group's lock (its module load made slow), then waited: it
+# decides on what it reads under the lock, and writes no override.
+case_pending_stale_read() {
+	local boot udev
+	pending_device 0000:00:01.0
+	(VV_FAKEKERNEL_LOAD_MS=1500 vv apply 00:01.0 --requester boot; echo "$status $out" >"$root/boot.out") &
+	boot=$!
+	sleep 0.5
+	expect_override 0000:00:01.0 vfio-variant-pending
+	(vv apply 00:01.0 --requester udev; echo "$status $out" >"$root/udev.out") &
+	udev=$!
+	wait "$boot" "$udev"
+	grep -q "^0 " "$root/boot.out" || fail "boot's apply failed: $(cat "$root/boot.out")"
+	grep -q "^0 .*already" "$root/udev.out" || fail "udev's apply: $(cat "$root/udev.out")"
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	expect_override 0000:00:01.0 acme-vfio-pci
+	[ "$(grep -c "0000:00:01.0/driver_override" "$log")" = 1 ] ||
+		fail "driver_override written more than once: $(tr '\n' '|' <"$log")"
+	expect_record 0000:00:01.0 "requester=boot"
+}
+
 # The boot unit's apply bound the device first: the udev rule's apply
 # leaves the VFIO driver's override alone.
 case_pending_boot_first() {
@@ -845,6 +867,7 @@ cases=(
 	"pending: every write of the apply failing in turn leaves the device held|case_pending_fault_walk"
 	"pending: kept while the apply waits for the group's lock|case_pending_lock_window"
 	"pending: the boot unit bound it first, udev's apply keeps its override|case_pending_boot_first"
+	"pending: udev's apply read it while boot's held the lock: no override write|case_pending_stale_read"
 	"pending: the rule's write and two applies racing, 20 times: bound, one record|case_pending_race_loop"
 	"apply --requester udev of a device a host driver has: detach|case_apply_udev_bound"
 	"apply of an undeclared device writes nothing|case_apply_undeclared_noop"
