@@ -289,6 +289,11 @@ case_pending_failed_apply() {
 	# The host driver's probe cannot take it.
 	probe 0000:00:01.0
 	expect_driver 0000:00:01.0 ""
+	# Declared no more: the host driver gets it.
+	vv undeclare 00:01.0
+	expect_status 0
+	expect_driver 0000:00:01.0 abcd_nic
+	expect_override 0000:00:01.0 "(null)"
 }
 
 # Every write of the apply failing in turn (VV_FAKEKERNEL_FAIL=N): the
@@ -305,7 +310,7 @@ case_pending_fault_walk() {
 		[ "$ov" != "(null)" ] || fail "fault $i: no driver_override (driver '$drv'): $out"
 		grep -q "^inject" "$log" || break
 	done
-	[ "$i" -gt 3 ] && [ "$i" -lt 40 ] || fail "the walk ended after $i faults"
+	if [ "$i" -le 3 ] || [ "$i" -ge 40 ]; then fail "the walk ended after $i faults"; fi
 }
 
 # While an apply waits for the group's lock, the pending override still
