@@ -715,9 +715,14 @@ gboolean vv_declarations_write_index(vv_ctx *ctx, GError **error);
  * device already on a VFIO driver is left alone); a PF whose VFs are
  * declared by id gets sriov_drivers_autoprobe=0 (recorded, and restored
  * by vv_apply() once no VF id is declared any more); not declared,
- * nothing. A driver_override VV_APPLY_PENDING (the udev rule's) is
- * cleared first. OPTIONS as for vv_detach(); set the requester. Transfer
- * full. */
+ * nothing. A driver_override VV_APPLY_PENDING (the udev rule's) on a
+ * declared device is replaced by the detach, under the group's lock, by
+ * the VFIO driver's name, and recorded as the original override: a failed
+ * detach puts it back (the device stays held, without a driver), and a
+ * reattach once the device is no longer declared clears it and lets the
+ * host's drivers probe. On a device no longer declared it is cleared
+ * (under the lock) and the host's drivers probe. OPTIONS as for
+ * vv_detach(); set the requester. Transfer full. */
 #define VV_APPLY_PENDING "vfio-variant-pending"
 vv_bind_result *vv_apply(vv_ctx *ctx, const char *device, const vv_bind_options *options, GError **error);
 /* vv_apply()'s SR-IOV part alone: DEVICE, if it is a PF, gets its VFs'

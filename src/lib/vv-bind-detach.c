@@ -116,6 +116,12 @@ vv_detach_roll_back(vv_op *op, GError **error)
 	if (restored && vv_op_forget(op, &undo)) {
 		if (native)
 			g_prefix_error(error, _("Detaching %1$s failed; it is back on %2$s. "), op->address, native);
+		else if (op->held)
+			g_prefix_error(error, _("Detaching %1$s failed; it is back without a driver and with the driver_override %2$s, held for VFIO by its declaration so that no host driver takes it. "),
+				       op->address, VV_APPLY_PENDING);
+		else if (op->result->driver)
+			g_prefix_error(error, _("Detaching %1$s failed; it had no driver, held by the udev rule for a declaration that is gone, so it went to %2$s. "),
+				       op->address, op->result->driver);
 		else
 			g_prefix_error(error, _("Detaching %s failed; it is back without a driver, as before. "),
 				       op->address);

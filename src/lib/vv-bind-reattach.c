@@ -211,6 +211,9 @@ vv_reattach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GErro
 	}
 	if (!op.dry_run && record->original_driver)
 		vv_op_say(&op, _("%1$s is back on its driver %2$s."), address, record->original_driver);
+	else if (!op.dry_run && result->driver)
+		vv_op_say(&op, _("%1$s had no driver before it was detached, held by the udev rule for its declaration; declared no more, it went to %2$s."),
+			  address, result->driver);
 	else if (!op.dry_run)
 		vv_op_say(&op, _("%s has no driver, as before it was detached."), address);
 	vv_op_say_journal_error(&op);

@@ -141,12 +141,43 @@ vv_op_bind(vv_op *op, const char *module, const char *known_driver, gboolean *re
  * detach and by recover; every step is safe to repeat. Its journal writes
  * are best-effort (vv_op_note): only a failure in sysfs stops it.
  */
+/*
+ * A device the udev rule held with its pending override (VV_APPLY_PENDING,
+ * recorded as the original override by the detach that replaced it) had no
+ * driver because its declaration held it for VFIO. Going back, it is held
+ * again while it is still declared: the pending override is put back and
+ * no host driver takes it (a failed apply leaves it so, and the next apply
+ * tries again). Declared no more (undeclared, then reattached), the
+ * override is cleared and the kernel offers it to its host drivers
+ * (*RELEASE). Any other device goes back to OVERRIDE.
+ */
+static const char *
+vv_op_native_override(vv_op *op, const char *override, const char *native, gboolean *release)
+{
+	const vv_record *record = op->record ? op->record : op->stored;
+	g_autoptr(vv_policy) policy = NULL;
+
+	*release = FALSE;
+	if (native || !record || g_strcmp0(record->original_override, VV_APPLY_PENDING) != 0)
+		return override;
+	/* A policy that cannot be read declares nothing: the device goes to
+	 * its host driver rather than staying held by a stale marker. */
+	policy = vv_policy_new(op->ctx, op->device, NULL);
+	if (policy && vv_policy_get_device_mode(policy) == VV_DEVICE_MODE_VFIO)
+		return VV_APPLY_PENDING;
+	*release = TRUE;
+	return NULL;
+}
+
 gboolean
 vv_op_restore(vv_op *op, const char *override, const char *native, const char *native_module, GError **error)
 {
 	g_autofree char *current = vv_op_current_driver(op);
 	g_autofree char *now = NULL;
+	gboolean release;
 
+	override = vv_op_native_override(op, override, native, &release);
+	op->held = g_strcmp0(override, VV_APPLY_PENDING) == 0;
 	if (!vv_op_write_override(op, override, error))
 		return FALSE;
 	vv_op_note(op, "override-set");
@@ -156,11 +187,13 @@ vv_op_restore(vv_op *op, const char *override, const char *native, const char *n
 		vv_op_note(op, "unbound");
 		g_clear_pointer(&current, g_free);
 	}
-	/* A device that had no driver stays unbound: no probe. */
-	if (native && !current) {
-		if (!vv_op_load(op, native_module, error))
+	/* A device that had no driver stays unbound: no probe. One released
+	 * from the pending override goes to whichever host driver takes it. */
+	if ((native || release) && !current) {
+		if (native && !vv_op_load(op, native_module, error))
 			return FALSE;
-		vv_op_note(op, "module-loaded");
+		if (native)
+			vv_op_note(op, "module-loaded");
 		if (!vv_op_probe(op, error))
 			return FALSE;
 		vv_op_note(op, "probed");
@@ -171,6 +204,10 @@ vv_op_restore(vv_op *op, const char *override, const char *native, const char *n
 	}
 
 	now = vv_op_current_driver(op);
+	if (release) {
+		vv_record_set(&op->result->driver, now);
+		return TRUE;
+	}
 	if (g_strcmp0(now, native) != 0) {
 		if (native)
 			g_set_error(error, VV_ERROR, VV_ERROR_BIND,

@@ -53,6 +53,7 @@ typedef struct {
 	vv_bind_result *result;
 	char *planned_load; /* a dry run lists a module's load once */
 	GError *journal_error; /* the first journal write a restore went past */
+	gboolean held;      /* vv_op_restore put the udev rule's pending override back */
 } vv_op;
 
 typedef enum {

@@ -808,6 +808,28 @@ vv_apply_forget_stale(vv_ctx *ctx, const char *address, const vv_bind_options *o
 	return TRUE;
 }
 
+/* The udev rule held DEVICE with its pending override for a declaration
+ * that is gone since: the override is cleared and the kernel offers the
+ * device to the host's drivers. Decided on the override read under the
+ * group's lock, so that a device another apply or detach has bound in the
+ * meantime keeps its VFIO driver's override. */
+static gboolean
+vv_apply_release_pending(vv_ctx *ctx, const char *address, const vv_bind_options *options, vv_bind_result *result,
+			 GError **error)
+{
+	g_auto(vv_op) op = { 0 };
+
+	if (!vv_op_open(&op, ctx, address, "apply", options, 0, error))
+		return FALSE;
+	if (g_strcmp0(vv_device_get_driver_override(op.device), VV_APPLY_PENDING) != 0)
+		return TRUE;
+	if (!vv_op_write_override(&op, NULL, error) || !vv_op_probe(&op, error))
+		return FALSE;
+	for (guint i = 0; op.result->actions->pdata[i]; i++)
+		g_ptr_array_add(result->actions, g_strdup(op.result->actions->pdata[i]));
+	return TRUE;
+}
+
 VV_EXPORT vv_bind_result *
 vv_apply(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError **error)
 {
@@ -833,22 +855,13 @@ vv_apply(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError *
 		return NULL;
 	vfio = vv_policy_get_device_mode(policy) == VV_DEVICE_MODE_VFIO && !vv_apply_pf_stays(ctx, device, all);
 
-	/* The udev rule's override only kept host drivers away until now. */
-	if (g_strcmp0(vv_device_get_driver_override(device), VV_APPLY_PENDING) == 0) {
-		g_autofree char *path = vv_sysfs_device_file(ctx, address, "driver_override");
-
-		g_ptr_array_add(result->actions, g_strdup_printf(_("clear %s"), path));
-		if (!dry_run && !vv_sysfs_write_driver_override(ctx, address, NULL, error))
-			return NULL;
-		if (!vfio) {
-			/* Undeclared since the rule ran: the host's drivers
-			 * may take it after all. */
-			g_ptr_array_add(result->actions, g_strdup_printf(_("write '%1$s' to %2$s"), address,
-									 "drivers_probe"));
-			if (!dry_run && !vv_sysfs_write_drivers_probe(ctx, address, error))
-				return NULL;
-		}
-	}
+	/* A declared device keeps the udev rule's pending override until
+	 * the detach replaces it, under the group's lock, by its VFIO
+	 * driver's name: cleared any earlier, a host driver registering in
+	 * between would take the device. One undeclared since the rule ran
+	 * goes to the host's drivers. */
+	if (!vfio && !vv_apply_release_pending(ctx, address, options, result, error))
+		return NULL;
 	if (!vfio) {
 		result->noop = result->actions->len == 0;
 		result->driver = g_strdup(vv_device_get_driver(device));

@@ -20,6 +20,8 @@ vv() {
 }
 # A write through the fake kernel, as the udev rule or a user makes it.
 sysfs_write() { LD_PRELOAD="$preload" bash -c "echo '$2' > '$sys/devices/$1'"; }
+# The kernel offers DEVICE to its drivers (as a driver registering does).
+probe() { LD_PRELOAD="$preload" bash -c "echo '$1' > '$sys/drivers_probe'"; }
 
 conf() { echo "$root/etc/vfio-variant/vfio-variant.conf"; }
 dropins() { echo "$root/etc/vfio-variant/vfio-variant.conf.d"; }
@@ -232,12 +234,166 @@ case_apply_udev_pending() {
 	vv apply 0000:00:08.0 --requester udev
 	expect_status 0
 	expect_driver 0000:00:08.0 vfio-pci
-	expect_log "devices/0000:00:08.0/driver_override \"\" -> ok"
+	# The pending override goes straight to the VFIO driver's name,
+	# under the lock: never cleared in between.
+	expect_no_log "devices/0000:00:08.0/driver_override \"\" -> ok"
+	expect_override 0000:00:08.0 vfio-pci
 	expect_record 0000:00:08.0 "requester=udev"
-	! grep -qF "vfio-variant-pending" "$(record 0000:00:08.0)" || fail "the pending override was recorded as the native one"
+	expect_record 0000:00:08.0 "original-override=vfio-variant-pending"
 	vv status 0000:00:08.0
 	expect_out "by udev"
-	expect_out "Native override:  none"
+	expect_out "Native override:  vfio-variant-pending"
+}
+
+# The device the rule held, as the udev rule leaves it: no driver, the
+# pending override, declared (ARGS: declare's options).
+pending_device() {
+	sysfs_write "$1/driver/unbind" "$1"
+	sysfs_write "$1/driver_override" vfio-variant-pending
+	vv declare "$@" --no-apply
+	: >"$log"
+}
+
+# Held by the rule, detached, then undeclared: the host driver gets it and
+# the pending override is gone (the declaration no longer holds it).
+case_pending_undeclare_releases() {
+	pending_device 0000:00:01.0
+	vv apply 00:01.0 --requester udev
+	expect_status 0
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	expect_record 0000:00:01.0 "original-override=vfio-variant-pending"
+	vv undeclare 00:01.0
+	expect_status 0
+	expect_out "declared no more, it went to abcd_nic"
+	expect_driver 0000:00:01.0 abcd_nic
+	expect_override 0000:00:01.0 "(null)"
+	expect_no_record 0000:00:01.0
+}
+
+# A failed apply (the probe's write fails, so no fallback either) leaves
+# the device held: no driver, the pending override, no record.
+case_pending_failed_apply() {
+	local keep=$n i
+	for i in $(seq 1 40); do
+		n="$keep-probe$i" && sim_fresh && n=$keep
+		pending_device 0000:00:01.0
+		VV_FAKEKERNEL_FAIL=$i vv apply 00:01.0 --requester udev
+		grep -q "^inject $i write .*drivers_probe" "$log" && break
+		grep -q "^inject" "$log" || { fail "no write to drivers_probe failed: $out"; return; }
+	done
+	expect_status 1
+	expect_out "held for VFIO by its declaration"
+	expect_driver 0000:00:01.0 ""
+	expect_override 0000:00:01.0 vfio-variant-pending
+	expect_no_record 0000:00:01.0
+	# The host driver's probe cannot take it.
+	probe 0000:00:01.0
+	expect_driver 0000:00:01.0 ""
+	# Declared no more: the host driver gets it.
+	vv undeclare 00:01.0
+	expect_status 0
+	expect_driver 0000:00:01.0 abcd_nic
+	expect_override 0000:00:01.0 "(null)"
+}
+
+# Every write of the apply failing in turn (VV_FAKEKERNEL_FAIL=N): the
+# device never ends on its host driver, nor without the override that
+# keeps the host driver away.
+case_pending_fault_walk() {
+	local keep=$n i ov drv
+	for i in $(seq 1 40); do
+		n="$keep-fault$i" && sim_fresh && n=$keep
+		pending_device 0000:00:01.0
+		VV_FAKEKERNEL_FAIL=$i vv apply 00:01.0 --requester udev
+		drv=$(driver_of 0000:00:01.0) ov=$(override_of 0000:00:01.0)
+		[ "$drv" != abcd_nic ] || fail "fault $i: on the host driver abcd_nic: $out"
+		[ "$ov" != "(null)" ] || fail "fault $i: no driver_override (driver '$drv'): $out"
+		grep -q "^inject" "$log" || break
+	done
+	if [ "$i" -le 3 ] || [ "$i" -ge 40 ]; then fail "the walk ended after $i faults"; fi
+}
+
+# While an apply waits for the group's lock, the pending override still
+# holds the device: a host driver's probe in that window (its module
+# loaded for a sibling) does not take it.
+case_pending_lock_window() {
+	local lock="$root/run/vfio-variant/locks/group-1.lock" fd pid
+	pending_device 0000:00:01.0
+	mkdir -p "${lock%/*}"
+	exec {fd}>"$lock"
+	flock "$fd"
+	# The apply must not inherit the lock's descriptor.
+	( exec {fd}>&-; vv apply 00:01.0 --requester udev; echo "$status $out" >"$root/apply.out" ) &
+	pid=$!
+	sleep 0.5
+	expect_override 0000:00:01.0 vfio-variant-pending
+	probe 0000:00:01.0
+	expect_driver 0000:00:01.0 ""
+	exec {fd}>&-
+	wait "$pid"
+	grep -q "^0 " "$root/apply.out" || fail "apply failed: $(cat "$root/apply.out")"
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	expect_override 0000:00:01.0 acme-vfio-pci
+}
+
+# The udev rule's apply read the pending override while the boot unit's
+# held the group's lock (its module load made slow), then waited: it
+# decides on what it reads under the lock, and writes no override.
+case_pending_stale_read() {
+	local boot udev
+	pending_device 0000:00:01.0
+	(VV_FAKEKERNEL_LOAD_MS=1500 vv apply 00:01.0 --requester boot; echo "$status $out" >"$root/boot.out") &
+	boot=$!
+	sleep 0.5
+	expect_override 0000:00:01.0 vfio-variant-pending
+	(vv apply 00:01.0 --requester udev; echo "$status $out" >"$root/udev.out") &
+	udev=$!
+	wait "$boot" "$udev"
+	grep -q "^0 " "$root/boot.out" || fail "boot's apply failed: $(cat "$root/boot.out")"
+	grep -q "^0 .*already" "$root/udev.out" || fail "udev's apply: $(cat "$root/udev.out")"
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	expect_override 0000:00:01.0 acme-vfio-pci
+	[ "$(grep -c "0000:00:01.0/driver_override" "$log")" = 1 ] ||
+		fail "driver_override written more than once: $(tr '\n' '|' <"$log")"
+	expect_record 0000:00:01.0 "requester=boot"
+}
+
+# The boot unit's apply bound the device first: the udev rule's apply
+# leaves the VFIO driver's override alone.
+case_pending_boot_first() {
+	pending_device 0000:00:01.0
+	vv apply 00:01.0 --requester boot
+	expect_status 0
+	expect_driver 0000:00:01.0 acme-vfio-pci
+	: >"$log"
+	vv apply 00:01.0 --requester udev
+	expect_status 0
+	expect_override 0000:00:01.0 acme-vfio-pci
+	expect_no_log "driver_override"
+	expect_record 0000:00:01.0 "requester=boot"
+}
+
+# The rule's pending write and both applies (udev and boot) at once, 20
+# times: the device always ends on its VFIO driver, with one record.
+case_pending_race_loop() {
+	local keep=$n i a b
+	for i in $(seq 1 20); do
+		n="$keep-race$i" && sim_fresh && n=$keep
+		pending_device 0000:00:01.0
+		(vv apply 00:01.0 --requester udev; echo "$status $out" >"$root/udev.out") &
+		a=$!
+		(vv apply 00:01.0 --requester boot; echo "$status $out" >"$root/boot.out") &
+		b=$!
+		wait "$a" "$b"
+		grep -q "^0 " "$root/udev.out" || fail "race $i: udev's apply: $(cat "$root/udev.out")"
+		grep -q "^0 " "$root/boot.out" || fail "race $i: boot's apply: $(cat "$root/boot.out")"
+		expect_driver 0000:00:01.0 acme-vfio-pci
+		expect_override 0000:00:01.0 acme-vfio-pci
+		[ "$(find "$root/run/vfio-variant/devices" -name '0000:00:01.0*' | wc -l)" = 1 ] ||
+			fail "race $i: records: $(ls "$root/run/vfio-variant/devices")"
+		expect_record 0000:00:01.0 "original-override=vfio-variant-pending"
+		[ -z "$problem" ] || break
+	done
 }
 
 # Declared while the host driver (built in, or from the initramfs) has the
@@ -711,6 +867,13 @@ cases=(
 	"undeclare shadowed by a later drop-in is refused|case_undeclare_shadowed"
 	"reattach of a declared device refused with the undeclare hint|case_reattach_refused"
 	"apply --requester udev after the rule's pending override|case_apply_udev_pending"
+	"pending: undeclare after the apply clears it, host driver probes|case_pending_undeclare_releases"
+	"pending: a failed apply puts it back, no host driver takes the device|case_pending_failed_apply"
+	"pending: every write of the apply failing in turn leaves the device held|case_pending_fault_walk"
+	"pending: kept while the apply waits for the group's lock|case_pending_lock_window"
+	"pending: the boot unit bound it first, udev's apply keeps its override|case_pending_boot_first"
+	"pending: udev's apply read it while boot's held the lock: no override write|case_pending_stale_read"
+	"pending: the rule's write and two applies racing, 20 times: bound, one record|case_pending_race_loop"
 	"apply --requester udev of a device a host driver has: detach|case_apply_udev_bound"
 	"apply of an undeclared device writes nothing|case_apply_undeclared_noop"
 	"apply after the declaration went: host driver probes|case_apply_pending_undeclared"
