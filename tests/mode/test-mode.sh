@@ -32,6 +32,22 @@ dropin() { mkdir -p "$(dropins)"; printf '%b' "$2" >"$(dropins)/$1"; }
 index_names() { find "$(index)" -mindepth 1 -printf '%f\n' 2>/dev/null | LC_ALL=C sort | tr '\n' ' '; }
 expect_index() { [ "$(index_names)" = "$1" ] || fail "index is '$(index_names)', expected '$1'"; }
 autoprobe() { cat "$sys/devices/$1/sriov_drivers_autoprobe"; }
+# PF: its VFs' autoprobe is off, and the note says it was on.
+expect_autoprobe_off() {
+	[ "$(autoprobe "$1")" = 0 ] || fail "autoprobe of the PF is $(autoprobe "$1")"
+	[ -f "$root/run/vfio-variant/sriov/$1" ] || fail "no note that autoprobe was 1"
+}
+# PF VF: a VF created on PF probes no host driver; the rule's apply binds it.
+expect_vf_bound_by_rule() {
+	: >"$log"
+	sysfs_write "$1/sriov_numvfs" 1
+	expect_driver "$2" ""
+	expect_no_log "$2 abcd_nic"
+	vv apply "$2" --requester udev
+	expect_status 0
+	expect_driver "$2" vfio-pci
+	expect_record "$2" "requester=udev"
+}
 
 # ---------------------------------------------------------------- declare
 
@@ -508,19 +524,10 @@ case_sriov_declared_vfs() {
 	sriov_host
 	vv declare abcd:0011
 	expect_status 0
-	[ "$(autoprobe 0000:00:10.0)" = 0 ] || fail "autoprobe of the PF is $(autoprobe 0000:00:10.0)"
-	[ -f "$root/run/vfio-variant/sriov/0000:00:10.0" ] || fail "no note that autoprobe was 1"
+	expect_autoprobe_off 0000:00:10.0
 	expect_index "ABCD:0011 pf-0000:00:10.0 "
 	expect_driver 0000:00:10.0 abcd_pf
-	: >"$log"
-	sysfs_write 0000:00:10.0/sriov_numvfs 1
-	# The host's VF driver did not probe it; the rule's apply binds it.
-	expect_driver 0000:00:10.1 ""
-	expect_no_log "0000:00:10.1 abcd_nic"
-	vv apply 0000:00:10.1 --requester udev
-	expect_status 0
-	expect_driver 0000:00:10.1 vfio-pci
-	expect_record 0000:00:10.1 "requester=udev"
+	expect_vf_bound_by_rule 0000:00:10.0 0000:00:10.1
 	# The PF with VFs enabled is not assignable and stays on its driver.
 	vv apply 0000:00:10.0 --requester udev
 	expect_status 0
@@ -582,20 +589,12 @@ case_vfs_declare() {
 	grep -qxF "[device 0000:00:10.0]" "$(ours)" || fail "drop-in lacks the PF's group: $(cat "$(ours)")"
 	grep -qxF "vfs=vfio" "$(ours)" || fail "drop-in lacks vfs=vfio: $(cat "$(ours)")"
 	! grep -q "^mode=" "$(ours)" || fail "the PF itself was declared: $(cat "$(ours)")"
-	[ "$(autoprobe 0000:00:10.0)" = 0 ] || fail "autoprobe of the PF is $(autoprobe 0000:00:10.0)"
-	[ -f "$root/run/vfio-variant/sriov/0000:00:10.0" ] || fail "no note that autoprobe was 1"
+	expect_autoprobe_off 0000:00:10.0
 	expect_index "pf-0000:00:10.0 vfs-of-0xabcd:0x0010 "
 	expect_driver 0000:00:10.0 abcd_pf
 	vv declarations
 	expect_out "vfs 0000:00:10.0 vfio  -                $(ours):"
-	: >"$log"
-	sysfs_write 0000:00:10.0/sriov_numvfs 1
-	expect_driver 0000:00:10.1 ""
-	expect_no_log "0000:00:10.1 abcd_nic"
-	vv apply 0000:00:10.1 --requester udev
-	expect_status 0
-	expect_driver 0000:00:10.1 vfio-pci
-	expect_record 0000:00:10.1 "requester=udev"
+	expect_vf_bound_by_rule 0000:00:10.0 0000:00:10.1
 	vv apply 0000:00:10.0 --requester udev
 	expect_status 0
 	expect_out "0000:00:10.0 is not declared for VFIO; nothing to do"
