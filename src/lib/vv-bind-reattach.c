@@ -149,8 +149,13 @@ vv_reattach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GErro
 		record->module = g_strdup(vv_device_get_driver_module(device));
 		record->step = g_strdup("verified");
 	}
-	/* Only a device going to a host driver changes its group's viability. */
-	if (vv_device_is_vfio_bound(device) && (!record || record->original_driver) &&
+	/* Only a device going to a host driver changes its group's viability:
+	 * one with a native driver, one nothing is known of, and one the udev
+	 * rule held for a declaration that is gone (the host's drivers probe
+	 * it; a declared one is held again and stays out of the host's hands). */
+	if (vv_device_is_vfio_bound(device) &&
+	    (!record || record->original_driver ||
+	     (g_strcmp0(record->original_override, VV_APPLY_PENDING) == 0 && !vv_reattach_is_declared(&op))) &&
 	    !vv_reattach_check_group(&op, notes, error))
 		return NULL;
 

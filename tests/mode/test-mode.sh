@@ -286,6 +286,28 @@ case_pending_undeclare_releases() {
 	expect_no_record 0000:00:01.0
 }
 
+# Held by the rule and detached, then undeclared while another member of
+# its IOMMU group is on VFIO and held by a guest: released to its host
+# driver it would make the guest's group unusable, so the release is
+# refused as any reattach in that group is, and the device stays on VFIO.
+case_pending_undeclare_group_held() {
+	pending_device 0000:00:05.0
+	vv apply 00:05.0 --requester udev
+	expect_status 0
+	expect_driver 0000:00:05.0 vfio-pci
+	vv detach 00:05.1
+	expect_status 0
+	expect_driver 0000:00:05.1 vfio-pci
+	# As the hook records a managed hostdev of a running guest.
+	sed -i 's/^requester=.*/&\ndomain=guest1\nmanaged=true/' "$(record 0000:00:05.1)"
+	vv undeclare 00:05.0
+	[ "$status" -ne 0 ] || fail "undeclare released 00:05.0 next to a held member: $out"
+	expect_out "0000:00:05.1 of its IOMMU group 5 is on the VFIO driver vfio-pci and held by the libvirt domain guest1"
+	expect_driver 0000:00:05.0 vfio-pci
+	expect_record 0000:00:05.0 "original-override=vfio-variant-pending"
+	expect_driver 0000:00:05.1 vfio-pci
+}
+
 # A failed apply (the probe's write fails, so no fallback either) leaves
 # the device held: no driver, the pending override, no record.
 case_pending_failed_apply() {
@@ -867,6 +889,7 @@ cases=(
 	"reattach of a declared device refused with the undeclare hint|case_reattach_refused"
 	"apply --requester udev after the rule's pending override|case_apply_udev_pending"
 	"pending: undeclare after the apply clears it, host driver probes|case_pending_undeclare_releases"
+	"pending: undeclare next to a group member a guest holds is refused, stays on VFIO|case_pending_undeclare_group_held"
 	"pending: a failed apply puts it back, no host driver takes the device|case_pending_failed_apply"
 	"pending: every write of the apply failing in turn leaves the device held|case_pending_fault_walk"
 	"pending: kept while the apply waits for the group's lock|case_pending_lock_window"
