@@ -382,7 +382,14 @@ case_pending_stale_read() {
 	pending_device 0000:00:01.0
 	(VV_FAKEKERNEL_LOAD_MS=1500 vv apply 00:01.0 --requester boot; echo "$status $out" >"$root/boot.out") &
 	boot=$!
-	sleep 0.5
+	# udev's apply starts once boot's holds the lock: its module load
+	# (under the lock) has begun. A fixed sleep would not do under valgrind.
+	for _ in $(seq 600); do
+		[ "$(cat "$root/sys/module/acme_vfio_pci/initstate" 2>/dev/null)" = coming ] && break
+		sleep 0.1
+	done
+	[ "$(cat "$root/sys/module/acme_vfio_pci/initstate" 2>/dev/null)" = coming ] ||
+		fail "boot's apply did not begin the module load within 60 s"
 	expect_override 0000:00:01.0 vfio-variant-pending
 	(vv apply 00:01.0 --requester udev; echo "$status $out" >"$root/udev.out") &
 	udev=$!
