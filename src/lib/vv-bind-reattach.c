@@ -87,14 +87,6 @@ vv_reattach_vanished(vv_op *op, GError **error)
 	return TRUE;
 }
 
-static gboolean
-vv_reattach_is_declared(vv_op *op)
-{
-	g_autoptr(vv_policy) policy = vv_policy_new(op->ctx, op->device, NULL);
-
-	return policy && vv_policy_get_device_mode(policy) == VV_DEVICE_MODE_VFIO;
-}
-
 VV_EXPORT vv_bind_result *
 vv_reattach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GError **error)
 {
@@ -136,7 +128,7 @@ vv_reattach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GErro
 	 * that cannot be read declares nothing here: it must not keep a
 	 * device from going back. */
 	if ((options->requester == VV_REQUESTER_CLI || options->requester == VV_REQUESTER_LIBVIRT) &&
-	    vv_reattach_is_declared(&op)) {
+	    vv_op_is_declared(&op)) {
 		g_set_error(error, VV_ERROR, VV_ERROR_DECLARED,
 			    _("Refusing to reattach %1$s: the policy declares it in VFIO mode (mode=vfio), so it goes back to its VFIO driver at every add and boot."),
 			    address);
@@ -155,7 +147,7 @@ vv_reattach(vv_ctx *ctx, const char *name, const vv_bind_options *options, GErro
 	 * it; a declared one is held again and stays out of the host's hands). */
 	if (vv_device_is_vfio_bound(device) &&
 	    (!record || record->original_driver ||
-	     (g_strcmp0(record->original_override, VV_APPLY_PENDING) == 0 && !vv_reattach_is_declared(&op))) &&
+	     (g_strcmp0(record->original_override, VV_APPLY_PENDING) == 0 && !vv_op_is_declared(&op))) &&
 	    !vv_reattach_check_group(&op, notes, error))
 		return NULL;
 

@@ -151,19 +151,26 @@ vv_op_bind(vv_op *op, const char *module, const char *known_driver, gboolean *re
  * override is cleared and the kernel offers it to its host drivers
  * (*RELEASE). Any other device goes back to OVERRIDE.
  */
+/* The policy declares the device in VFIO mode (mode=vfio). A policy that
+ * cannot be read declares nothing: it must not keep a device from going
+ * back to its host driver, nor hold one with a stale marker. */
+gboolean
+vv_op_is_declared(vv_op *op)
+{
+	g_autoptr(vv_policy) policy = vv_policy_new(op->ctx, op->device, NULL);
+
+	return policy && vv_policy_get_device_mode(policy) == VV_DEVICE_MODE_VFIO;
+}
+
 static const char *
 vv_op_native_override(vv_op *op, const char *override, const char *native, gboolean *release)
 {
 	const vv_record *record = op->record ? op->record : op->stored;
-	g_autoptr(vv_policy) policy = NULL;
 
 	*release = FALSE;
 	if (native || !record || g_strcmp0(record->original_override, VV_APPLY_PENDING) != 0)
 		return override;
-	/* A policy that cannot be read declares nothing: the device goes to
-	 * its host driver rather than staying held by a stale marker. */
-	policy = vv_policy_new(op->ctx, op->device, NULL);
-	if (policy && vv_policy_get_device_mode(policy) == VV_DEVICE_MODE_VFIO)
+	if (vv_op_is_declared(op))
 		return VV_APPLY_PENDING;
 	*release = TRUE;
 	return NULL;

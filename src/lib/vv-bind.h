@@ -81,6 +81,7 @@ void vv_op_set_detached_error(vv_op *op, GError **error);
 gboolean vv_op_choose_named(vv_op *op, char **module, char **driver, gboolean *named, GError **error);
 char *vv_op_current_driver(vv_op *op);
 gboolean vv_op_has_vfio_dev(vv_op *op);
+gboolean vv_op_is_declared(vv_op *op);
 
 /* vv-bind-steps.c */
 gboolean vv_op_load(vv_op *op, const char *module, GError **error);
